@@ -1,0 +1,84 @@
+"""Creating, checking and upgrading a monitoring database."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlalchemy import inspect, select
+from sqlmodel import SQLModel
+
+from parsl_monitor_core.__about__ import __version__
+from parsl_monitor_core.schema.errors import ForeignDatabaseError, NewerSchemaError
+from parsl_monitor_core.schema.extensions import TIME_ZONE, SchemaVersion
+from parsl_monitor_core.schema.indexes import INDEXES
+from parsl_monitor_core.schema.tables import PARSL_TABLES
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Engine
+
+__all__ = ("ALL_TABLES", "SCHEMA_VERSION", "check_tables", "create_or_upgrade", "read_schema_version")
+
+SCHEMA_VERSION = 1
+"""Bumped with every change to our tables or indexes, together with an upgrade step below."""
+
+ALL_TABLES = (*(model.__table__ for model in PARSL_TABLES), SchemaVersion.__table__)  # type: ignore[attr-defined]
+
+
+def read_schema_version(conn: Connection) -> int | None:
+    """The version recorded in the database; None when it has no version table (new, or written by Parsl)."""
+    if not inspect(conn).has_table(SchemaVersion.__tablename__):
+        return None
+    return conn.execute(select(SchemaVersion.version)).scalar()  # type: ignore[call-overload,no-any-return]
+
+
+def check_tables(conn: Connection) -> None:
+    """Refuse a database whose tables carry our names but not our columns.
+
+    Raises:
+        ForeignDatabaseError: naming the first table that lacks columns.
+    """
+    inspector = inspect(conn)
+    present = set(inspector.get_table_names())
+    for model in PARSL_TABLES:
+        table = model.__table__  # type: ignore[attr-defined]
+        if table.name not in present:
+            continue
+        have = {column["name"] for column in inspector.get_columns(table.name)}
+        missing = [column.name for column in table.columns if column.name not in have]
+        if missing:
+            raise ForeignDatabaseError(
+                f"table {table.name!r} exists but lacks columns {', '.join(missing)}: not a Parsl monitoring database"
+            )
+
+
+def create_or_upgrade(engine: Engine) -> int:
+    """Make the database hold the current schema; safe to call on every start.
+
+    Creates missing tables and indexes (an empty file, or one Parsl wrote), records the
+    schema version, and refuses databases it does not understand.
+
+    Returns:
+        The schema version the database now holds.
+
+    Raises:
+        NewerSchemaError: the database was written by a newer parsl-monitor.
+        ForeignDatabaseError: tables with our names but other columns.
+    """
+    with engine.begin() as conn:
+        found = read_schema_version(conn)
+        if found is not None and found > SCHEMA_VERSION:
+            raise NewerSchemaError(
+                f"database schema version {found} is newer than {SCHEMA_VERSION}, the newest this "
+                f"parsl-monitor-core {__version__} understands: upgrade parsl-monitor"
+            )
+        check_tables(conn)
+        SQLModel.metadata.create_all(conn, tables=list(ALL_TABLES))
+        for index in INDEXES:
+            index.create(conn, checkfirst=True)
+        if found is None:
+            conn.execute(
+                SchemaVersion.__table__.insert().values(  # type: ignore[attr-defined]
+                    version=SCHEMA_VERSION, written_by=f"parsl-monitor-core {__version__}", time_zone=TIME_ZONE
+                )
+            )
+    return SCHEMA_VERSION

@@ -1,0 +1,39 @@
+"""The wire contract: message kinds, payload fields, the msgpack codec and validation.
+
+Imports msgpack and the standard library only, so a task process can use it cheaply.
+"""
+
+from parsl_monitor_core.wire.codec import (
+    MAX_FRAME_BYTES,
+    Frame,
+    decode_frame,
+    encode_frame,
+    pack_frame,
+    pack_message,
+    to_timestamp,
+)
+from parsl_monitor_core.wire.errors import EncodeError, FrameError, MessageError, WireError
+from parsl_monitor_core.wire.kinds import CONTROL_KINDS, PROTOCOL_VERSION, MessageKind
+from parsl_monitor_core.wire.payloads import PAYLOAD_FIELDS, FieldSpec
+from parsl_monitor_core.wire.validate import Message, validate_message
+
+__all__ = (
+    "CONTROL_KINDS",
+    "MAX_FRAME_BYTES",
+    "PAYLOAD_FIELDS",
+    "PROTOCOL_VERSION",
+    "EncodeError",
+    "FieldSpec",
+    "Frame",
+    "FrameError",
+    "Message",
+    "MessageError",
+    "MessageKind",
+    "WireError",
+    "decode_frame",
+    "encode_frame",
+    "pack_frame",
+    "pack_message",
+    "to_timestamp",
+    "validate_message",
+)

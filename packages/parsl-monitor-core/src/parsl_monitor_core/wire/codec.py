@@ -1,0 +1,115 @@
+"""The msgpack framing of monitoring messages.
+
+A frame is the msgpack array ``[protocol_version, sender, messages]`` where ``sender``
+is a free-form string naming the process that sent it (for logs) and ``messages`` is an
+array of ``[kind, payload]`` pairs, ``payload`` being a map from field name to value.
+Many messages travel in one frame, so a busy sender pays the per-frame cost once.
+
+Times travel as the msgpack Timestamp extension (type -1): seconds and nanoseconds since
+the Unix epoch, in UTC, so they mean the same instant on every host. A naive ``datetime``
+(Parsl's ``datetime.now()``) is read as local time of the sending host, as Parsl means it.
+Decoded times are timezone-aware UTC ``datetime`` objects.
+"""
+
+from __future__ import annotations
+
+import datetime
+from enum import Enum
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import msgpack
+
+from parsl_monitor_core.wire.errors import EncodeError, FrameError
+from parsl_monitor_core.wire.kinds import PROTOCOL_VERSION
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+
+__all__ = (
+    "MAX_FRAME_BYTES",
+    "Frame",
+    "decode_frame",
+    "encode_frame",
+    "pack_frame",
+    "pack_message",
+    "to_timestamp",
+)
+
+MAX_FRAME_BYTES = 64 * 1024 * 1024
+"""Frames above this size are rejected before decoding (a broken or hostile sender)."""
+
+_FRAME_LENGTH = 3
+
+
+class Frame(NamedTuple):
+    """A decoded frame whose outer shape is valid; its messages are not validated yet."""
+
+    version: int
+    sender: str
+    messages: list[Any]
+
+
+def to_timestamp(value: datetime.datetime) -> msgpack.Timestamp:
+    """Convert a datetime to the wire's UTC timestamp; a naive one is taken as local time."""
+    # timestamp() on the whole seconds is exact; adding microseconds as integer nanoseconds
+    # keeps full precision, which a float of seconds since 1970 does not.
+    seconds = int(value.replace(microsecond=0).timestamp())
+    return msgpack.Timestamp(seconds, value.microsecond * 1000)
+
+
+def _default(value: object) -> object:
+    if isinstance(value, datetime.datetime):
+        return to_timestamp(value)
+    if isinstance(value, Enum):
+        return value.name
+    if isinstance(value, (tuple, set, frozenset)):
+        return list(value)
+    raise TypeError(f"cannot encode a value of type {type(value).__name__}")
+
+
+def pack_message(kind: int, payload: Mapping[str, object]) -> bytes:
+    """Pack one ``[kind, payload]`` pair; join many with :func:`pack_frame`.
+
+    Raises:
+        EncodeError: the payload holds a value msgpack cannot carry.
+    """
+    try:
+        return msgpack.packb((int(kind), payload), default=_default, use_bin_type=True)  # type: ignore[no-any-return]
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise EncodeError(f"kind {kind}: {exc}") from None
+
+
+def pack_frame(packed_messages: Sequence[bytes], sender: str) -> bytes:
+    """Wrap already packed messages into one frame without packing them again."""
+    packer = msgpack.Packer(use_bin_type=True)
+    head = packer.pack_array_header(_FRAME_LENGTH) + packer.pack(PROTOCOL_VERSION) + packer.pack(sender)
+    return b"".join((head, packer.pack_array_header(len(packed_messages)), *packed_messages))
+
+
+def encode_frame(messages: Iterable[tuple[int, Mapping[str, object]]], sender: str) -> bytes:
+    """Pack ``(kind, payload)`` pairs into one frame."""
+    return pack_frame([pack_message(kind, payload) for kind, payload in messages], sender)
+
+
+def decode_frame(data: bytes, *, max_bytes: int = MAX_FRAME_BYTES) -> Frame:
+    """Decode a frame and check its outer shape and protocol version.
+
+    Raises:
+        FrameError: with a one-line reason; nothing of the frame can be trusted.
+    """
+    if len(data) > max_bytes:
+        raise FrameError(f"frame of {len(data)} bytes exceeds the limit of {max_bytes} bytes")
+    try:
+        frame = msgpack.unpackb(data, timestamp=3, raw=False, strict_map_key=True)
+    except Exception as exc:  # noqa: BLE001 - msgpack raises many unrelated types on garbage
+        raise FrameError(f"not a msgpack frame ({type(exc).__name__}: {exc})") from None
+    if not isinstance(frame, list) or len(frame) != _FRAME_LENGTH:
+        raise FrameError(f"a frame must be an array of {_FRAME_LENGTH} items, got {type(frame).__name__}")
+    version, sender, messages = frame
+    if version != PROTOCOL_VERSION or isinstance(version, bool):
+        raise FrameError(f"unsupported protocol version {version!r} (this hub speaks {PROTOCOL_VERSION})")
+    if not isinstance(sender, str):
+        raise FrameError(f"sender must be a string, got {type(sender).__name__}")
+    if not isinstance(messages, list):
+        raise FrameError(f"messages must be an array, got {type(messages).__name__}")
+    return Frame(version, sender, messages)

@@ -1,0 +1,31 @@
+"""Message kinds and the protocol version.
+
+The first six kinds have the numbers of Parsl's ``parsl.monitoring.message_type.MessageType``
+so a Parsl message maps to ours by value. Kinds from 64 on are control messages between
+a sender and the hub; they are never written to the database.
+"""
+
+from enum import IntEnum
+
+__all__ = ("CONTROL_KINDS", "PROTOCOL_VERSION", "MessageKind")
+
+PROTOCOL_VERSION = 1
+"""Bumped whenever a frame of the new version would be misread by an old hub."""
+
+
+class MessageKind(IntEnum):
+    """What a message's payload describes."""
+
+    TASK_INFO = 0
+    RESOURCE_INFO = 1
+    WORKFLOW_INFO = 2
+    NODE_INFO = 3
+    BLOCK_INFO = 4
+    WORKER_TASK_INFO = 5
+    FLUSH = 64
+    """Sender -> hub: answer with FLUSHED once everything I sent before is committed."""
+    FLUSHED = 65
+    """Hub -> sender: the answer to FLUSH, carrying the same token."""
+
+
+CONTROL_KINDS = frozenset({MessageKind.FLUSH, MessageKind.FLUSHED})

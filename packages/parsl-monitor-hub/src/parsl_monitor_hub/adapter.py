@@ -1,0 +1,127 @@
+"""``MonitoringHub``: the one-import switch from Parsl's monitoring to ours.
+
+``from parsl_monitor_hub import MonitoringHub`` instead of
+``from parsl.monitoring.monitoring import MonitoringHub``; the configuration stays as the
+Parsl user guide shows it. Only this module imports Parsl.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from parsl.monitoring.monitoring import MonitoringHub as _ParslMonitoringHub
+
+from parsl_monitor_hub.embedded import EmbeddedHub
+from parsl_monitor_hub.sender import HubSender
+
+if TYPE_CHECKING:
+    from parsl.logconfigs.base import LogConfig
+
+__all__ = ("DEFAULT_HUB_PORT", "MonitoringHub")
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_HUB_PORT = 55055
+SHARED_HUB_CONFIRM_TIMEOUT = 300.0
+"""How long close() waits for a shared hub (``hub_url``) to confirm before giving up."""
+
+
+class MonitoringHub(_ParslMonitoringHub):  # type: ignore[misc]
+    """Parsl's ``MonitoringHub``, writing through a parsl-monitor hub.
+
+    Args:
+        hub_address: address the embedded hub listens on (default 127.0.0.1).
+        hub_port: port the embedded hub listens on. Left at its default (55055), a busy
+            port makes the hub pick a free one, so concurrent workflows can each have one.
+        hub_port_range: accepted for compatibility; unused.
+        workflow_name: the workflow's name (default: the script's file name).
+        workflow_version: the workflow's version (default: its start time).
+        logging_endpoint: SQLAlchemy URL of the database (default:
+            ``sqlite:///<config run_dir>/monitoring.db``, i.e. ``runinfo/monitoring.db``).
+        monitoring_debug: write a verbose ``monitoring_hub.log``.
+        resource_monitoring_enabled: record worker-side information about tasks.
+        resource_monitoring_interval: seconds between resource samples of a task (0: only
+            its start and end).
+        hub_url: ``tcp://host:port`` of an already running ``parsl-monitor-hub`` to use
+            instead of starting one; that hub decides the database.
+    """
+
+    def __init__(
+        self,
+        hub_address: str | None = None,
+        hub_port: int | None = None,
+        hub_port_range: Any = None,
+        workflow_name: str | None = None,
+        workflow_version: str | None = None,
+        logging_endpoint: str | None = None,
+        monitoring_debug: bool = False,  # noqa: FBT001, FBT002 - Parsl's signature
+        resource_monitoring_enabled: bool = True,  # noqa: FBT001, FBT002 - Parsl's signature
+        resource_monitoring_interval: float = 30,
+        hub_url: str | None = None,
+    ) -> None:
+        # Parsl's __init__ is not called: it warns that hub_address / hub_port are
+        # deprecated, and for us they are not.
+        self.hub_address = hub_address
+        self.hub_port = hub_port
+        self.hub_port_range = hub_port_range
+        self.workflow_name = workflow_name
+        self.workflow_version = workflow_version
+        self.logging_endpoint = logging_endpoint
+        self.monitoring_debug = monitoring_debug
+        self.resource_monitoring_enabled = resource_monitoring_enabled
+        self.resource_monitoring_interval = resource_monitoring_interval
+        self.hub_url = hub_url
+        self.monitoring_hub_active = False
+        self._embedded: EmbeddedHub | None = None
+
+    @property
+    def connect_url(self) -> str:
+        """Where senders reach the hub: ``hub_url``, or the embedded hub's bound endpoint."""
+        if self._embedded is not None:
+            return self._embedded.url
+        if self.hub_url is None:
+            raise RuntimeError("the monitoring hub is not started")
+        return self.hub_url
+
+    def start(self, dfk_run_dir: str, config_run_dir: str | os.PathLike[str], log_config: LogConfig | None = None) -> None:  # noqa: ARG002 - Parsl's signature
+        """Called by the DataFlowKernel: start (or connect to) the hub and open the queue Parsl writes to."""
+        Path(dfk_run_dir).mkdir(parents=True, exist_ok=True)
+        if self.hub_url is None:
+            if self.logging_endpoint is None:
+                self.logging_endpoint = f"sqlite:///{os.fspath(config_run_dir)}/monitoring.db"
+            port = DEFAULT_HUB_PORT if self.hub_port is None else self.hub_port
+            self._embedded = EmbeddedHub(
+                db_url=self.logging_endpoint,
+                bind=f"tcp://{self.hub_address or '127.0.0.1'}:{port}",
+                any_port_if_busy=self.hub_port is None,
+                log_file=Path(dfk_run_dir) / "monitoring_hub.log",
+                debug=self.monitoring_debug,
+            )
+        elif self.logging_endpoint is not None:
+            logger.warning("logging_endpoint is ignored with hub_url: the hub at %s chooses the database", self.hub_url)
+        self.resource_msgs = HubSender(self.connect_url)
+        self.monitoring_hub_active = True
+
+    def close(self) -> None:
+        """Called by the DataFlowKernel last: returns once every message sent is in the database."""
+        if not self.monitoring_hub_active:
+            return
+        self.monitoring_hub_active = False
+        ticket = self.resource_msgs.request_flush()
+        started = time.monotonic()
+        while not ticket.wait(1.0):
+            waited = time.monotonic() - started
+            if self._embedded is not None and not self._embedded.alive:
+                logger.error("the monitoring hub exited before confirming; see monitoring_hub.log")
+                ticket.cancel()
+            elif self._embedded is None and waited > SHARED_HUB_CONFIRM_TIMEOUT:
+                logger.error("the monitoring hub at %s did not confirm within %.0f s", self.hub_url, waited)
+                ticket.cancel()
+        self.resource_msgs.close(timeout=10)
+        if self._embedded is not None:
+            self._embedded.stop()
+            self._embedded = None

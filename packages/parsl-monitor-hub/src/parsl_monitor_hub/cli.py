@@ -1,0 +1,111 @@
+"""``parsl-monitor-hub``: run a hub that many workflows can share."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from parsl_monitor_hub.__about__ import __version__
+from parsl_monitor_hub.config import DEFAULT_BIND, DEFAULT_DB_URL, HubConfig, database_url
+from parsl_monitor_hub.errors import HubError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from types import FrameType
+
+__all__ = ("main",)
+
+LOG_FORMAT = "%(asctime)s.%(msecs)03d %(name)s [%(levelname)s] %(message)s"
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="parsl-monitor-hub",
+        description="Receive Parsl monitoring messages over ZMQ and write them to SQLite or PostgreSQL.",
+    )
+    parser.add_argument(
+        "--db",
+        default=DEFAULT_DB_URL,
+        help=f"SQLAlchemy URL or SQLite file path to write (default: {DEFAULT_DB_URL}, under the current directory)",
+    )
+    parser.add_argument("--bind", default=DEFAULT_BIND, help=f"ZMQ endpoint to listen on (default: {DEFAULT_BIND})")
+    parser.add_argument(
+        "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="default: INFO"
+    )
+    parser.add_argument("--log-file", type=Path, help="write the log to this file instead of standard error")
+    parser.add_argument("--batch-size", type=_positive_int, default=HubConfig.batch_size, help=argparse.SUPPRESS)
+    parser.add_argument("--batch-delay", type=_positive_float, default=HubConfig.batch_delay, help=argparse.SUPPRESS)
+    parser.add_argument("--stats-interval", type=_positive_float, default=HubConfig.stats_interval, help=argparse.SUPPRESS)
+    # Used by the Parsl adapter when it starts a hub for one workflow.
+    parser.add_argument("--any-port-if-busy", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--parent-pid", type=_positive_int, help=argparse.SUPPRESS)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    return parser
+
+
+def _configure_logging(level: str, log_file: Path | None) -> None:
+    handler: logging.Handler
+    if log_file is None:
+        handler = logging.StreamHandler(sys.stderr)
+    else:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(log_file)
+    handler.setFormatter(logging.Formatter(LOG_FORMAT, datefmt="%Y-%m-%d %H:%M:%S"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(level)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the hub until SIGTERM or SIGINT; everything received by then is written."""
+    args = _parser().parse_args(argv)
+    _configure_logging(args.log_level, args.log_file)
+    config = HubConfig(
+        db_url=database_url(args.db),
+        bind=args.bind,
+        any_port_if_busy=args.any_port_if_busy,
+        batch_size=args.batch_size,
+        batch_delay=args.batch_delay,
+        stats_interval=args.stats_interval,
+        parent_pid=args.parent_pid,
+    )
+    from parsl_monitor_hub.service import HubService  # SQLAlchemy and ZMQ only once arguments are good
+
+    try:
+        service = HubService(config)
+    except HubError as exc:
+        logging.getLogger(__name__).error("%s", exc)
+        print(f"parsl-monitor-hub: error: {exc}", file=sys.stderr)
+        return 2
+
+    def _stop(signum: int, _frame: FrameType | None) -> None:
+        logging.getLogger(__name__).info("received %s: writing what has arrived, then exiting", signal.Signals(signum).name)
+        service.stop()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    print(f"parsl-monitor-hub: listening on {service.url}, writing {config.db_url}", flush=True)
+    service.run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

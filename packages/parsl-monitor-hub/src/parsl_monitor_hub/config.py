@@ -1,0 +1,46 @@
+"""Hub settings and the parsing of user-given database locations."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+__all__ = ("DEFAULT_BIND", "DEFAULT_DB_URL", "HubConfig", "database_url")
+
+DEFAULT_DB_URL = "sqlite:///runinfo/monitoring.db"
+"""Parsl's default: ``runinfo/monitoring.db`` under the current directory."""
+
+DEFAULT_BIND = "tcp://127.0.0.1:55055"
+"""The user guide's port, on loopback only: exposing the hub is an explicit choice."""
+
+
+def database_url(location: str) -> str:
+    """Accept an SQLAlchemy URL or a plain file path (taken as SQLite)."""
+    if "://" in location:
+        return location
+    return f"sqlite:///{Path(location).expanduser().resolve()}"
+
+
+@dataclasses.dataclass(frozen=True)
+class HubConfig:
+    """Everything a hub service needs to run.
+
+    Attributes:
+        db_url: SQLAlchemy URL of the database to write.
+        bind: ZMQ endpoint to listen on; port ``*`` picks a free one.
+        any_port_if_busy: fall back to a free port when ``bind``'s port is taken.
+        batch_size: write when this many messages are waiting.
+        batch_delay: write when the oldest waiting message is this old (seconds).
+        max_frame_bytes: frames above this size are rejected unread.
+        stats_interval: seconds between the throughput log lines.
+        parent_pid: stop (and finish abnormally ended workflows) when this process is gone.
+    """
+
+    db_url: str = DEFAULT_DB_URL
+    bind: str = DEFAULT_BIND
+    any_port_if_busy: bool = False
+    batch_size: int = 20_000
+    batch_delay: float = 0.2
+    max_frame_bytes: int = 64 * 1024 * 1024
+    stats_interval: float = 10.0
+    parent_pid: int | None = None

@@ -1,0 +1,64 @@
+"""Opening the database the hub writes: engine, SQLite pragmas, schema."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from parsl_monitor_core.schema import SchemaError, create_or_upgrade
+from parsl_monitor_hub.errors import DatabaseOpenError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+__all__ = ("open_database",)
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
+    # WAL lets readers (the dashboard, sqlite3 shells) read while we write, and never
+    # makes us fail with "database is locked"; NORMAL is durable across process crashes.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.close()
+
+
+def open_database(url: str) -> Engine:
+    """Create the engine, make sure the schema is current, and return the engine.
+
+    Raises:
+        DatabaseOpenError: with a one-line reason (bad URL, not a database, foreign or newer schema).
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise DatabaseOpenError(f"not a database URL: {url!r} ({exc})") from None
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        path = Path(parsed.database)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DatabaseOpenError(f"cannot create the directory of {path}: {exc.strerror}") from None
+    try:
+        engine = create_engine(parsed, pool_pre_ping=parsed.get_backend_name() != "sqlite")
+    except (ArgumentError, ImportError) as exc:
+        raise DatabaseOpenError(f"cannot use {parsed.render_as_string()}: {exc}") from None
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    try:
+        create_or_upgrade(engine)
+    except SchemaError as exc:
+        engine.dispose()
+        raise DatabaseOpenError(f"{parsed.render_as_string()}: {exc}") from None
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        reason = str(getattr(exc, "orig", exc)).splitlines()[0]
+        raise DatabaseOpenError(f"cannot open {parsed.render_as_string()}: {reason}") from None
+    return engine

@@ -1,0 +1,137 @@
+"""The hub's listening socket: ZMQ ROUTER frames in, validated messages out.
+
+ROUTER (senders use DEALER) rather than PULL so the hub can answer a sender's FLUSH on
+the same connection, after everything that sender sent before it: ZMQ keeps one
+connection's messages in order.
+"""
+
+from __future__ import annotations
+
+import errno
+import re
+from typing import TYPE_CHECKING
+
+import zmq
+
+from parsl_monitor_core.wire import (
+    FrameError,
+    MessageError,
+    MessageKind,
+    decode_frame,
+    encode_frame,
+    validate_message,
+)
+from parsl_monitor_hub.errors import BindError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from parsl_monitor_core.wire import Message
+    from parsl_monitor_hub.stats import HubStats
+
+__all__ = ("FlushRequest", "Receiver")
+
+_PARTS = 2
+_PORT = re.compile(r"^(tcp://.+):(\d+|\*)$")
+
+
+class FlushRequest:
+    """A sender waiting to hear that its messages are committed."""
+
+    __slots__ = ("identity", "token")
+
+    def __init__(self, identity: bytes, token: int) -> None:
+        self.identity = identity
+        self.token = token
+
+
+class Receiver:
+    """Binds the ROUTER socket and turns frames into messages, rejecting bad ones one at a time."""
+
+    def __init__(self, bind: str, *, any_port_if_busy: bool, max_frame_bytes: int, stats: HubStats) -> None:
+        self._context = zmq.Context()
+        self._socket = self._context.socket(zmq.ROUTER)
+        self._socket.setsockopt(zmq.LINGER, 1000)
+        self._socket.setsockopt(zmq.RCVHWM, 0)  # never drop: the memory is the backlog
+        self._socket.setsockopt(zmq.ROUTER_HANDOVER, 1)
+        self._max_frame_bytes = max_frame_bytes
+        self._stats = stats
+        self.url = self._bind(bind, any_port_if_busy=any_port_if_busy)
+
+    def _bind(self, bind: str, *, any_port_if_busy: bool) -> str:
+        try:
+            self._socket.bind(bind)
+        except zmq.ZMQError as exc:
+            match = _PORT.match(bind)
+            if exc.errno == errno.EADDRINUSE and any_port_if_busy and match:
+                self._socket.bind(f"{match.group(1)}:*")
+            else:
+                self.close()
+                reason = "port already in use" if exc.errno == errno.EADDRINUSE else exc.strerror
+                raise BindError(f"cannot listen on {bind}: {reason}") from None
+        return self._socket.getsockopt_string(zmq.LAST_ENDPOINT)
+
+    def poll(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for a frame."""
+        return bool(self._socket.poll(int(timeout * 1000)))
+
+    def receive(self, max_frames: int, on_message: Callable[[Message], None], on_flush: Callable[[FlushRequest], None]) -> int:
+        """Take up to ``max_frames`` waiting frames without blocking; returns how many were taken."""
+        taken = 0
+        while taken < max_frames:
+            try:
+                parts = self._socket.recv_multipart(zmq.NOBLOCK, copy=False)
+            except zmq.Again:
+                break
+            taken += 1
+            self._handle(parts, on_message, on_flush)
+        return taken
+
+    def _handle(
+        self, parts: list[zmq.Frame], on_message: Callable[[Message], None], on_flush: Callable[[FlushRequest], None]
+    ) -> None:
+        data_part = parts[-1]
+        peer = _peer(data_part)
+        if len(parts) != _PARTS:
+            self._stats.reject("frame", peer, f"expected one frame per message, got {len(parts) - 1}", frame=True)
+            return
+        identity = parts[0].bytes
+        try:
+            frame = decode_frame(data_part.bytes, max_bytes=self._max_frame_bytes)
+        except FrameError as exc:
+            self._stats.reject("frame", peer, str(exc), frame=True)
+            return
+        sender = f"{frame.sender} ({peer})"
+        for item in frame.messages:
+            try:
+                message = validate_message(item)
+            except MessageError as exc:
+                self._stats.reject("message", sender, str(exc), frame=False)
+                continue
+            if message.kind is MessageKind.FLUSH:
+                on_flush(FlushRequest(identity, message.payload["token"]))
+            elif message.kind is MessageKind.FLUSHED:
+                self._stats.reject("message", sender, "FLUSHED is sent by hubs, not to them", frame=False)
+            else:
+                self._stats.received += 1
+                on_message(message)
+
+    def answer_flush(self, request: FlushRequest, written: int) -> None:
+        """Tell a sender that everything it sent before its FLUSH is committed."""
+        reply = encode_frame([(MessageKind.FLUSHED, {"token": request.token, "written": written})], "hub")
+        try:
+            self._socket.send_multipart([request.identity, reply], zmq.NOBLOCK)
+        except zmq.ZMQError:
+            pass  # the sender went away; nobody is waiting for the answer
+
+    def close(self) -> None:
+        """Close the socket and its context."""
+        self._socket.close()
+        self._context.term()
+
+
+def _peer(part: zmq.Frame) -> str:
+    try:
+        return part.get("Peer-Address") or "unknown peer"
+    except zmq.ZMQError:
+        return "unknown peer"

@@ -1,0 +1,225 @@
+"""Sending Parsl's monitoring messages to a hub, from any process of a Parsl program.
+
+Parsl hands ``MonitoringHub.resource_msgs`` to its own code and to processes it spawns
+(HighThroughputExecutor's monitoring router takes it as a typeguard-checked
+``multiprocessing.queues.Queue``). :class:`HubSender` is therefore such a queue whose
+``put`` sends to the hub: it pickles as just the hub's URL, and each process that uses it
+opens its own connection on first use. ``put`` only appends to an in-memory queue; a
+background thread packs everything waiting into one msgpack frame per send.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing.queues
+import multiprocessing.util
+import os
+import queue
+import socket
+import threading
+from typing import Any
+
+import zmq
+
+from parsl_monitor_core.wire import (
+    EncodeError,
+    FrameError,
+    MessageKind,
+    decode_frame,
+    encode_frame,
+    pack_frame,
+    pack_message,
+)
+from parsl_monitor_hub.parsl_messages import stringify, to_wire
+
+__all__ = ("FlushTicket", "HubSender")
+
+logger = logging.getLogger(__name__)
+
+MAX_MESSAGES_PER_FRAME = 5000
+EXIT_FLUSH_TIMEOUT = 20.0
+"""At process exit, how long to wait for the hub to confirm (Parsl joins its helper processes for 30 s)."""
+_STOP = object()
+
+
+class FlushTicket:
+    """A pending request for the hub to confirm everything sent before it is committed."""
+
+    def __init__(self) -> None:
+        self._done = threading.Event()
+        self._cancelled = threading.Event()
+        self.confirmed = False
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """True once the hub confirmed (or the request was cancelled); False on timeout."""
+        return self._done.wait(timeout)
+
+    def cancel(self) -> None:
+        """Stop waiting for the hub (it is gone)."""
+        self._cancelled.set()
+
+    @property
+    def cancelled(self) -> bool:
+        """True when :meth:`cancel` was called."""
+        return self._cancelled.is_set()
+
+    def finish(self, *, confirmed: bool) -> None:
+        """Called by the sending thread when the answer came or waiting ended."""
+        self.confirmed = confirmed
+        self._done.set()
+
+
+class _Channel:
+    """The per-process half of a :class:`HubSender`: queue, thread, DEALER socket."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.name = f"{socket.gethostname()}:{os.getpid()}"
+        self.unencodable = 0
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="parsl-monitor-sender", daemon=True)
+        self._thread.start()
+        multiprocessing.util.Finalize(self, self.close, kwargs={"timeout": EXIT_FLUSH_TIMEOUT}, exitpriority=10)
+
+    def submit(self, item: object) -> None:
+        self._queue.put(item)
+
+    def request_flush(self) -> FlushTicket:
+        ticket = FlushTicket()
+        self._queue.put(ticket)
+        return ticket
+
+    def close(self, timeout: float | None = None) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        ticket = self.request_flush()
+        if not ticket.wait(timeout):
+            ticket.cancel()
+            logger.error("monitoring hub at %s did not confirm within %s s; recent messages may be lost", self.url, timeout)
+        self._queue.put(_STOP)
+        self._thread.join(timeout)
+
+    def _encode(self, item: object) -> list[bytes]:
+        try:
+            pairs = to_wire(item)
+        except TypeError as exc:
+            self.unencodable += 1
+            logger.warning("not a monitoring message, dropped: %s", exc)
+            return []
+        packed = []
+        for kind, payload in pairs:
+            try:
+                packed.append(pack_message(kind, payload))
+            except EncodeError:
+                packed.append(pack_message(kind, {key: stringify(value) for key, value in payload.items()}))
+        return packed
+
+    def _run(self) -> None:
+        context = zmq.Context()
+        sock = context.socket(zmq.DEALER)
+        sock.connect(self.url)
+        token = 0
+        try:
+            while True:
+                items = [self._queue.get()]
+                while len(items) < MAX_MESSAGES_PER_FRAME:
+                    try:
+                        items.append(self._queue.get_nowait())
+                    except queue.Empty:
+                        break
+                packed: list[bytes] = []
+                stop = False
+                for item in items:
+                    if isinstance(item, FlushTicket):
+                        self._send(sock, packed)
+                        packed = []
+                        token += 1
+                        self._flush(sock, token, item)
+                    elif item is _STOP:
+                        stop = True
+                    else:
+                        packed.extend(self._encode(item))
+                self._send(sock, packed)
+                if stop:
+                    return
+        finally:
+            sock.close(linger=5000)
+            context.term()
+
+    def _send(self, sock: zmq.Socket[bytes], packed: list[bytes]) -> None:
+        if packed:
+            sock.send(pack_frame(packed, self.name))
+
+    def _flush(self, sock: zmq.Socket[bytes], token: int, ticket: FlushTicket) -> None:
+        sock.send(encode_frame([(MessageKind.FLUSH, {"token": token})], self.name))
+        while not ticket.cancelled:
+            if not sock.poll(200):
+                continue
+            try:
+                frame = decode_frame(sock.recv())
+            except FrameError as exc:
+                logger.warning("unreadable answer from the hub: %s", exc)
+                continue
+            for kind, payload in frame.messages:
+                if kind == MessageKind.FLUSHED and payload.get("token") == token:
+                    ticket.finish(confirmed=True)
+                    return
+        ticket.finish(confirmed=False)
+
+
+class HubSender(multiprocessing.queues.Queue):  # type: ignore[type-arg]
+    """A stand-in for Parsl's monitoring queue that delivers to a hub over ZMQ.
+
+    Only the queue methods Parsl's senders use are meaningful: ``put`` / ``put_nowait``,
+    plus ``close``. Reading from it is not supported: the hub is the reader.
+    """
+
+    def __init__(self, url: str) -> None:  # no super().__init__: no pipe, no lock, no feeder
+        self.url = url
+        self._channel: _Channel | None = None
+        self._pid = -1
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"url": self.url}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.url = state["url"]
+        self._channel = None
+        self._pid = -1
+
+    def _local(self) -> _Channel:
+        # A fork or spawn child must never touch its parent's ZMQ context: one channel per pid.
+        if self._channel is None or self._pid != os.getpid():
+            self._channel = _Channel(self.url)
+            self._pid = os.getpid()
+        return self._channel
+
+    def put(self, obj: object, block: bool = True, timeout: float | None = None) -> None:  # noqa: ARG002, FBT001, FBT002 - Queue's signature
+        """Queue one ``(MessageType, payload)`` for the hub; never blocks the caller."""
+        self._local().submit(obj)
+
+    def put_nowait(self, obj: object) -> None:
+        """Same as :meth:`put`."""
+        self._local().submit(obj)
+
+    def request_flush(self) -> FlushTicket:
+        """Ask the hub to confirm that everything put so far (from this process) is committed."""
+        return self._local().request_flush()
+
+    def close(self, timeout: float | None = None) -> None:  # type: ignore[override]
+        """Flush (waiting up to ``timeout`` seconds for the hub's confirmation) and stop sending."""
+        if self._channel is not None and self._pid == os.getpid():
+            self._channel.close(timeout)
+            self._channel = None
+
+    def join_thread(self) -> None:
+        """Nothing to join: :meth:`close` already waited."""
+
+    def cancel_join_thread(self) -> None:
+        """Nothing to cancel."""
+
+    def empty(self) -> bool:
+        """Always True: messages leave this process as soon as the sending thread runs."""
+        return True

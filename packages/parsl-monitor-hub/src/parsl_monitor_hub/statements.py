@@ -1,0 +1,155 @@
+"""The hub's write statements, built by SQLAlchemy and compiled once per dialect.
+
+The hub runs them through the DBAPI cursor's ``executemany`` with plain tuples: measured
+about 2x faster than SQLAlchemy Core and 3.5x faster than ORM bulk inserts (RECIPES.md),
+while no SQL text is written by hand. Inserts of append-only rows ignore exact duplicates
+(a re-sent message), inserts of task and try rows are upserts that update the columns
+Parsl's DatabaseManager updates, so arrival order across senders does not matter.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import DateTime, Text, bindparam, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from parsl_monitor_core.schema import Block, Node, Resource, Status, Task, Try, Workflow
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+    from sqlalchemy import Dialect, Table
+    from sqlalchemy.sql import ClauseElement
+
+__all__ = ("Statement", "Statements", "compile_statements")
+
+
+@dataclasses.dataclass(frozen=True)
+class Statement:
+    """A compiled statement and how to turn a payload into its parameters.
+
+    Attributes:
+        name: what it does, for logs.
+        sql: the dialect's SQL text.
+        fields: the payload field feeding each parameter, in parameter order.
+        bind_names: parameter names for named paramstyles; None when positional.
+        time_indexes: parameters that are times.
+        text_indexes: parameters stored in TEXT columns (Parsl sends bools and ints there).
+    """
+
+    name: str
+    sql: str
+    fields: tuple[str, ...]
+    bind_names: tuple[str, ...] | None
+    time_indexes: tuple[int, ...]
+    text_indexes: tuple[int, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class Statements:
+    """Every statement the writer runs, for one dialect."""
+
+    workflow_insert: Statement
+    workflow_counts: Statement
+    workflow_end: Statement
+    workflow_abandoned: Statement
+    task_upsert: Statement
+    try_upsert: Statement
+    try_running_upsert: Statement
+    status_insert: Statement
+    node_insert: Statement
+    block_insert: Statement
+    resource_insert: Statement
+
+
+def _table(model: type) -> Table:
+    return model.__table__  # type: ignore[attr-defined, no-any-return]
+
+
+def _dialect_insert(dialect: Dialect, table: Table) -> Any:
+    module = postgresql if dialect.name == "postgresql" else sqlite
+    return module.insert(table)
+
+
+def _compile(
+    name: str, dialect: Dialect, stmt: ClauseElement, table: Table, fields_by_bind: Mapping[str, str]
+) -> Statement:
+    compiled = stmt.compile(dialect=dialect, column_keys=list(fields_by_bind) if name.endswith(("insert", "upsert")) else None)
+    if compiled.positional:
+        order = tuple(compiled.positiontup or ())
+        bind_names = None
+    else:
+        order = tuple(compiled.binds)
+        bind_names = order
+    fields = tuple(fields_by_bind[bind] for bind in order)
+    types = {column.name: column.type for column in table.columns}
+    time_indexes = tuple(i for i, field in enumerate(fields) if isinstance(types.get(field), DateTime))
+    text_indexes = tuple(i for i, field in enumerate(fields) if isinstance(types.get(field), Text))
+    return Statement(name, str(compiled), fields, bind_names, time_indexes, text_indexes)
+
+
+def _insert(name: str, dialect: Dialect, model: type, columns: Iterable[str] | None = None) -> Statement:
+    table = _table(model)
+    names = list(columns) if columns is not None else [c.name for c in table.columns if c is not table.autoincrement_column]
+    stmt = _dialect_insert(dialect, table)
+    if name.endswith("insert") and model is not Node:
+        stmt = stmt.on_conflict_do_nothing()
+    return _compile(name, dialect, stmt, table, {column: column for column in names})
+
+
+def _upsert(name: str, dialect: Dialect, model: type, columns: Iterable[str], updated: Iterable[str]) -> Statement:
+    table = _table(model)
+    names = list(columns)
+    stmt = _dialect_insert(dialect, table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[column.name for column in table.primary_key.columns],
+        set_={column: stmt.excluded[column] for column in updated},
+    )
+    return _compile(name, dialect, stmt, table, {column: column for column in names})
+
+
+def _update(name: str, dialect: Dialect, model: type, values: Iterable[str], *, only_open: bool = False) -> Statement:
+    table = _table(model)
+    stmt = update(table).where(table.c.run_id == bindparam("p_run_id"))
+    if only_open:
+        stmt = stmt.where(table.c.time_completed.is_(None))
+    stmt = stmt.values({column: bindparam(f"p_{column}") for column in values})
+    fields = {f"p_{column}": column for column in ("run_id", *values)}
+    return _compile(name, dialect, stmt, table, fields)
+
+
+_TASK_UPDATED = (
+    "task_time_invoked",
+    "task_time_returned",
+    "task_fail_count",
+    "task_fail_cost",
+    "task_hashsum",
+    "task_inputs",
+)
+_TRY_KEY = ("try_id", "task_id", "run_id", "task_executor")
+_TRY_UPDATED = ("task_executor", "task_fail_history", "task_try_time_launched", "task_try_time_returned", "task_joins")
+_TRY_RUNNING = ("task_try_time_running", "block_id", "hostname")
+
+
+def compile_statements(dialect: Dialect) -> Statements:
+    """Build every statement for ``dialect`` (``sqlite`` or ``postgresql``)."""
+    task_columns = [column.name for column in _table(Task).columns]
+    return Statements(
+        workflow_insert=_insert("workflow_insert", dialect, Workflow),
+        workflow_counts=_update(
+            "workflow_counts", dialect, Workflow, ("tasks_failed_count", "tasks_completed_count")
+        ),
+        workflow_end=_update(
+            "workflow_end", dialect, Workflow, ("tasks_failed_count", "tasks_completed_count", "time_completed")
+        ),
+        workflow_abandoned=_update("workflow_abandoned", dialect, Workflow, ("time_completed",), only_open=True),
+        task_upsert=_upsert("task_upsert", dialect, Task, task_columns, _TASK_UPDATED),
+        try_upsert=_upsert("try_upsert", dialect, Try, (*_TRY_KEY, *_TRY_UPDATED[1:]), _TRY_UPDATED),
+        try_running_upsert=_upsert("try_running_upsert", dialect, Try, (*_TRY_KEY, *_TRY_RUNNING), _TRY_RUNNING),
+        status_insert=_insert("status_insert", dialect, Status),
+        node_insert=_insert("node_insert", dialect, Node),
+        block_insert=_insert("block_insert", dialect, Block),
+        resource_insert=_insert("resource_insert", dialect, Resource),
+    )
