@@ -92,7 +92,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         service = HubService(config)
     except HubError as exc:
-        logging.getLogger(__name__).error("%s", exc)
+        if args.log_file is not None:  # the log should say why the hub never started
+            logging.getLogger(__name__).error("%s", exc)
         print(f"parsl-monitor-hub: error: {exc}", file=sys.stderr)
         return 2
 

@@ -55,7 +55,7 @@ def to_wire(item: object) -> list[WireMessage]:
     payload = item[1]
     if kind == MessageKind.BLOCK_INFO:
         blocks = payload if isinstance(payload, (list, tuple)) else [payload]
-        return [(kind, {**block, "job_id": stringify(block.get("job_id"))}) for block in blocks]
+        return [(kind, {**block, "job_id": _optional_str(block.get("job_id"))}) for block in blocks]
     if not isinstance(payload, dict):
         raise TypeError(f"payload of kind {kind} must be a dict, got {type(payload).__name__}")
     if kind == MessageKind.NODE_INFO:
@@ -70,3 +70,7 @@ def to_wire(item: object) -> list[WireMessage]:
 def stringify(value: object) -> Any:
     """Keep plain values, turn anything else into its ``str``; used when a payload will not encode."""
     return value if isinstance(value, _PLAIN) else str(value)
+
+
+def _optional_str(value: object) -> str | None:
+    return None if value is None else str(value)

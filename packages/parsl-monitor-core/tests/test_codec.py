@@ -1,0 +1,93 @@
+import datetime
+import os
+import time
+from typing import Any
+
+import msgpack
+import pytest
+
+from parsl_monitor_core.wire import (
+    PROTOCOL_VERSION,
+    EncodeError,
+    FrameError,
+    MessageKind,
+    decode_frame,
+    encode_frame,
+    pack_frame,
+    pack_message,
+)
+
+UTC = datetime.timezone.utc
+
+
+def test_round_trip_keeps_kinds_payloads_and_sender() -> None:
+    messages: list[tuple[int, dict[str, Any]]] = [
+        (MessageKind.TASK_INFO, {"run_id": "r", "task_id": 3, "task_fail_cost": 0.5, "task_memoize": False}),
+        (MessageKind.RESOURCE_INFO, {"run_id": "r", "psutil_process_status": "running", "hostname": None}),
+    ]
+    frame = decode_frame(encode_frame(messages, "host:1"))
+    assert frame.version == PROTOCOL_VERSION
+    assert frame.sender == "host:1"
+    assert frame.messages == [[int(kind), payload] for kind, payload in messages]
+
+
+def test_pack_frame_joins_prepacked_messages_without_repacking() -> None:
+    packed = [pack_message(MessageKind.BLOCK_INFO, {"n": i}) for i in range(1000)]
+    frame = decode_frame(pack_frame(packed, "s"))
+    assert [payload["n"] for _, payload in frame.messages] == list(range(1000))
+
+
+def test_aware_times_arrive_as_the_same_instant_in_utc() -> None:
+    plus_two = datetime.timezone(datetime.timedelta(hours=2))
+    sent = datetime.datetime(2026, 3, 29, 1, 30, 15, 123456, tzinfo=plus_two)
+    (_, payload), = decode_frame(encode_frame([(0, {"t": sent})], "s")).messages
+    assert payload["t"] == sent
+    assert payload["t"].utcoffset() == datetime.timedelta(0)
+    assert payload["t"].microsecond == 123456
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Berlin", "America/Chicago", "Asia/Kolkata"])
+def test_naive_times_are_read_as_local_time_of_the_sender(monkeypatch: pytest.MonkeyPatch, zone: str) -> None:
+    # Parsl stamps messages with datetime.now(): naive local time.
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    try:
+        naive = datetime.datetime(2026, 7, 1, 12, 0, 0, 999999)
+        expected = naive.astimezone(UTC)
+        (_, payload), = decode_frame(encode_frame([(0, {"t": naive})], "s")).messages
+        assert payload["t"] == expected
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+    assert os.environ.get("TZ") is None
+
+
+def test_values_msgpack_cannot_carry_raise_encode_error() -> None:
+    with pytest.raises(EncodeError, match="kind 0"):
+        pack_message(MessageKind.TASK_INFO, {"x": object()})
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"\xc1\xc1\xc1 not msgpack", "not a msgpack frame"),
+        (os.urandom(64) + b"\xc1", "not a msgpack frame"),
+        (msgpack.packb({"version": 1}), "array of 3"),
+        (msgpack.packb([1, "s"]), "array of 3"),
+        (msgpack.packb([99, "s", []]), "unsupported protocol version 99"),
+        (msgpack.packb([True, "s", []]), "unsupported protocol version True"),
+        (msgpack.packb([1, 7, []]), "sender must be a string"),
+        (msgpack.packb([1, "s", {"a": 1}]), "messages must be an array"),
+        (b"", "not a msgpack frame"),
+    ],
+)
+def test_garbage_raises_one_frame_error_with_a_one_line_reason(data: bytes, reason: str) -> None:
+    with pytest.raises(FrameError, match=reason) as caught:
+        decode_frame(data)
+    assert "\n" not in str(caught.value)
+
+
+def test_oversized_frames_are_refused_before_decoding() -> None:
+    data = encode_frame([(0, {"blob": "x" * 2000})], "s")
+    with pytest.raises(FrameError, match="exceeds the limit of 1000 bytes"):
+        decode_frame(data, max_bytes=1000)

@@ -1,0 +1,55 @@
+import sqlite3
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, inspect
+
+from parsl_monitor_core.schema import (
+    INDEXES,
+    SCHEMA_VERSION,
+    ForeignDatabaseError,
+    NewerSchemaError,
+    create_or_upgrade,
+)
+
+PARSL_TABLE_NAMES = {"workflow", "task", "try", "status", "resource", "node", "block"}
+
+
+def test_creates_parsl_tables_version_row_and_indexes(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    assert create_or_upgrade(engine) == SCHEMA_VERSION
+    inspector = inspect(engine)
+    assert PARSL_TABLE_NAMES | {"parsl_monitor_schema"} <= set(inspector.get_table_names())
+    index_names = {ix["name"] for table in PARSL_TABLE_NAMES for ix in inspector.get_indexes(table)}
+    assert {index.name for index in INDEXES} <= index_names
+    with sqlite3.connect(tmp_path / "m.db") as conn:
+        assert conn.execute("select version, time_zone from parsl_monitor_schema").fetchall() == [(SCHEMA_VERSION, "UTC")]
+    engine.dispose()
+
+
+def test_is_idempotent(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    create_or_upgrade(engine)
+    create_or_upgrade(engine)
+    with sqlite3.connect(tmp_path / "m.db") as conn:
+        assert conn.execute("select count(*) from parsl_monitor_schema").fetchone() == (1,)
+    engine.dispose()
+
+
+def test_refuses_a_database_from_a_newer_schema(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    create_or_upgrade(engine)
+    with sqlite3.connect(tmp_path / "m.db") as conn:
+        conn.execute("update parsl_monitor_schema set version = ?", (SCHEMA_VERSION + 1,))
+    with pytest.raises(NewerSchemaError, match=f"version {SCHEMA_VERSION + 1} is newer"):
+        create_or_upgrade(engine)
+    engine.dispose()
+
+
+def test_refuses_a_foreign_table_with_our_name(tmp_path: Path) -> None:
+    with sqlite3.connect(tmp_path / "other.db") as conn:
+        conn.execute("create table task (id integer primary key, title text)")
+    engine = create_engine(f"sqlite:///{tmp_path / 'other.db'}")
+    with pytest.raises(ForeignDatabaseError, match="table 'task' exists but lacks columns task_id"):
+        create_or_upgrade(engine)
+    engine.dispose()

@@ -1,0 +1,142 @@
+from __future__ import annotations
+
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from typing import TYPE_CHECKING
+
+import pytest
+import zmq
+
+from parsl_monitor_core.wire import MessageKind as K
+from parsl_monitor_core.wire import encode_frame
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from conftest import Messages
+
+HUB = [sys.executable, "-m", "parsl_monitor_hub"]
+
+
+def run_hub(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*HUB, *args], cwd=cwd, capture_output=True, text=True, timeout=60, check=False)
+
+
+def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def test_a_file_that_is_not_sqlite_gets_one_line(tmp_path: Path) -> None:
+    (tmp_path / "notes.db").write_text("these are my notes, not a database\n" * 100)
+    error = one_line_error(run_hub("--db", str(tmp_path / "notes.db"), "--bind", "tcp://127.0.0.1:*", cwd=tmp_path))
+    assert error.startswith("parsl-monitor-hub: error: cannot open sqlite:///")
+    assert "file is not a database" in error
+
+
+def test_a_foreign_database_gets_one_line(tmp_path: Path) -> None:
+    with sqlite3.connect(tmp_path / "app.db") as conn:
+        conn.execute("create table workflow (id integer primary key, name text)")
+    error = one_line_error(run_hub("--db", str(tmp_path / "app.db"), "--bind", "tcp://127.0.0.1:*", cwd=tmp_path))
+    assert "table 'workflow' exists but lacks columns run_id" in error
+
+
+def test_a_busy_port_gets_one_line(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        error = one_line_error(run_hub("--bind", f"tcp://127.0.0.1:{port}", cwd=tmp_path))
+    assert error == f"parsl-monitor-hub: error: cannot listen on tcp://127.0.0.1:{port}: port already in use"
+
+
+@pytest.mark.parametrize(
+    ("args", "complaint"),
+    [(["--batch-size", "0"], "must be a positive integer"), (["--log-level", "LOUD"], "invalid choice")],
+)
+def test_bad_arguments_are_refused(tmp_path: Path, args: list[str], complaint: str) -> None:
+    result = run_hub(*args, cwd=tmp_path)
+    assert result.returncode == 2
+    assert complaint in result.stderr
+
+
+@pytest.fixture
+def hub_process(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    process = subprocess.Popen(
+        [*HUB, "--bind", "tcp://127.0.0.1:*", "--log-file", str(tmp_path / "hub.log")],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    assert line.startswith("parsl-monitor-hub: listening on tcp://127.0.0.1:")
+    assert line.rstrip().endswith(f"writing sqlite:///runinfo/monitoring.db"), "default database is runinfo/monitoring.db"
+    url = line.split()[3].rstrip(",")
+    yield process, url
+    if process.poll() is None:
+        process.kill()
+    process.communicate()
+
+
+@pytest.mark.slow
+def test_sigterm_writes_the_whole_backlog_then_exits_0(
+    tmp_path: Path, hub_process: tuple[subprocess.Popen[str], str], make: Messages
+) -> None:
+    process, url = hub_process
+    context = zmq.Context()
+    sock = context.socket(zmq.DEALER)
+    sock.connect(url)
+    total = 200_000
+    sock.send(encode_frame([(K.WORKFLOW_INFO, make.workflow_start())], "t"))
+    for start in range(0, total, 1000):
+        sock.send(encode_frame([(K.RESOURCE_INFO, make.resource_info(i, 1)) for i in range(start, start + 1000)], "t"))
+    sock.close(linger=-1)  # returns once every frame is handed to the hub's connection
+    context.term()
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=120) == 0
+    with sqlite3.connect(tmp_path / "runinfo" / "monitoring.db") as conn:
+        assert conn.execute("select count(*) from resource").fetchone() == (total,)
+    log = (tmp_path / "hub.log").read_text()
+    assert "received SIGTERM" in log
+    assert f"stopped: {total + 1} messages written, 0 rejected" in log
+
+
+PARENT = """
+import os, subprocess, sys, time
+hub = subprocess.Popen([sys.executable, "-m", "parsl_monitor_hub", "--bind", "tcp://127.0.0.1:*",
+                        "--parent-pid", str(os.getpid()), "--log-file", sys.argv[1]], stdout=subprocess.PIPE, text=True)
+print(hub.stdout.readline().strip(), hub.pid, flush=True)
+time.sleep(120)
+"""
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_the_hub_stops_when_its_parent_is_gone(tmp_path: Path) -> None:
+    # The adapter passes --parent-pid: a Parsl program killed outright must not leave a hub behind.
+    parent = subprocess.Popen([sys.executable, "-c", PARENT, str(tmp_path / "hub.log")], cwd=tmp_path,
+                              stdout=subprocess.PIPE, text=True)
+    assert parent.stdout is not None
+    line = parent.stdout.readline()
+    assert "listening on" in line
+    hub_pid = int(line.split()[-1])
+    assert pid_alive(hub_pid)
+    parent.kill()
+    parent.communicate()
+    deadline = time.monotonic() + 30
+    while pid_alive(hub_pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not pid_alive(hub_pid)
+    assert "the process that started this hub is gone" in (tmp_path / "hub.log").read_text()

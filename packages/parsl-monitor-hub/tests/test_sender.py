@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import multiprocessing
+import pickle
+import sqlite3
+from typing import TYPE_CHECKING, Any
+
+from parsl_monitor_hub.sender import HubSender
+
+if TYPE_CHECKING:
+    from conftest import Messages, RunningHub
+
+
+class FakeMessageType:
+    """Parsl's MessageType is an Enum; the sender only reads ``.value``. (No Parsl in this package's tests.)"""
+
+    def __init__(self, value: int) -> None:
+        self.value = value
+
+
+def count(hub: RunningHub, table: str) -> int:
+    with sqlite3.connect(hub.db_path) as conn:
+        return int(conn.execute(f"select count(*) from {table}").fetchone()[0])  # noqa: S608 - test table names
+
+
+def test_it_is_a_multiprocessing_queue_that_pickles_as_its_url() -> None:
+    sender = HubSender("tcp://127.0.0.1:1")
+    assert isinstance(sender, multiprocessing.queues.Queue)
+    copy = pickle.loads(pickle.dumps(sender))
+    assert copy.url == "tcp://127.0.0.1:1"
+    assert copy.__getstate__() == {"url": "tcp://127.0.0.1:1"}
+
+
+def test_put_then_flush_means_committed(hub: RunningHub, make: Messages) -> None:
+    sender = HubSender(hub.service.url)
+    sender.put((FakeMessageType(2), make.workflow_start()))
+    for i in range(3000):
+        sender.put((FakeMessageType(1), make.resource_info(i, 1)))
+    ticket = sender.request_flush()
+    assert ticket.wait(30)
+    assert ticket.confirmed
+    assert count(hub, "resource") == 3000
+    sender.close(timeout=10)
+
+
+def test_block_info_lists_become_one_row_per_block(hub: RunningHub, make: Messages) -> None:
+    sender = HubSender(hub.service.url)
+    sender.put((FakeMessageType(2), make.workflow_start()))
+    blocks = [{"run_id": "run-1", "status": s, "timestamp": make.at(i), "executor_label": "htex", "job_id": 1234 + i,
+               "block_id": str(i)} for i, s in enumerate(["PENDING", "RUNNING"])]
+    sender.put((FakeMessageType(4), blocks))
+    sender.close(timeout=30)
+    with sqlite3.connect(hub.db_path) as conn:
+        assert conn.execute("select block_id, job_id, status from block order by block_id").fetchall() == [
+            ("0", "1234", "PENDING"), ("1", "1235", "RUNNING")
+        ]
+
+
+def _child(sender: HubSender, payloads: list[dict[str, Any]]) -> None:
+    for payload in payloads:
+        sender.put((FakeMessageType(1), payload))
+    # no explicit close: the process exit must deliver, as Parsl's router process just returns
+
+
+def test_a_spawned_process_delivers_everything_at_exit(hub: RunningHub, make: Messages) -> None:
+    sender = HubSender(hub.service.url)
+    sender.put((FakeMessageType(2), make.workflow_start()))
+    assert sender.request_flush().wait(30)
+    child = multiprocessing.get_context("spawn").Process(
+        target=_child, args=(sender, [make.resource_info(i, 2) for i in range(500)])
+    )
+    child.start()
+    child.join(60)
+    assert child.exitcode == 0
+    assert sender.request_flush().wait(30)
+    assert count(hub, "resource") == 500
+    sender.close(timeout=10)
