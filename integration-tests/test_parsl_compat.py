@@ -1,0 +1,135 @@
+"""The one-import switch: the same workflow under Parsl's MonitoringHub and ours gives the same database."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from conftest import RunWorkflow
+
+pytestmark = pytest.mark.slow
+
+TABLES = ("workflow", "task", "try", "status", "resource", "node", "block")
+WORKER_STATES = {"running", "running_ended"}  # stamped by workers, so they interleave with the DFK's by clock
+
+
+class Run:
+    def __init__(self, run_dir: Path, summary: dict[str, Any]) -> None:
+        self.run_dir = run_dir
+        self.summary = summary
+        self.db = sqlite3.connect(run_dir / "monitoring.db")
+
+    def rows(self, sql: str) -> list[tuple[Any, ...]]:
+        return self.db.execute(sql).fetchall()
+
+    def count(self, table: str) -> int:
+        return int(self.rows(f"select count(*) from {table}")[0][0])  # noqa: S608 - fixed table names
+
+    def logged(self, pattern: str, log: str) -> int:
+        """How many messages Parsl logged as sent, from its own logs in the run directory."""
+        text = "".join(p.read_text() for p in self.run_dir.glob(f"*/{log}"))
+        return len(re.findall(pattern, text))
+
+    def states(self) -> dict[int, list[str]]:
+        out: dict[int, list[str]] = {}
+        for task_id, name in self.rows("select task_id, task_status_name from status order by task_id, timestamp"):
+            out.setdefault(task_id, []).append(name)
+        return out
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory, run_mixed: RunWorkflow) -> dict[str, Run]:
+    out = {}
+    for monitoring in ("parsl", "ours"):
+        run_dir = tmp_path_factory.mktemp(monitoring) / "runinfo"
+        out[monitoring] = Run(run_dir, run_mixed(run_dir, monitoring))
+    return out
+
+
+def test_the_workflow_itself_behaves_the_same(runs: dict[str, Run]) -> None:
+    theirs, ours = (runs[m].summary for m in ("parsl", "ours"))
+    assert {k: v for k, v in ours.items() if k != "run_id"} == {k: v for k, v in theirs.items() if k != "run_id"}
+    assert ours["dependency_failure"] == "DependencyError"
+
+
+def test_the_databases_have_the_same_tables_and_columns(runs: dict[str, Run]) -> None:
+    def ddl(run: Run) -> dict[str, str]:
+        return {name: " ".join(sql.split()) for name, sql in run.rows("select name, sql from sqlite_master where type='table'")}
+
+    theirs, ours = ddl(runs["parsl"]), ddl(runs["ours"])
+    assert {name: theirs[name] for name in TABLES} == {name: ours[name] for name in TABLES}
+
+
+@pytest.mark.parametrize("table", ["workflow", "task", "try", "status"])
+def test_row_counts_agree(runs: dict[str, Run], table: str) -> None:
+    assert runs["ours"].count(table) == runs["parsl"].count(table) > 0
+
+
+def test_every_task_went_through_the_same_states(runs: dict[str, Run]) -> None:
+    theirs, ours = runs["parsl"].states(), runs["ours"].states()
+    assert {t: Counter(s) for t, s in ours.items()} == {t: Counter(s) for t, s in theirs.items()}
+    dfk_order = {t: [s for s in states if s not in WORKER_STATES] for t, states in ours.items()}
+    assert dfk_order == {t: [s for s in states if s not in WORKER_STATES] for t, states in theirs.items()}
+    assert "memo_done" in {s for states in ours.values() for s in states}
+    assert {"fail_retryable", "failed", "dep_fail"} <= {s for states in ours.values() for s in states}
+
+
+def test_node_and_block_messages_are_all_stored(runs: dict[str, Run]) -> None:
+    # Their number depends on timing, so compare each run's rows with what Parsl logged as sent.
+    for run in runs.values():
+        assert run.count("node") == run.logged(r"Sending message .* to MonitoringHub", "htex/interchange.log") > 0
+        assert run.count("block") == run.logged(r"Sending block monitoring message", "parsl.log") > 0
+
+
+def test_resource_rows_are_present(runs: dict[str, Run]) -> None:
+    for run in runs.values():
+        assert run.count("resource") > 0
+    (hosts,), = runs["ours"].rows("select count(*) from resource where psutil_process_memory_resident > 0")
+    assert hosts > 0
+
+
+def test_tries_carry_worker_side_details(runs: dict[str, Run]) -> None:
+    ours = runs["ours"].rows(
+        "select count(*) from try where hostname is not null and task_try_time_running is not null and task_executor = 'htex'"
+    )
+    theirs = runs["parsl"].rows(
+        "select count(*) from try where hostname is not null and task_try_time_running is not null and task_executor = 'htex'"
+    )
+    assert ours == theirs
+
+
+def test_the_workflow_row_is_complete(runs: dict[str, Run]) -> None:
+    ours = runs["ours"]
+    (run_id, name, completed, done, failed), = ours.rows(
+        "select run_id, workflow_name, time_completed, tasks_completed_count, tasks_failed_count from workflow"
+    )
+    assert run_id == ours.summary["run_id"]
+    assert name == "mixed.py"
+    assert completed is not None
+    assert (done, failed) == runs["parsl"].rows("select tasks_completed_count, tasks_failed_count from workflow")[0]
+
+
+def test_parsl_own_pandas_queries_run_on_our_database(runs: dict[str, Run]) -> None:
+    from parsl.monitoring.queries import pandas as queries
+    from sqlalchemy import create_engine
+
+    ours = runs["ours"]
+    run_id = ours.summary["run_id"]
+    engine = create_engine(f"sqlite:///{ours.run_dir / 'monitoring.db'}")
+    with engine.connect() as conn:
+        apps = queries.app_counts_for_workflow(run_id, conn)
+        assert dict(zip(apps.task_func_name, apps.frequency, strict=True))["inc"] == 3 + 1 + 3  # diamond, after the failure, joined
+        assert len(queries.tasks_for_workflow(run_id, conn)) == ours.count("task")
+        assert len(queries.status_for_workflow(run_id, conn)) == ours.count("status")
+        assert len(queries.tries_for_workflow(run_id, conn)) == ours.count("try")
+        assert len(queries.nodes_for_workflow(run_id, conn)) == ours.count("node")
+        assert len(queries.resources_for_workflow(run_id, conn)) == ours.count("resource")
+        assert queries.completion_times_for_workflow(run_id, conn).task_time_returned.notna().any()
+    engine.dispose()

@@ -1,0 +1,129 @@
+"""A Parsl workflow touching every kind of task monitoring records.
+
+A diamond DAG, an app that fails once and succeeds on retry, an app that always fails
+(and a task depending on it), a bash_app, a join_app and a memoized app, on a local
+HighThroughputExecutor bound to 127.0.0.1. Run it with Parsl's own MonitoringHub or ours:
+
+    python mixed.py --monitoring {parsl,ours} --run-dir DIR [--hub-url tcp://...] [--noop N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import parsl
+from parsl.app.app import bash_app, join_app, python_app
+from parsl.config import Config
+from parsl.executors import HighThroughputExecutor
+from parsl.providers import LocalProvider
+
+
+@python_app
+def inc(x: int) -> int:
+    return x + 1
+
+
+@python_app
+def add(a: int, b: int) -> int:
+    return a + b
+
+
+@python_app(cache=True)
+def square(x: int) -> int:
+    return x * x
+
+
+@python_app
+def flaky(marker: str) -> str:
+    import pathlib
+
+    path = pathlib.Path(marker)
+    if not path.exists():
+        path.write_text("failed once")
+        raise RuntimeError("first try fails")
+    return "second try works"
+
+
+@python_app
+def always_fails() -> None:
+    raise ValueError("this app always fails")
+
+
+@python_app
+def noop() -> None:
+    return None
+
+
+@bash_app
+def greet(stdout: str | None = None, stderr: str | None = None) -> str:
+    return "echo hello from bash"
+
+
+@join_app
+def fan_out(n: int) -> Any:
+    return [inc(i) for i in range(n)]
+
+
+def make_config(monitoring: str, run_dir: str, hub_url: str | None, interval: float) -> Config:
+    if monitoring == "parsl":
+        from parsl.monitoring.monitoring import MonitoringHub
+    else:
+        from parsl_monitor_hub import MonitoringHub  # the one-import switch
+    extra = {"hub_url": hub_url} if hub_url else {}
+    hub = MonitoringHub(resource_monitoring_interval=interval, **extra) if monitoring != "none" else None
+    return Config(
+        executors=[
+            HighThroughputExecutor(
+                label="htex",
+                address="127.0.0.1",
+                loopback_address="127.0.0.1",
+                max_workers_per_node=2,
+                provider=LocalProvider(init_blocks=1, min_blocks=0, max_blocks=1),
+            )
+        ],
+        monitoring=hub,
+        retries=1,
+        strategy="none",
+        run_dir=run_dir,
+    )
+
+
+def run(run_dir: str, noops: int) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    a = inc(1)
+    d = add(inc(a), inc(a))  # diamond: a -> b, c -> d
+    out["diamond"] = d.result()
+    out["flaky"] = flaky(str(Path(run_dir) / "flaky.marker")).result()
+    doomed = always_fails()
+    after = inc(doomed)
+    out["dependency_failure"] = type(after.exception()).__name__
+    out["always_fails"] = type(doomed.exception()).__name__
+    out["bash"] = greet(stdout=str(Path(run_dir) / "greet.out"), stderr=str(Path(run_dir) / "greet.err")).result()
+    out["join"] = fan_out(3).result()
+    out["memo"] = [square(7).result(), square(7).result()]
+    futures = [noop() for _ in range(noops)]
+    out["noops"] = sum(1 for f in futures if f.result() is None)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--monitoring", choices=["parsl", "ours", "none"], required=True)
+    parser.add_argument("--run-dir", required=True)
+    parser.add_argument("--hub-url")
+    parser.add_argument("--noop", type=int, default=0)
+    parser.add_argument("--interval", type=float, default=1.0)
+    args = parser.parse_args()
+    config = make_config(args.monitoring, args.run_dir, args.hub_url, args.interval)
+    with parsl.load(config) as dfk:
+        result = run(args.run_dir, args.noop)
+        result["run_id"] = dfk.run_id
+    json.dump(result, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()
