@@ -1,13 +1,18 @@
 from __future__ import annotations
 
+import glob
 import json
 import os
+import shutil
+import socket
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -30,12 +35,72 @@ def parsl_env() -> dict[str, str]:
 
 def run_workflow(run_dir: Path, monitoring: str, *args: str, timeout: float = 600) -> dict[str, Any]:
     """Run workflows/mixed.py in a fresh interpreter (as a user would) and return its JSON summary."""
+    run_dir.parent.mkdir(parents=True, exist_ok=True)
     result = subprocess.run(
         [sys.executable, str(WORKFLOW), "--monitoring", monitoring, "--run-dir", str(run_dir), *args],
         cwd=run_dir.parent, env=parsl_env(), capture_output=True, text=True, timeout=timeout, check=False,
     )
     assert result.returncode == 0, result.stderr[-4000:]
     return json.loads(result.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+INSTALL_HINT = "PostgreSQL server binaries not found: .ci/run installs them (apt-get install postgresql)"
+
+
+def _binary(name: str) -> str:
+    found = shutil.which(name) or next(iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)), None)
+    if found is None:
+        raise RuntimeError(INSTALL_HINT)
+    return found
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class PostgresServer:
+    """initdb + pg_ctl in a temporary directory, on a free loopback port, trust authentication."""
+
+    def __init__(self) -> None:
+        self.port = _free_port()
+        self.root = Path(tempfile.mkdtemp(prefix="parsl-monitor-pg-"))
+        self.data = self.root / "data"
+        # initdb refuses to run as root: run the server as the postgres user the package created.
+        self._as = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        if self._as:
+            shutil.chown(self.root, user="postgres")
+        self._run(_binary("initdb"), "-D", str(self.data), "--auth=trust", "-U", "postgres", "--no-sync")
+        self._run(
+            _binary("pg_ctl"), "-D", str(self.data), "-l", str(self.root / "server.log"), "-w", "-t", "60",
+            "-o", f"-h 127.0.0.1 -p {self.port} -k {self.root} -c fsync=off", "start",
+        )
+
+    def _run(self, *command: str) -> None:
+        subprocess.run([*self._as, *command], check=True, capture_output=True, timeout=120, cwd=self.root)
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
+
+    def create_database(self, name: str) -> str:
+        import psycopg
+
+        with psycopg.connect(f"postgresql://postgres@127.0.0.1:{self.port}/postgres", autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return self.url(name)
+
+    def stop(self) -> None:
+        try:
+            self._run(_binary("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+        finally:
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                try:
+                    shutil.rmtree(self.root)
+                    break
+                except OSError:
+                    time.sleep(0.2)
 
 
 RunWorkflow = Callable[..., dict[str, Any]]
@@ -45,3 +110,11 @@ RunWorkflow = Callable[..., dict[str, Any]]
 def run_mixed() -> RunWorkflow:
     """``run_mixed(run_dir, "ours" | "parsl" | "none", *extra_args)``: run workflows/mixed.py to completion."""
     return run_workflow
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server for the session; each test makes its own database."""
+    server = PostgresServer()
+    yield server
+    server.stop()
