@@ -78,7 +78,7 @@ def config(run_dir: str) -> Config:
                 max_workers_per_node=2,
                 address="127.0.0.1",
                 loopback_address="127.0.0.1",
-                provider=LocalProvider(init_blocks=1, max_blocks=1),
+                provider=LocalProvider(init_blocks=1, max_blocks=1),  # type: ignore[no-untyped-call]
             )
         ],
         monitoring=MonitoringHub(
@@ -104,12 +104,16 @@ def main() -> None:
         broken_step()
         total = reduce_results(*sims)
         archive(stdout=str(Path(args.run_dir) / "archive.out"), stderr=str(Path(args.run_dir) / "archive.err"))
-        print(f"calibration: {calibrated.result()}; sum of simulations: {total.result():.1f}; "
-              f"memory held: {sum(m.result() for m in mems) // 2**20} MiB")
+        print(
+            f"calibration: {calibrated.result()}; sum of simulations: {total.result():.1f}; "
+            f"memory held: {sum(m.result() for m in mems) // 2**20} MiB"
+        )
     db = Path(args.run_dir) / "monitoring.db"
     with sqlite3.connect(db) as conn:
-        counts = {t: conn.execute(f"select count(*) from {t}").fetchone()[0]  # noqa: S608 - fixed names
-                  for t in ("workflow", "task", "try", "status", "resource", "node", "block")}
+        counts = {
+            t: conn.execute(f"select count(*) from {t}").fetchone()[0]  # noqa: S608 - fixed names
+            for t in ("workflow", "task", "try", "status", "resource", "node", "block")
+        }
     print(f"monitoring database: {db.resolve()}")
     print("rows: " + ", ".join(f"{table} {n}" for table, n in counts.items()))
 

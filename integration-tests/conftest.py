@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import glob
 import json
 import os
 import shutil
@@ -9,10 +8,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-
-from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -38,7 +36,12 @@ def run_workflow(run_dir: Path, monitoring: str, *args: str, timeout: float = 60
     run_dir.parent.mkdir(parents=True, exist_ok=True)
     result = subprocess.run(
         [sys.executable, str(WORKFLOW), "--monitoring", monitoring, "--run-dir", str(run_dir), *args],
-        cwd=run_dir.parent, env=parsl_env(), capture_output=True, text=True, timeout=timeout, check=False,
+        cwd=run_dir.parent,
+        env=parsl_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
     assert result.returncode == 0, result.stderr[-4000:]
     return json.loads(result.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
@@ -48,7 +51,8 @@ INSTALL_HINT = "PostgreSQL server binaries not found: .ci/run installs them (apt
 
 
 def _binary(name: str) -> str:
-    found = shutil.which(name) or next(iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)), None)
+    installed = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"), reverse=True)
+    found = shutil.which(name) or (str(installed[0]) if installed else None)
     if found is None:
         raise RuntimeError(INSTALL_HINT)
     return found
@@ -73,8 +77,17 @@ class PostgresServer:
             shutil.chown(self.root, user="postgres")
         self._run(_binary("initdb"), "-D", str(self.data), "--auth=trust", "-U", "postgres", "--no-sync")
         self._run(
-            _binary("pg_ctl"), "-D", str(self.data), "-l", str(self.root / "server.log"), "-w", "-t", "60",
-            "-o", f"-h 127.0.0.1 -p {self.port} -k {self.root} -c fsync=off", "start",
+            _binary("pg_ctl"),
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.root / "server.log"),
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            f"-h 127.0.0.1 -p {self.port} -k {self.root} -c fsync=off",
+            "start",
         )
 
     def _run(self, *command: str) -> None:

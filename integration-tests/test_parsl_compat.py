@@ -61,7 +61,10 @@ def test_the_workflow_itself_behaves_the_same(runs: dict[str, Run]) -> None:
 
 def test_the_databases_have_the_same_tables_and_columns(runs: dict[str, Run]) -> None:
     def ddl(run: Run) -> dict[str, str]:
-        return {name: " ".join(sql.split()) for name, sql in run.rows("select name, sql from sqlite_master where type='table'")}
+        return {
+            name: " ".join(sql.split())
+            for name, sql in run.rows("select name, sql from sqlite_master where type='table'")
+        }
 
     theirs, ours = ddl(runs["parsl"]), ddl(runs["ours"])
     assert {name: theirs[name] for name in TABLES} == {name: ours[name] for name in TABLES}
@@ -91,23 +94,18 @@ def test_node_and_block_messages_are_all_stored(runs: dict[str, Run]) -> None:
 def test_resource_rows_are_present(runs: dict[str, Run]) -> None:
     for run in runs.values():
         assert run.count("resource") > 0
-    (hosts,), = runs["ours"].rows("select count(*) from resource where psutil_process_memory_resident > 0")
+    ((hosts,),) = runs["ours"].rows("select count(*) from resource where psutil_process_memory_resident > 0")
     assert hosts > 0
 
 
 def test_tries_carry_worker_side_details(runs: dict[str, Run]) -> None:
-    ours = runs["ours"].rows(
-        "select count(*) from try where hostname is not null and task_try_time_running is not null and task_executor = 'htex'"
-    )
-    theirs = runs["parsl"].rows(
-        "select count(*) from try where hostname is not null and task_try_time_running is not null and task_executor = 'htex'"
-    )
-    assert ours == theirs
+    ran = "select count(*) from try where hostname is not null and task_try_time_running is not null"
+    assert runs["ours"].rows(ran) == runs["parsl"].rows(ran)
 
 
 def test_the_workflow_row_is_complete(runs: dict[str, Run]) -> None:
     ours = runs["ours"]
-    (run_id, name, completed, done, failed), = ours.rows(
+    ((run_id, name, completed, done, failed),) = ours.rows(
         "select run_id, workflow_name, time_completed, tasks_completed_count, tasks_failed_count from workflow"
     )
     assert run_id == ours.summary["run_id"]
@@ -125,7 +123,9 @@ def test_parsl_own_pandas_queries_run_on_our_database(runs: dict[str, Run]) -> N
     engine = create_engine(f"sqlite:///{ours.run_dir / 'monitoring.db'}")
     with engine.connect() as conn:
         apps = queries.app_counts_for_workflow(run_id, conn)
-        assert dict(zip(apps.task_func_name, apps.frequency, strict=True))["inc"] == 3 + 1 + 3  # diamond, after the failure, joined
+        assert (
+            dict(zip(apps.task_func_name, apps.frequency, strict=True))["inc"] == 3 + 1 + 3
+        )  # diamond, after the failure, joined
         assert len(queries.tasks_for_workflow(run_id, conn)) == ours.count("task")
         assert len(queries.status_for_workflow(run_id, conn)) == ours.count("status")
         assert len(queries.tries_for_workflow(run_id, conn)) == ours.count("try")

@@ -19,8 +19,7 @@ from parsl_monitor_core.wire import decode_frame, encode_frame
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from conftest import RunWorkflow
-    from conftest import PostgresServer
+    from conftest import PostgresServer, RunWorkflow
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 NOW = datetime.datetime(2026, 5, 1, 12, tzinfo=datetime.timezone.utc)
@@ -34,9 +33,19 @@ def query(url: str, sql: str) -> list[tuple[Any, ...]]:
 def test_hub_cli_writes_to_postgres_and_isolates_a_refused_row(tmp_path: Path, postgres: PostgresServer) -> None:
     url = postgres.create_database(f"hub_{uuid.uuid4().hex[:8]}")
     hub = subprocess.Popen(
-        [sys.executable, "-m", "parsl_monitor_hub", "--db", url, "--bind", "tcp://127.0.0.1:*",
-         "--log-file", str(tmp_path / "hub.log")],
-        stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "parsl_monitor_hub",
+            "--db",
+            url,
+            "--bind",
+            "tcp://127.0.0.1:*",
+            "--log-file",
+            str(tmp_path / "hub.log"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     assert hub.stdout is not None
     line = hub.stdout.readline()
@@ -44,18 +53,55 @@ def test_hub_cli_writes_to_postgres_and_isolates_a_refused_row(tmp_path: Path, p
     context = zmq.Context()
     sock = context.socket(zmq.DEALER)
     sock.connect(line.split()[3].rstrip(","))
-    start = {"run_id": "r1", "python_version": "3.11", "time_began": NOW, "rundir": "/x", "host": "h", "user": "u",
-             "tasks_failed_count": 0, "tasks_completed_count": 0}
-    status = {"run_id": "r1", "task_id": 0, "try_id": 0, "timestamp": NOW, "task_status_name": "pending",
-              "task_func_name": "f", "task_executor": "htex", "task_memoize": True, "task_fail_count": 0,
-              "task_fail_cost": 0.0, "tasks_failed_count": 0, "tasks_completed_count": 0}
+    start = {
+        "run_id": "r1",
+        "python_version": "3.11",
+        "time_began": NOW,
+        "rundir": "/x",
+        "host": "h",
+        "user": "u",
+        "tasks_failed_count": 0,
+        "tasks_completed_count": 0,
+    }
+    status = {
+        "run_id": "r1",
+        "task_id": 0,
+        "try_id": 0,
+        "timestamp": NOW,
+        "task_status_name": "pending",
+        "task_func_name": "f",
+        "task_executor": "htex",
+        "task_memoize": True,
+        "task_fail_count": 0,
+        "task_fail_cost": 0.0,
+        "tasks_failed_count": 0,
+        "tasks_completed_count": 0,
+    }
     orphan = {"run_id": "no-such-run", "task_id": 1, "try_id": 0, "timestamp": NOW, "resource_monitoring_interval": 1.0}
-    resources = [{"run_id": "r1", "task_id": 0, "try_id": 0, "timestamp": NOW + datetime.timedelta(seconds=i),
-                  "psutil_process_memory_resident": 1e6 * i} for i in range(100)]
-    sock.send(encode_frame([(K.WORKFLOW_INFO, start), (K.TASK_INFO, status), (K.RESOURCE_INFO, orphan),
-                            *[(K.RESOURCE_INFO, r) for r in resources], (K.FLUSH, {"token": 1})], "pg-test"))
+    resources = [
+        {
+            "run_id": "r1",
+            "task_id": 0,
+            "try_id": 0,
+            "timestamp": NOW + datetime.timedelta(seconds=i),
+            "psutil_process_memory_resident": 1e6 * i,
+        }
+        for i in range(100)
+    ]
+    sock.send(
+        encode_frame(
+            [
+                (K.WORKFLOW_INFO, start),
+                (K.TASK_INFO, status),
+                (K.RESOURCE_INFO, orphan),
+                *[(K.RESOURCE_INFO, r) for r in resources],
+                (K.FLUSH, {"token": 1}),
+            ],
+            "pg-test",
+        )
+    )
     assert sock.poll(60_000)
-    (kind, payload), = decode_frame(sock.recv()).messages
+    ((kind, payload),) = decode_frame(sock.recv()).messages
     assert (kind, payload["written"]) == (K.FLUSHED, 102)
     sock.close(linger=0)
     context.term()
@@ -70,11 +116,15 @@ def test_hub_cli_writes_to_postgres_and_isolates_a_refused_row(tmp_path: Path, p
     assert "rejected RESOURCE_INFO message from no-such-run: ForeignKeyViolation" in log
 
 
-def test_a_parsl_workflow_monitored_into_postgres(tmp_path: Path, postgres: PostgresServer, run_mixed: RunWorkflow) -> None:
+def test_a_parsl_workflow_monitored_into_postgres(
+    tmp_path: Path, postgres: PostgresServer, run_mixed: RunWorkflow
+) -> None:
     url = postgres.create_database(f"wf_{uuid.uuid4().hex[:8]}")
     hub = subprocess.Popen(
         [sys.executable, "-m", "parsl_monitor_hub", "--db", url, "--bind", "tcp://127.0.0.1:*"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
     )
     assert hub.stdout is not None
     hub_url = hub.stdout.readline().split()[3].rstrip(",")
@@ -89,6 +139,9 @@ def test_a_parsl_workflow_monitored_into_postgres(tmp_path: Path, postgres: Post
     assert states["memo_done"] == 1
     assert states["dep_fail"] == 1
     # Every try that ran has its worker-side start time; only the dep_fail and memo_done tasks never ran (as in Parsl).
-    never_ran = query(url, "select s.task_status_name from try join status s using (run_id, task_id, try_id) "
-                           "where task_try_time_running is null and s.task_status_name in ('dep_fail', 'memo_done')")
+    never_ran = query(
+        url,
+        "select s.task_status_name from try join status s using (run_id, task_id, try_id) "
+        "where task_try_time_running is null and s.task_status_name in ('dep_fail', 'memo_done')",
+    )
     assert query(url, "select count(*) from try where task_try_time_running is null") == [(len(never_ran),)] == [(2,)]

@@ -26,9 +26,19 @@ NOOPS = 300
 def shared_hub(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     db = tmp_path / "shared.db"
     process = subprocess.Popen(
-        [sys.executable, "-m", "parsl_monitor_hub", "--db", str(db), "--bind", "tcp://127.0.0.1:*",
-         "--log-file", str(tmp_path / "hub.log")],
-        stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "parsl_monitor_hub",
+            "--db",
+            str(db),
+            "--bind",
+            "tcp://127.0.0.1:*",
+            "--log-file",
+            str(tmp_path / "hub.log"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     assert process.stdout is not None
     url = process.stdout.readline().split()[3].rstrip(",")
@@ -38,7 +48,9 @@ def shared_hub(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     assert process.returncode == 0
 
 
-def test_concurrent_workflows_share_one_hub(tmp_path: Path, shared_hub: tuple[str, Path], run_mixed: RunWorkflow) -> None:
+def test_concurrent_workflows_share_one_hub(
+    tmp_path: Path, shared_hub: tuple[str, Path], run_mixed: RunWorkflow
+) -> None:
     url, db = shared_hub
     summaries: dict[str, dict[str, Any]] = {}
 

@@ -69,12 +69,15 @@ def fan_out(n: int) -> Any:
 
 
 def make_config(monitoring: str, run_dir: str, hub_url: str | None, interval: float) -> Config:
+    from parsl.monitoring.monitoring import MonitoringHub as ParslMonitoringHub
+
+    from parsl_monitor_hub import MonitoringHub  # the one-import switch
+
+    hub: ParslMonitoringHub | None = None
     if monitoring == "parsl":
-        from parsl.monitoring.monitoring import MonitoringHub
-    else:
-        from parsl_monitor_hub import MonitoringHub  # the one-import switch
-    extra = {"hub_url": hub_url} if hub_url else {}
-    hub = MonitoringHub(resource_monitoring_interval=interval, **extra) if monitoring != "none" else None
+        hub = ParslMonitoringHub(resource_monitoring_interval=interval)
+    elif monitoring == "ours":
+        hub = MonitoringHub(resource_monitoring_interval=interval, hub_url=hub_url)
     return Config(
         executors=[
             HighThroughputExecutor(
@@ -82,7 +85,7 @@ def make_config(monitoring: str, run_dir: str, hub_url: str | None, interval: fl
                 address="127.0.0.1",
                 loopback_address="127.0.0.1",
                 max_workers_per_node=2,
-                provider=LocalProvider(init_blocks=1, min_blocks=0, max_blocks=1),
+                provider=LocalProvider(init_blocks=1, min_blocks=0, max_blocks=1),  # type: ignore[no-untyped-call]
             )
         ],
         monitoring=hub,

@@ -40,7 +40,7 @@ def test_pack_frame_joins_prepacked_messages_without_repacking() -> None:
 def test_aware_times_arrive_as_the_same_instant_in_utc() -> None:
     plus_two = datetime.timezone(datetime.timedelta(hours=2))
     sent = datetime.datetime(2026, 3, 29, 1, 30, 15, 123456, tzinfo=plus_two)
-    (_, payload), = decode_frame(encode_frame([(0, {"t": sent})], "s")).messages
+    ((_, payload),) = decode_frame(encode_frame([(0, {"t": sent})], "s")).messages
     assert payload["t"] == sent
     assert payload["t"].utcoffset() == datetime.timedelta(0)
     assert payload["t"].microsecond == 123456
@@ -52,9 +52,9 @@ def test_naive_times_are_read_as_local_time_of_the_sender(monkeypatch: pytest.Mo
     monkeypatch.setenv("TZ", zone)
     time.tzset()
     try:
-        naive = datetime.datetime(2026, 7, 1, 12, 0, 0, 999999)
+        naive = datetime.datetime(2026, 7, 1, 12, 0, 0, 999999)  # noqa: DTZ001 - naive on purpose, as Parsl's
         expected = naive.astimezone(UTC)
-        (_, payload), = decode_frame(encode_frame([(0, {"t": naive})], "s")).messages
+        ((_, payload),) = decode_frame(encode_frame([(0, {"t": naive})], "s")).messages
         assert payload["t"] == expected
     finally:
         monkeypatch.delenv("TZ")

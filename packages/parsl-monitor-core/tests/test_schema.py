@@ -23,7 +23,9 @@ def test_creates_parsl_tables_version_row_and_indexes(tmp_path: Path) -> None:
     index_names = {ix["name"] for table in PARSL_TABLE_NAMES for ix in inspector.get_indexes(table)}
     assert {index.name for index in INDEXES} <= index_names
     with sqlite3.connect(tmp_path / "m.db") as conn:
-        assert conn.execute("select version, time_zone from parsl_monitor_schema").fetchall() == [(SCHEMA_VERSION, "UTC")]
+        assert conn.execute("select version, time_zone from parsl_monitor_schema").fetchall() == [
+            (SCHEMA_VERSION, "UTC")
+        ]
     engine.dispose()
 
 

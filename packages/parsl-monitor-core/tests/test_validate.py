@@ -35,8 +35,16 @@ def test_a_parsl_task_message_is_valid_and_kept_whole() -> None:
 
 
 def test_workflow_start_and_end_are_told_apart_by_python_version() -> None:
-    start = {"run_id": "r", "time_began": NOW, "host": "h", "user": "u", "rundir": "d", "python_version": "3.11",
-             "tasks_failed_count": 0, "tasks_completed_count": 0}
+    start = {
+        "run_id": "r",
+        "time_began": NOW,
+        "host": "h",
+        "user": "u",
+        "rundir": "d",
+        "python_version": "3.11",
+        "tasks_failed_count": 0,
+        "tasks_completed_count": 0,
+    }
     end = {"run_id": "r", "time_completed": NOW, "tasks_failed_count": 0, "tasks_completed_count": 3}
     assert validate_message([2, start]).payload is start
     assert validate_message([2, end]).payload is end
@@ -58,8 +66,10 @@ def test_workflow_start_and_end_are_told_apart_by_python_version() -> None:
         ([0, task_info(task_id=True)], "TASK_INFO: field 'task_id' must be int, got bool"),
         ([0, task_info(timestamp=1.5)], "TASK_INFO: field 'timestamp' must be datetime, got float"),
         ([0, task_info(task_time_invoked="yesterday")], "field 'task_time_invoked' must be datetime"),
-        ([5, {"run_id": "r", "task_id": 1, "try_id": 0, "timestamp": NOW, "first_msg": 1, "last_msg": False}],
-         "WORKER_TASK_INFO: field 'first_msg' must be bool, got int"),
+        (
+            [5, {"run_id": "r", "task_id": 1, "try_id": 0, "timestamp": NOW, "first_msg": 1, "last_msg": False}],
+            "WORKER_TASK_INFO: field 'first_msg' must be bool, got int",
+        ),
     ],
 )
 def test_bad_messages_raise_message_error_naming_kind_and_field(item: object, reason: str) -> None:

@@ -6,6 +6,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -16,7 +17,6 @@ from parsl_monitor_core.wire import encode_frame
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
-    from pathlib import Path
 
     from conftest import Messages
 
@@ -71,12 +71,17 @@ def test_bad_arguments_are_refused(tmp_path: Path, args: list[str], complaint: s
 def hub_process(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
     process = subprocess.Popen(
         [*HUB, "--bind", "tcp://127.0.0.1:*", "--log-file", str(tmp_path / "hub.log")],
-        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     assert process.stdout is not None
     line = process.stdout.readline()
     assert line.startswith("parsl-monitor-hub: listening on tcp://127.0.0.1:")
-    assert line.rstrip().endswith(f"writing sqlite:///runinfo/monitoring.db"), "default database is runinfo/monitoring.db"
+    assert line.rstrip().endswith("writing sqlite:///runinfo/monitoring.db"), (
+        "default database is runinfo/monitoring.db"
+    )
     url = line.split()[3].rstrip(",")
     yield process, url
     if process.poll() is None:
@@ -118,16 +123,16 @@ time.sleep(120)
 
 def pid_alive(pid: int) -> bool:
     try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().split(")")[-1].split()[0] != "Z"
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
     except FileNotFoundError:
         return False
 
 
 def test_the_hub_stops_when_its_parent_is_gone(tmp_path: Path) -> None:
     # The adapter passes --parent-pid: a Parsl program killed outright must not leave a hub behind.
-    parent = subprocess.Popen([sys.executable, "-c", PARENT, str(tmp_path / "hub.log")], cwd=tmp_path,
-                              stdout=subprocess.PIPE, text=True)
+    parent = subprocess.Popen(
+        [sys.executable, "-c", PARENT, str(tmp_path / "hub.log")], cwd=tmp_path, stdout=subprocess.PIPE, text=True
+    )
     assert parent.stdout is not None
     line = parent.stdout.readline()
     assert "listening on" in line

@@ -3,7 +3,9 @@ from __future__ import annotations
 import multiprocessing
 import pickle
 import sqlite3
-from typing import TYPE_CHECKING, Any
+import subprocess
+import sys
+from typing import TYPE_CHECKING
 
 from parsl_monitor_hub.sender import HubSender
 
@@ -46,32 +48,47 @@ def test_put_then_flush_means_committed(hub: RunningHub, make: Messages) -> None
 def test_block_info_lists_become_one_row_per_block(hub: RunningHub, make: Messages) -> None:
     sender = HubSender(hub.service.url)
     sender.put((FakeMessageType(2), make.workflow_start()))
-    blocks = [{"run_id": "run-1", "status": s, "timestamp": make.at(i), "executor_label": "htex", "job_id": 1234 + i,
-               "block_id": str(i)} for i, s in enumerate(["PENDING", "RUNNING"])]
+    blocks = [
+        {
+            "run_id": "run-1",
+            "status": s,
+            "timestamp": make.at(i),
+            "executor_label": "htex",
+            "job_id": 1234 + i,
+            "block_id": str(i),
+        }
+        for i, s in enumerate(["PENDING", "RUNNING"])
+    ]
     sender.put((FakeMessageType(4), blocks))
     sender.close(timeout=30)
     with sqlite3.connect(hub.db_path) as conn:
         assert conn.execute("select block_id, job_id, status from block order by block_id").fetchall() == [
-            ("0", "1234", "PENDING"), ("1", "1235", "RUNNING")
+            ("0", "1234", "PENDING"),
+            ("1", "1235", "RUNNING"),
         ]
 
 
-def _child(sender: HubSender, payloads: list[dict[str, Any]]) -> None:
-    for payload in payloads:
-        sender.put((FakeMessageType(1), payload))
-    # no explicit close: the process exit must deliver, as Parsl's router process just returns
+CHILD = """
+import pickle, sys
+
+class FakeMessageType:
+    def __init__(self, value):
+        self.value = value
+
+sender, payloads = pickle.load(sys.stdin.buffer)
+for payload in payloads:
+    sender.put((FakeMessageType(1), payload))
+# no close(): process exit must deliver, as when Parsl's monitoring router process returns
+"""
 
 
-def test_a_spawned_process_delivers_everything_at_exit(hub: RunningHub, make: Messages) -> None:
+def test_another_process_given_the_pickled_sender_delivers_everything_at_exit(hub: RunningHub, make: Messages) -> None:
     sender = HubSender(hub.service.url)
     sender.put((FakeMessageType(2), make.workflow_start()))
     assert sender.request_flush().wait(30)
-    child = multiprocessing.get_context("spawn").Process(
-        target=_child, args=(sender, [make.resource_info(i, 2) for i in range(500)])
-    )
-    child.start()
-    child.join(60)
-    assert child.exitcode == 0
+    payload = pickle.dumps((sender, [make.resource_info(i, 2) for i in range(500)]))
+    child = subprocess.run([sys.executable, "-c", CHILD], input=payload, capture_output=True, timeout=60, check=False)
+    assert child.returncode == 0, child.stderr
     assert sender.request_flush().wait(30)
     assert count(hub, "resource") == 500
     sender.close(timeout=10)

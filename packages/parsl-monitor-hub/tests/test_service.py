@@ -22,29 +22,65 @@ def run_one_task(client: Client, make: Messages) -> None:
     client.send([(K.WORKFLOW_INFO, make.workflow_start())])
     client.send([(K.TASK_INFO, make.task_info(0, "pending", 1))])
     client.send([(K.TASK_INFO, make.task_info(0, "launched", 2, task_try_time_launched=make.at(2)))])
-    client.send([(K.WORKER_TASK_INFO, make.worker_info(0, 3, first=True)), (K.RESOURCE_INFO, make.resource_info(0, 3.5))])
+    client.send(
+        [(K.WORKER_TASK_INFO, make.worker_info(0, 3, first=True)), (K.RESOURCE_INFO, make.resource_info(0, 3.5))]
+    )
     client.send([(K.WORKER_TASK_INFO, make.worker_info(0, 4, first=False))])
-    client.send([(K.TASK_INFO, make.task_info(0, "exec_done", 5, task_time_returned=make.at(5),
-                                              task_try_time_launched=make.at(2), task_try_time_returned=make.at(5),
-                                              tasks_completed_count=1))])
-    client.send([(K.WORKFLOW_INFO, {"run_id": "run-1", "time_completed": make.at(6), "rundir": "/tmp",
-                                    "tasks_failed_count": 0, "tasks_completed_count": 1})])
+    client.send(
+        [
+            (
+                K.TASK_INFO,
+                make.task_info(
+                    0,
+                    "exec_done",
+                    5,
+                    task_time_returned=make.at(5),
+                    task_try_time_launched=make.at(2),
+                    task_try_time_returned=make.at(5),
+                    tasks_completed_count=1,
+                ),
+            )
+        ]
+    )
+    client.send(
+        [
+            (
+                K.WORKFLOW_INFO,
+                {
+                    "run_id": "run-1",
+                    "time_completed": make.at(6),
+                    "rundir": "/tmp",
+                    "tasks_failed_count": 0,
+                    "tasks_completed_count": 1,
+                },
+            )
+        ]
+    )
 
 
 def test_a_task_lifecycle_is_stored_as_parsl_stores_it(hub: RunningHub, client: Client, make: Messages) -> None:
     run_one_task(client, make)
     assert client.flush() == 8
     assert rows(hub, "select task_status_name from status where task_id = 0 order by timestamp") == [
-        ("pending",), ("launched",), ("running",), ("running_ended",), ("exec_done",)
+        ("pending",),
+        ("launched",),
+        ("running",),
+        ("running_ended",),
+        ("exec_done",),
     ]
     assert rows(hub, "select task_memoize, task_time_invoked, task_time_returned from task") == [
         ("0", "2026-05-01 12:00:00.000000", "2026-05-01 12:00:05.000000")
     ]
-    assert rows(hub, "select task_executor, hostname, block_id, task_try_time_launched, task_try_time_running, "
-                     "task_try_time_returned from try") == [
+    assert rows(
+        hub,
+        "select task_executor, hostname, block_id, task_try_time_launched, task_try_time_running, "
+        "task_try_time_returned from try",
+    ) == [
         ("htex", "node1", "0", "2026-05-01 12:00:02.000000", "2026-05-01 12:00:03.000000", "2026-05-01 12:00:05.000000")
     ]
-    assert rows(hub, "select time_completed, tasks_completed_count from workflow") == [("2026-05-01 12:00:06.000000", 1)]
+    assert rows(hub, "select time_completed, tasks_completed_count from workflow") == [
+        ("2026-05-01 12:00:06.000000", 1)
+    ]
     assert rows(hub, "select psutil_process_time_user, psutil_cpu_num from resource") == [(1.25, "1")]
 
 
@@ -61,11 +97,19 @@ def test_a_worker_message_before_its_try_row_is_kept(hub: RunningHub, client: Cl
 def test_retries_are_separate_tries(hub: RunningHub, client: Client, make: Messages) -> None:
     client.send([(K.WORKFLOW_INFO, make.workflow_start())])
     client.send([(K.TASK_INFO, make.task_info(1, "launched", 1))])
-    client.send([(K.TASK_INFO, make.task_info(1, "fail_retryable", 2, task_fail_count=1, task_fail_history="ValueError"))])
+    client.send(
+        [(K.TASK_INFO, make.task_info(1, "fail_retryable", 2, task_fail_count=1, task_fail_history="ValueError"))]
+    )
     client.send([(K.TASK_INFO, make.task_info(1, "launched", 3, try_id=1, task_fail_count=1))])
     client.send([(K.TASK_INFO, make.task_info(1, "failed", 4, try_id=1, task_fail_count=2, tasks_failed_count=1))])
-    client.send([(K.WORKFLOW_INFO, {"run_id": "run-1", "time_completed": make.at(5),
-                                    "tasks_failed_count": 1, "tasks_completed_count": 0})])
+    client.send(
+        [
+            (
+                K.WORKFLOW_INFO,
+                {"run_id": "run-1", "time_completed": make.at(5), "tasks_failed_count": 1, "tasks_completed_count": 0},
+            )
+        ]
+    )
     client.flush()
     assert rows(hub, "select try_id, task_fail_history from try order by try_id") == [(0, "ValueError"), (1, "")]
     assert rows(hub, "select task_fail_count from task") == [(2,)]
@@ -91,14 +135,16 @@ def test_malformed_frames_are_rejected_one_by_one_and_nothing_valid_is_lost(
         client.send([(K.RESOURCE_INFO, make.resource_info(n, 1))])
         client.send_raw(*parts)
     bad_messages: list[tuple[int, dict[str, Any]]] = [
-        (77, {"run_id": "run-1"}),                                          # unknown kind
-        (K.RESOURCE_INFO, {"run_id": "run-1", "task_id": 1}),                # missing fields
+        (77, {"run_id": "run-1"}),  # unknown kind
+        (K.RESOURCE_INFO, {"run_id": "run-1", "task_id": 1}),  # missing fields
         (K.RESOURCE_INFO, {**make.resource_info(1, 2), "task_id": "one"}),  # mistyped field
-        (K.FLUSHED, {"token": 1, "written": 0}),                            # a hub's message, not a sender's
+        (K.FLUSHED, {"token": 1, "written": 0}),  # a hub's message, not a sender's
     ]
     for n, bad in enumerate(bad_messages, start=1):  # each between two good messages of the same frame
         ids = (100 * n, 100 * n + 1, 100 * n + 2)
-        client.send([(K.RESOURCE_INFO, make.resource_info(ids[0], 1)), bad, (K.RESOURCE_INFO, make.resource_info(ids[1], 1))])
+        client.send(
+            [(K.RESOURCE_INFO, make.resource_info(ids[0], 1)), bad, (K.RESOURCE_INFO, make.resource_info(ids[1], 1))]
+        )
         client.send([(K.RESOURCE_INFO, make.resource_info(ids[2], 1))])
     written = client.flush()
     stats = hub.service.stats
@@ -127,13 +173,15 @@ def test_a_reader_holding_the_database_open_never_makes_the_hub_fail(
     assert hub.service.stats.rejected == 0
 
 
-def test_stop_writes_what_arrived_and_ends_unfinished_workflows(hub: RunningHub, client: Client, make: Messages) -> None:
+def test_stop_writes_what_arrived_and_ends_unfinished_workflows(
+    hub: RunningHub, client: Client, make: Messages
+) -> None:
     client.send([(K.WORKFLOW_INFO, make.workflow_start("run-crashed"))])
     client.send([(K.TASK_INFO, make.task_info(0, "pending", 1, run_id="run-crashed"))])
     client.flush()
     hub.stop()
     assert rows(hub, "select count(*) from status") == [(1,)]
-    (completed,), = rows(hub, "select time_completed from workflow")
+    ((completed,),) = rows(hub, "select time_completed from workflow")
     assert completed is not None
 
 

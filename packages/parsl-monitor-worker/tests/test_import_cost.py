@@ -14,7 +14,12 @@ def test_the_task_side_imports_nothing_heavy() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert json.loads(out) == []
-    assert "msgpack" in subprocess.run(
-        [sys.executable, "-c", "import sys, parsl_monitor_core.wire; print(sorted(sys.modules))"],
-        capture_output=True, text=True, check=True,
-    ).stdout
+    assert (
+        "msgpack"
+        in subprocess.run(
+            [sys.executable, "-c", "import sys, parsl_monitor_core.wire; print(sorted(sys.modules))"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )

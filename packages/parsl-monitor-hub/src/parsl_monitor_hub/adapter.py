@@ -30,7 +30,7 @@ SHARED_HUB_CONFIRM_TIMEOUT = 300.0
 """How long close() waits for a shared hub (``hub_url``) to confirm before giving up."""
 
 
-class MonitoringHub(_ParslMonitoringHub):  # type: ignore[misc]
+class MonitoringHub(_ParslMonitoringHub):
     """Parsl's ``MonitoringHub``, writing through a parsl-monitor hub.
 
     Args:
@@ -50,7 +50,7 @@ class MonitoringHub(_ParslMonitoringHub):  # type: ignore[misc]
             instead of starting one; that hub decides the database.
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0917 - Parsl's MonitoringHub takes these positionally
         self,
         hub_address: str | None = None,
         hub_port: int | None = None,
@@ -58,8 +58,8 @@ class MonitoringHub(_ParslMonitoringHub):  # type: ignore[misc]
         workflow_name: str | None = None,
         workflow_version: str | None = None,
         logging_endpoint: str | None = None,
-        monitoring_debug: bool = False,  # noqa: FBT001, FBT002 - Parsl's signature
-        resource_monitoring_enabled: bool = True,  # noqa: FBT001, FBT002 - Parsl's signature
+        monitoring_debug: bool = False,
+        resource_monitoring_enabled: bool = True,
         resource_monitoring_interval: float = 30,
         hub_url: str | None = None,
     ) -> None:
@@ -87,7 +87,12 @@ class MonitoringHub(_ParslMonitoringHub):  # type: ignore[misc]
             raise RuntimeError("the monitoring hub is not started")
         return self.hub_url
 
-    def start(self, dfk_run_dir: str, config_run_dir: str | os.PathLike[str], log_config: LogConfig | None = None) -> None:  # noqa: ARG002 - Parsl's signature
+    def start(
+        self,
+        dfk_run_dir: str,
+        config_run_dir: str | os.PathLike[str],
+        log_config: LogConfig | None = None,  # noqa: ARG002 - Parsl's signature; the hub has its own log file
+    ) -> None:
         """Called by the DataFlowKernel: start (or connect to) the hub and open the queue Parsl writes to."""
         Path(dfk_run_dir).mkdir(parents=True, exist_ok=True)
         if self.hub_url is None:
@@ -103,7 +108,8 @@ class MonitoringHub(_ParslMonitoringHub):  # type: ignore[misc]
             )
         elif self.logging_endpoint is not None:
             logger.warning("logging_endpoint is ignored with hub_url: the hub at %s chooses the database", self.hub_url)
-        self.resource_msgs = HubSender(self.connect_url)
+        self._sender = HubSender(self.connect_url)
+        self.resource_msgs = self._sender  # what the DataFlowKernel and executors put messages on
         self.monitoring_hub_active = True
 
     def close(self) -> None:
@@ -111,7 +117,7 @@ class MonitoringHub(_ParslMonitoringHub):  # type: ignore[misc]
         if not self.monitoring_hub_active:
             return
         self.monitoring_hub_active = False
-        ticket = self.resource_msgs.request_flush()
+        ticket = self._sender.request_flush()
         started = time.monotonic()
         while not ticket.wait(1.0):
             waited = time.monotonic() - started
@@ -121,7 +127,7 @@ class MonitoringHub(_ParslMonitoringHub):  # type: ignore[misc]
             elif self._embedded is None and waited > SHARED_HUB_CONFIRM_TIMEOUT:
                 logger.error("the monitoring hub at %s did not confirm within %.0f s", self.hub_url, waited)
                 ticket.cancel()
-        self.resource_msgs.close(timeout=10)
+        self._sender.close(timeout=10)
         if self._embedded is not None:
             self._embedded.stop()
             self._embedded = None

@@ -53,7 +53,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--log-file", type=Path, help="write the log to this file instead of standard error")
     parser.add_argument("--batch-size", type=_positive_int, default=HubConfig.batch_size, help=argparse.SUPPRESS)
     parser.add_argument("--batch-delay", type=_positive_float, default=HubConfig.batch_delay, help=argparse.SUPPRESS)
-    parser.add_argument("--stats-interval", type=_positive_float, default=HubConfig.stats_interval, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--stats-interval", type=_positive_float, default=HubConfig.stats_interval, help=argparse.SUPPRESS
+    )
     # Used by the Parsl adapter when it starts a hub for one workflow.
     parser.add_argument("--any-port-if-busy", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--parent-pid", type=_positive_int, help=argparse.SUPPRESS)
@@ -98,7 +100,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
-        logging.getLogger(__name__).info("received %s: writing what has arrived, then exiting", signal.Signals(signum).name)
+        logging.getLogger(__name__).info(
+            "received %s: writing what has arrived, then exiting", signal.Signals(signum).name
+        )
         service.stop()
 
     signal.signal(signal.SIGTERM, _stop)

@@ -51,7 +51,7 @@ class EmbeddedHub:
         ]
         if any_port_if_busy:
             command.append("--any-port-if-busy")
-        self.process = subprocess.Popen(
+        self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module, no shell
             command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True, text=True
         )
         self.url = self._wait_ready()

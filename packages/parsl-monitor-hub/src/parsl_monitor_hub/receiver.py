@@ -7,6 +7,7 @@ connection's messages in order.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import re
 from typing import TYPE_CHECKING
@@ -75,7 +76,9 @@ class Receiver:
         """Wait up to ``timeout`` seconds for a frame."""
         return bool(self._socket.poll(int(timeout * 1000)))
 
-    def receive(self, max_frames: int, on_message: Callable[[Message], None], on_flush: Callable[[FlushRequest], None]) -> int:
+    def receive(
+        self, max_frames: int, on_message: Callable[[Message], None], on_flush: Callable[[FlushRequest], None]
+    ) -> int:
         """Take up to ``max_frames`` waiting frames without blocking; returns how many were taken."""
         taken = 0
         while taken < max_frames:
@@ -119,10 +122,8 @@ class Receiver:
     def answer_flush(self, request: FlushRequest, written: int) -> None:
         """Tell a sender that everything it sent before its FLUSH is committed."""
         reply = encode_frame([(MessageKind.FLUSHED, {"token": request.token, "written": written})], "hub")
-        try:
+        with contextlib.suppress(zmq.ZMQError):  # the sender went away; nobody waits for the answer
             self._socket.send_multipart([request.identity, reply], zmq.NOBLOCK)
-        except zmq.ZMQError:
-            pass  # the sender went away; nobody is waiting for the answer
 
     def close(self) -> None:
         """Close the socket and its context."""
@@ -132,6 +133,6 @@ class Receiver:
 
 def _peer(part: zmq.Frame) -> str:
     try:
-        return part.get("Peer-Address") or "unknown peer"
+        return str(part.get("Peer-Address")) or "unknown peer"
     except zmq.ZMQError:
         return "unknown peer"

@@ -97,7 +97,9 @@ class _Channel:
         ticket = self.request_flush()
         if not ticket.wait(timeout):
             ticket.cancel()
-            logger.error("monitoring hub at %s did not confirm within %s s; recent messages may be lost", self.url, timeout)
+            logger.error(
+                "monitoring hub at %s did not confirm within %s s; recent messages may be lost", self.url, timeout
+            )
         self._queue.put(_STOP)
         self._thread.join(timeout)
 
@@ -181,10 +183,10 @@ class HubSender(multiprocessing.queues.Queue):  # type: ignore[type-arg]
         self._channel: _Channel | None = None
         self._pid = -1
 
-    def __getstate__(self) -> dict[str, Any]:
+    def __getstate__(self) -> dict[str, Any]:  # type: ignore[override]
         return {"url": self.url}
 
-    def __setstate__(self, state: dict[str, Any]) -> None:
+    def __setstate__(self, state: dict[str, Any]) -> None:  # type: ignore[override]
         self.url = state["url"]
         self._channel = None
         self._pid = -1
@@ -196,7 +198,7 @@ class HubSender(multiprocessing.queues.Queue):  # type: ignore[type-arg]
             self._pid = os.getpid()
         return self._channel
 
-    def put(self, obj: object, block: bool = True, timeout: float | None = None) -> None:  # noqa: ARG002, FBT001, FBT002 - Queue's signature
+    def put(self, obj: object, block: bool = True, timeout: float | None = None) -> None:  # noqa: ARG002 - Queue's signature
         """Queue one ``(MessageType, payload)`` for the hub; never blocks the caller."""
         self._local().submit(obj)
 
@@ -208,7 +210,7 @@ class HubSender(multiprocessing.queues.Queue):  # type: ignore[type-arg]
         """Ask the hub to confirm that everything put so far (from this process) is committed."""
         return self._local().request_flush()
 
-    def close(self, timeout: float | None = None) -> None:  # type: ignore[override]
+    def close(self, timeout: float | None = None) -> None:
         """Flush (waiting up to ``timeout`` seconds for the hub's confirmation) and stop sending."""
         if self._channel is not None and self._pid == os.getpid():
             self._channel.close(timeout)

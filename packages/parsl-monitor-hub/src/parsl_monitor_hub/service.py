@@ -80,7 +80,9 @@ class HubService:
             result = self._writer.write(messages)
             self.stats.written += result.written
             for message, reason in result.rejected:
-                self.stats.reject(f"{message.kind.name} message", message.payload.get("run_id", "?"), reason, frame=False)
+                self.stats.reject(
+                    f"{message.kind.name} message", message.payload.get("run_id", "?"), reason, frame=False
+                )
         for request in self._flushes:
             self._receiver.answer_flush(request, self.stats.written)
         self._flushes.clear()

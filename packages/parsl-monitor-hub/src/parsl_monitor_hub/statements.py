@@ -10,18 +10,19 @@ Parsl's DatabaseManager updates, so arrival order across senders does not matter
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import DateTime, Text, bindparam, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from parsl_monitor_core.schema import Block, Node, Resource, Status, Task, Try, Workflow
+from parsl_monitor_core.schema import Block, Node, Resource, Status, Task, Try, Workflow, table_of
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
     from sqlalchemy import Dialect, Table
     from sqlalchemy.sql import ClauseElement
+    from sqlalchemy.sql.compiler import SQLCompiler
 
 __all__ = ("Statement", "Statements", "compile_statements")
 
@@ -64,10 +65,6 @@ class Statements:
     resource_insert: Statement
 
 
-def _table(model: type) -> Table:
-    return model.__table__  # type: ignore[attr-defined, no-any-return]
-
-
 def _dialect_insert(dialect: Dialect, table: Table) -> Any:
     module = postgresql if dialect.name == "postgresql" else sqlite
     return module.insert(table)
@@ -76,7 +73,8 @@ def _dialect_insert(dialect: Dialect, table: Table) -> Any:
 def _compile(
     name: str, dialect: Dialect, stmt: ClauseElement, table: Table, fields_by_bind: Mapping[str, str]
 ) -> Statement:
-    compiled = stmt.compile(dialect=dialect, column_keys=list(fields_by_bind) if name.endswith(("insert", "upsert")) else None)
+    column_keys = list(fields_by_bind) if name.endswith(("insert", "upsert")) else None
+    compiled = cast("SQLCompiler", stmt.compile(dialect=dialect, column_keys=column_keys))
     if compiled.positional:
         order = tuple(compiled.positiontup or ())
         bind_names = None
@@ -91,8 +89,10 @@ def _compile(
 
 
 def _insert(name: str, dialect: Dialect, model: type, columns: Iterable[str] | None = None) -> Statement:
-    table = _table(model)
-    names = list(columns) if columns is not None else [c.name for c in table.columns if c is not table.autoincrement_column]
+    table = table_of(model)
+    names = (
+        list(columns) if columns is not None else [c.name for c in table.columns if c is not table.autoincrement_column]
+    )
     stmt = _dialect_insert(dialect, table)
     if name.endswith("insert") and model is not Node:
         stmt = stmt.on_conflict_do_nothing()
@@ -100,7 +100,7 @@ def _insert(name: str, dialect: Dialect, model: type, columns: Iterable[str] | N
 
 
 def _upsert(name: str, dialect: Dialect, model: type, columns: Iterable[str], updated: Iterable[str]) -> Statement:
-    table = _table(model)
+    table = table_of(model)
     names = list(columns)
     stmt = _dialect_insert(dialect, table)
     stmt = stmt.on_conflict_do_update(
@@ -111,7 +111,7 @@ def _upsert(name: str, dialect: Dialect, model: type, columns: Iterable[str], up
 
 
 def _update(name: str, dialect: Dialect, model: type, values: Iterable[str], *, only_open: bool = False) -> Statement:
-    table = _table(model)
+    table = table_of(model)
     stmt = update(table).where(table.c.run_id == bindparam("p_run_id"))
     if only_open:
         stmt = stmt.where(table.c.time_completed.is_(None))
@@ -135,12 +135,10 @@ _TRY_RUNNING = ("task_try_time_running", "block_id", "hostname")
 
 def compile_statements(dialect: Dialect) -> Statements:
     """Build every statement for ``dialect`` (``sqlite`` or ``postgresql``)."""
-    task_columns = [column.name for column in _table(Task).columns]
+    task_columns = [column.name for column in table_of(Task).columns]
     return Statements(
         workflow_insert=_insert("workflow_insert", dialect, Workflow),
-        workflow_counts=_update(
-            "workflow_counts", dialect, Workflow, ("tasks_failed_count", "tasks_completed_count")
-        ),
+        workflow_counts=_update("workflow_counts", dialect, Workflow, ("tasks_failed_count", "tasks_completed_count")),
         workflow_end=_update(
             "workflow_end", dialect, Workflow, ("tasks_failed_count", "tasks_completed_count", "time_completed")
         ),

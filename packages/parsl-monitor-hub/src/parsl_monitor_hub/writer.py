@@ -28,8 +28,6 @@ logger = logging.getLogger(__name__)
 
 RETRY_DELAY_MAX = 10.0
 
-_Row = tuple[Any, ...] | dict[str, Any]
-
 
 class WriteResult:
     """How many messages a write stored, and why any were refused."""
@@ -135,12 +133,12 @@ class Writer:
         self._connection.close()
         self._engine.dispose()
 
-    def _params(self, statement: Statement, payloads: list[dict[str, Any]]) -> list[_Row]:
+    def _params(self, statement: Statement, payloads: list[dict[str, Any]]) -> list[Any]:
         fields, times, texts, to_time = statement.fields, statement.time_indexes, statement.text_indexes, self._time
-        out: list[_Row] = []
+        out: list[Any] = []
         for payload in payloads:
             get = payload.get
-            values = [get(field) for field in fields]
+            values: list[Any] = [get(field) for field in fields]
             for i in times:
                 if values[i] is not None:
                     values[i] = to_time(values[i])

@@ -3,7 +3,17 @@
 from parsl_monitor_core.schema.errors import ForeignDatabaseError, NewerSchemaError, SchemaError
 from parsl_monitor_core.schema.extensions import TIME_ZONE, SchemaVersion
 from parsl_monitor_core.schema.indexes import INDEXES
-from parsl_monitor_core.schema.tables import PARSL_TABLES, Block, Node, Resource, Status, Task, Try, Workflow
+from parsl_monitor_core.schema.tables import (
+    PARSL_TABLES,
+    Block,
+    Node,
+    Resource,
+    Status,
+    Task,
+    Try,
+    Workflow,
+    table_of,
+)
 from parsl_monitor_core.schema.version import (
     ALL_TABLES,
     SCHEMA_VERSION,
@@ -32,4 +42,5 @@ __all__ = (
     "check_tables",
     "create_or_upgrade",
     "read_schema_version",
+    "table_of",
 )

@@ -8,15 +8,11 @@ from __future__ import annotations
 
 from sqlalchemy import Index
 
-from parsl_monitor_core.schema.tables import Node, Resource, Status, Task, Try
+from parsl_monitor_core.schema.tables import Node, Resource, Status, Task, Try, table_of
 
 __all__ = ("INDEXES",)
 
-_t = Task.__table__  # type: ignore[attr-defined]
-_s = Status.__table__  # type: ignore[attr-defined]
-_y = Try.__table__  # type: ignore[attr-defined]
-_r = Resource.__table__  # type: ignore[attr-defined]
-_n = Node.__table__  # type: ignore[attr-defined]
+_t, _s, _y, _r, _n = (table_of(model) for model in (Task, Status, Try, Resource, Node))
 
 INDEXES = (
     Index("pm_task_run_func", _t.c.run_id, _t.c.task_func_name),

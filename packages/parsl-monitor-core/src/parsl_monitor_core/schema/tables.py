@@ -9,11 +9,18 @@ read theirs. Times are stored without a zone; rows written by our hub hold UTC (
 from __future__ import annotations
 
 import datetime  # noqa: TC003 - SQLModel resolves annotations at class creation
+from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, DateTime, Float, Integer, PrimaryKeyConstraint, Text
+from sqlalchemy import BigInteger, Boolean, DateTime, Float, Integer, PrimaryKeyConstraint, Table, Text
 from sqlmodel import Field, SQLModel
 
-__all__ = ("PARSL_TABLES", "Block", "Node", "Resource", "Status", "Task", "Try", "Workflow")
+__all__ = ("PARSL_TABLES", "Block", "Node", "Resource", "Status", "Task", "Try", "Workflow", "table_of")
+
+
+def table_of(model: type[Any]) -> Table:
+    """The SQLAlchemy ``Table`` behind a SQLModel table class (untyped in SQLModel's stubs)."""
+    table: Table = model.__table__
+    return table
 
 
 class Workflow(SQLModel, table=True):

@@ -11,7 +11,7 @@ from parsl_monitor_core.__about__ import __version__
 from parsl_monitor_core.schema.errors import ForeignDatabaseError, NewerSchemaError
 from parsl_monitor_core.schema.extensions import TIME_ZONE, SchemaVersion
 from parsl_monitor_core.schema.indexes import INDEXES
-from parsl_monitor_core.schema.tables import PARSL_TABLES
+from parsl_monitor_core.schema.tables import PARSL_TABLES, table_of
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine
@@ -21,14 +21,15 @@ __all__ = ("ALL_TABLES", "SCHEMA_VERSION", "check_tables", "create_or_upgrade", 
 SCHEMA_VERSION = 1
 """Bumped with every change to our tables or indexes, together with an upgrade step below."""
 
-ALL_TABLES = (*(model.__table__ for model in PARSL_TABLES), SchemaVersion.__table__)  # type: ignore[attr-defined]
+ALL_TABLES = (*(table_of(model) for model in PARSL_TABLES), table_of(SchemaVersion))
 
 
 def read_schema_version(conn: Connection) -> int | None:
     """The version recorded in the database; None when it has no version table (new, or written by Parsl)."""
     if not inspect(conn).has_table(SchemaVersion.__tablename__):
         return None
-    return conn.execute(select(SchemaVersion.version)).scalar()  # type: ignore[call-overload,no-any-return]
+    version: int | None = conn.execute(select(table_of(SchemaVersion).c.version)).scalar()
+    return version
 
 
 def check_tables(conn: Connection) -> None:
@@ -40,7 +41,7 @@ def check_tables(conn: Connection) -> None:
     inspector = inspect(conn)
     present = set(inspector.get_table_names())
     for model in PARSL_TABLES:
-        table = model.__table__  # type: ignore[attr-defined]
+        table = table_of(model)
         if table.name not in present:
             continue
         have = {column["name"] for column in inspector.get_columns(table.name)}
@@ -77,8 +78,8 @@ def create_or_upgrade(engine: Engine) -> int:
             index.create(conn, checkfirst=True)
         if found is None:
             conn.execute(
-                SchemaVersion.__table__.insert().values(  # type: ignore[attr-defined]
-                    version=SCHEMA_VERSION, written_by=f"parsl-monitor-core {__version__}", time_zone=TIME_ZONE
-                )
+                table_of(SchemaVersion)
+                .insert()
+                .values(version=SCHEMA_VERSION, written_by=f"parsl-monitor-core {__version__}", time_zone=TIME_ZONE)
             )
     return SCHEMA_VERSION

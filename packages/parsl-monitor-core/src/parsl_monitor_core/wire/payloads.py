@@ -62,7 +62,9 @@ WORKFLOW_END_FIELDS = (
         ("tasks_failed_count", _INT),
         ("tasks_completed_count", _INT),
     ),
-    *_optional(("rundir", _STR),),
+    *_optional(
+        ("rundir", _STR),
+    ),
 )
 
 PAYLOAD_FIELDS: dict[MessageKind, tuple[FieldSpec, ...]] = {
@@ -136,7 +138,9 @@ PAYLOAD_FIELDS: dict[MessageKind, tuple[FieldSpec, ...]] = {
         *_required(
             ("run_id", _STR), ("executor_label", _STR), ("block_id", _STR), ("timestamp", _TIME), ("status", _STR)
         ),
-        *_optional(("job_id", _STR),),
+        *_optional(
+            ("job_id", _STR),
+        ),
     ),
     MessageKind.FLUSH: _required(("token", _INT)),
     MessageKind.FLUSHED: _required(("token", _INT), ("written", _INT)),
