@@ -27,11 +27,25 @@ def task_info(**changes: Any) -> dict[str, Any]:
     return payload
 
 
-def test_a_parsl_task_message_is_valid_and_kept_whole() -> None:
+NAMES = [field.name for field in PAYLOAD_FIELDS[MessageKind.TASK_INFO]]
+
+
+def test_a_parsl_task_dict_becomes_positional_values() -> None:
     payload = task_info(extra_field_from_a_newer_sender=[1, 2])
     message = validate_message([0, payload])
     assert message.kind is MessageKind.TASK_INFO
-    assert message.payload is payload
+    assert message.values == [payload.get(name) for name in NAMES]
+    assert message.get("task_func_name") == "f"
+    assert message.get("task_stdin") is None
+
+
+def test_positional_payloads_from_older_and_newer_senders() -> None:
+    values = [task_info().get(name) for name in NAMES]
+    assert validate_message([0, values]).values == values
+    older = values[:-2]  # a sender that predates the last two fields
+    assert validate_message([0, older]).values == [*older, None, None]
+    newer = [*values, "a field this hub does not know"]
+    assert validate_message([0, newer]).values == values
 
 
 def test_workflow_start_and_end_are_told_apart_by_python_version() -> None:
@@ -46,10 +60,13 @@ def test_workflow_start_and_end_are_told_apart_by_python_version() -> None:
         "tasks_completed_count": 0,
     }
     end = {"run_id": "r", "time_completed": NOW, "tasks_failed_count": 0, "tasks_completed_count": 3}
-    assert validate_message([2, start]).payload is start
-    assert validate_message([2, end]).payload is end
-    with pytest.raises(MessageError, match="missing field 'time_began'"):
+    assert validate_message([2, start]).is_workflow_start
+    assert not validate_message([2, end]).is_workflow_start
+    assert validate_message([2, end]).get("tasks_completed_count") == 3
+    with pytest.raises(MessageError, match=r"WORKFLOW_INFO \(start\): missing field 'time_began'"):
         validate_message([2, {**end, "python_version": "3.11"}])
+    with pytest.raises(MessageError, match=r"WORKFLOW_INFO \(end\): missing field 'time_completed'"):
+        validate_message([2, {**end, "time_completed": None}])
 
 
 @pytest.mark.parametrize(
@@ -60,7 +77,8 @@ def test_workflow_start_and_end_are_told_apart_by_python_version() -> None:
         ([42, {}], "unknown message kind 42"),
         (["TASK_INFO", {}], "unknown message kind 'TASK_INFO'"),
         ([True, {}], "unknown message kind True"),
-        ([0, [1, 2]], "TASK_INFO: payload must be a map"),
+        ([0, "text"], "TASK_INFO: payload must be an array or a map"),
+        ([0, [1, 2]], "TASK_INFO: field 'run_id' must be str, got int"),
         ([0, task_info(run_id=None)], "TASK_INFO: missing field 'run_id'"),
         ([0, task_info(task_id="1")], "TASK_INFO: field 'task_id' must be int, got str"),
         ([0, task_info(task_id=True)], "TASK_INFO: field 'task_id' must be int, got bool"),
@@ -78,5 +96,5 @@ def test_bad_messages_raise_message_error_naming_kind_and_field(item: object, re
     assert "\n" not in str(caught.value)
 
 
-def test_every_kind_but_workflow_info_has_a_field_spec() -> None:
-    assert set(MessageKind) - set(PAYLOAD_FIELDS) == {MessageKind.WORKFLOW_INFO}
+def test_every_kind_has_a_field_spec() -> None:
+    assert set(MessageKind) == set(PAYLOAD_FIELDS)

@@ -1,50 +1,42 @@
 """Turning what Parsl puts on its monitoring queue into wire messages.
 
-Parsl sends ``(MessageType, dict)`` tuples. Most dicts are valid payloads as they are;
-the exceptions are handled here: BLOCK_INFO carries a list of blocks (one message each),
-NODE_INFO carries the manager's whole record (we keep the node table's fields, not the
-list of installed packages), and a few fields may hold arbitrary user objects.
+Parsl sends ``(MessageType, dict)`` tuples. Each dict becomes the kind's positional
+payload (the values of the fields in core's spec, in order): Parsl's dicts carry more
+than the hub stores (NODE_INFO even carries every installed package), and field names
+would cost packing here and decoding at the hub. BLOCK_INFO carries a list of blocks
+(one message each); a few fields may hold arbitrary objects (sent as their ``str``).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from parsl_monitor_core.wire import MessageKind
+from parsl_monitor_core.wire import FIELD_INDEX, PAYLOAD_FIELDS, MessageKind
 
-if TYPE_CHECKING:
-    from collections.abc import Mapping
+__all__ = ("WireMessage", "stringify", "to_wire")
 
-__all__ = ("NODE_FIELDS", "WireMessage", "stringify", "to_wire")
+WireMessage = tuple[int, list[Any]]
 
-WireMessage = tuple[int, "Mapping[str, Any]"]
-
-NODE_FIELDS = (
-    "run_id",
-    "hostname",
-    "uid",
-    "block_id",
-    "cpu_count",
-    "total_memory",
-    "active",
-    "worker_count",
-    "python_v",
-    "timestamp",
-    "last_heartbeat",
-)
+_NAMES: dict[int, tuple[str, ...]] = {int(k): tuple(f.name for f in fields) for k, fields in PAYLOAD_FIELDS.items()}
+_STDIN = FIELD_INDEX[MessageKind.TASK_INFO]["task_stdin"]
+_JOB_ID = FIELD_INDEX[MessageKind.BLOCK_INFO]["job_id"]
 _PAIR = 2
 _PLAIN = (str, int, float, bool, type(None))
 
 
 def _kind(tag: object) -> int:
     value = getattr(tag, "value", tag)
-    if not isinstance(value, int):
+    if not isinstance(value, int) or value not in _NAMES:
         raise TypeError(f"not a monitoring message type: {tag!r}")
     return value
 
 
+def _positional(payload: dict[str, Any], names: tuple[str, ...]) -> list[Any]:
+    return list(map(payload.get, names))
+
+
 def to_wire(item: object) -> list[WireMessage]:
-    """Convert one item Parsl queued into zero or more ``(kind, payload)`` pairs.
+    """Convert one item Parsl queued into zero or more ``(kind, values)`` pairs.
 
     Raises:
         TypeError: the item is not a ``(MessageType, payload)`` tuple.
@@ -53,24 +45,22 @@ def to_wire(item: object) -> list[WireMessage]:
         raise TypeError(f"expected a (MessageType, payload) tuple, got {type(item).__name__}")
     kind = _kind(item[0])
     payload = item[1]
+    names = _NAMES[kind]
     if kind == MessageKind.BLOCK_INFO:
-        blocks = payload if isinstance(payload, (list, tuple)) else [payload]
-        return [(kind, {**block, "job_id": _optional_str(block.get("job_id"))}) for block in blocks]
+        out: list[WireMessage] = []
+        for block in payload if isinstance(payload, (list, tuple)) else [payload]:
+            values = _positional(block, names)
+            values[_JOB_ID] = None if values[_JOB_ID] is None else str(values[_JOB_ID])
+            out.append((kind, values))
+        return out
     if not isinstance(payload, dict):
         raise TypeError(f"payload of kind {kind} must be a dict, got {type(payload).__name__}")
-    if kind == MessageKind.NODE_INFO:
-        return [(kind, {field: payload.get(field) for field in NODE_FIELDS})]
-    if kind == MessageKind.TASK_INFO:
-        stdin = payload.get("task_stdin")
-        if stdin is not None and not isinstance(stdin, str):
-            payload = {**payload, "task_stdin": str(stdin)}
-    return [(kind, payload)]
+    values = _positional(payload, names)
+    if kind == MessageKind.TASK_INFO and not isinstance(values[_STDIN], (str, type(None))):
+        values[_STDIN] = str(values[_STDIN])
+    return [(kind, values)]
 
 
 def stringify(value: object) -> Any:
     """Keep plain values, turn anything else into its ``str``; used when a payload will not encode."""
     return value if isinstance(value, _PLAIN) else str(value)
-
-
-def _optional_str(value: object) -> str | None:
-    return None if value is None else str(value)

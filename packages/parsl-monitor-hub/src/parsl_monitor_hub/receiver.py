@@ -51,30 +51,26 @@ class Receiver:
 
     def __init__(self, bind: str, *, any_port_if_busy: bool, max_frame_bytes: int, stats: HubStats) -> None:
         self._context = zmq.Context()
-        self._socket = self._context.socket(zmq.ROUTER)
-        self._socket.setsockopt(zmq.LINGER, 1000)
-        self._socket.setsockopt(zmq.RCVHWM, 0)  # never drop: the memory is the backlog
-        self._socket.setsockopt(zmq.ROUTER_HANDOVER, 1)
+        self.socket = self._context.socket(zmq.ROUTER)
+        self.socket.setsockopt(zmq.LINGER, 1000)
+        self.socket.setsockopt(zmq.RCVHWM, 0)  # never drop: the memory is the backlog
+        self.socket.setsockopt(zmq.ROUTER_HANDOVER, 1)
         self._max_frame_bytes = max_frame_bytes
         self._stats = stats
         self.url = self._bind(bind, any_port_if_busy=any_port_if_busy)
 
     def _bind(self, bind: str, *, any_port_if_busy: bool) -> str:
         try:
-            self._socket.bind(bind)
+            self.socket.bind(bind)
         except zmq.ZMQError as exc:
             match = _PORT.match(bind)
             if exc.errno == errno.EADDRINUSE and any_port_if_busy and match:
-                self._socket.bind(f"{match.group(1)}:*")
+                self.socket.bind(f"{match.group(1)}:*")
             else:
                 self.close()
                 reason = "port already in use" if exc.errno == errno.EADDRINUSE else exc.strerror
                 raise BindError(f"cannot listen on {bind}: {reason}") from None
-        return self._socket.getsockopt_string(zmq.LAST_ENDPOINT)
-
-    def poll(self, timeout: float) -> bool:
-        """Wait up to ``timeout`` seconds for a frame."""
-        return bool(self._socket.poll(int(timeout * 1000)))
+        return self.socket.getsockopt_string(zmq.LAST_ENDPOINT)
 
     def receive(
         self, max_frames: int, on_message: Callable[[Message], None], on_flush: Callable[[FlushRequest], None]
@@ -83,7 +79,7 @@ class Receiver:
         taken = 0
         while taken < max_frames:
             try:
-                parts = self._socket.recv_multipart(zmq.NOBLOCK, copy=False)
+                parts = self.socket.recv_multipart(zmq.NOBLOCK, copy=False)
             except zmq.Again:
                 break
             taken += 1
@@ -112,7 +108,7 @@ class Receiver:
                 self._stats.reject("message", sender, str(exc), frame=False)
                 continue
             if message.kind is MessageKind.FLUSH:
-                on_flush(FlushRequest(identity, message.payload["token"]))
+                on_flush(FlushRequest(identity, message.get("token")))
             elif message.kind is MessageKind.FLUSHED:
                 self._stats.reject("message", sender, "FLUSHED is sent by hubs, not to them", frame=False)
             else:
@@ -123,11 +119,11 @@ class Receiver:
         """Tell a sender that everything it sent before its FLUSH is committed."""
         reply = encode_frame([(MessageKind.FLUSHED, {"token": request.token, "written": written})], "hub")
         with contextlib.suppress(zmq.ZMQError):  # the sender went away; nobody waits for the answer
-            self._socket.send_multipart([request.identity, reply], zmq.NOBLOCK)
+            self.socket.send_multipart([request.identity, reply], zmq.NOBLOCK)
 
     def close(self) -> None:
         """Close the socket and its context."""
-        self._socket.close()
+        self.socket.close()
         self._context.term()
 
 

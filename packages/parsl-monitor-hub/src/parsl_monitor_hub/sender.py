@@ -24,11 +24,13 @@ import zmq
 from parsl_monitor_core.wire import (
     EncodeError,
     FrameError,
+    MessageError,
     MessageKind,
     decode_frame,
     encode_frame,
     pack_frame,
     pack_message,
+    validate_message,
 )
 from parsl_monitor_hub.parsl_messages import stringify, to_wire
 
@@ -115,7 +117,7 @@ class _Channel:
             try:
                 packed.append(pack_message(kind, payload))
             except EncodeError:
-                packed.append(pack_message(kind, {key: stringify(value) for key, value in payload.items()}))
+                packed.append(pack_message(kind, [stringify(value) for value in payload]))
         return packed
 
     def _run(self) -> None:
@@ -164,8 +166,12 @@ class _Channel:
             except FrameError as exc:
                 logger.warning("unreadable answer from the hub: %s", exc)
                 continue
-            for kind, payload in frame.messages:
-                if kind == MessageKind.FLUSHED and payload.get("token") == token:
+            for item in frame.messages:
+                try:
+                    answer = validate_message(item)
+                except MessageError:
+                    continue
+                if answer.kind is MessageKind.FLUSHED and answer.get("token") == token:
                     ticket.finish(confirmed=True)
                     return
         ticket.finish(confirmed=False)

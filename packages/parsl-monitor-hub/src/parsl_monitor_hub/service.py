@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import gc
 import logging
 import os
 import threading
@@ -67,8 +68,8 @@ class HubService:
 
     def _on_message(self, message: Message) -> None:
         if message.kind is MessageKind.WORKFLOW_INFO:
-            run_id = message.payload["run_id"]
-            if "python_version" in message.payload:
+            run_id = message.get("run_id")
+            if message.is_workflow_start:
                 self._open_runs[run_id] = None
             else:
                 self._open_runs.pop(run_id, None)
@@ -80,9 +81,7 @@ class HubService:
             result = self._writer.write(messages)
             self.stats.written += result.written
             for message, reason in result.rejected:
-                self.stats.reject(
-                    f"{message.kind.name} message", message.payload.get("run_id", "?"), reason, frame=False
-                )
+                self.stats.reject(f"{message.kind.name} message", message.get("run_id") or "?", reason, frame=False)
         for request in self._flushes:
             self._receiver.answer_flush(request, self.stats.written)
         self._flushes.clear()
@@ -93,9 +92,11 @@ class HubService:
     def run(self) -> None:
         """Serve until :meth:`stop`; then drain, write, close abandoned workflows and release everything."""
         logger.info("listening on %s, writing %s", self.url, self.config.db_url)
+        gc.freeze()  # start-up objects (SQLAlchemy, compiled statements) never need collecting
         try:
             while not self._stop.is_set():
-                if self._receiver.poll(min(self._batcher.seconds_until_due(), POLL_CEILING)):
+                timeout = min(self._batcher.seconds_until_due(), POLL_CEILING)
+                if self._receiver.socket.poll(int(timeout * 1000)):
                     self._receiver.receive(FRAMES_PER_TURN, self._on_message, self._flushes.append)
                 if self._flushes or self._batcher.due():
                     self._write()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import DateTime, Text, bindparam, update
+from sqlalchemy import Text, bindparam, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from parsl_monitor_core.schema import Block, Node, Resource, Status, Task, Try, Workflow, table_of
@@ -36,16 +36,18 @@ class Statement:
         sql: the dialect's SQL text.
         fields: the payload field feeding each parameter, in parameter order.
         bind_names: parameter names for named paramstyles; None when positional.
-        time_indexes: parameters that are times.
-        text_indexes: parameters stored in TEXT columns (Parsl sends bools and ints there).
+        text_fields: fields stored in TEXT columns (Parsl sends bools and ints to some).
+        key_positions: for an upsert, the parameters forming the conflict key; else empty.
+        update_positions: for an upsert, the parameters a conflict updates; else empty.
     """
 
     name: str
     sql: str
     fields: tuple[str, ...]
     bind_names: tuple[str, ...] | None
-    time_indexes: tuple[int, ...]
-    text_indexes: tuple[int, ...]
+    text_fields: frozenset[str]
+    key_positions: tuple[int, ...] = ()
+    update_positions: tuple[int, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,10 +84,8 @@ def _compile(
         order = tuple(compiled.binds)
         bind_names = order
     fields = tuple(fields_by_bind[bind] for bind in order)
-    types = {column.name: column.type for column in table.columns}
-    time_indexes = tuple(i for i, field in enumerate(fields) if isinstance(types.get(field), DateTime))
-    text_indexes = tuple(i for i, field in enumerate(fields) if isinstance(types.get(field), Text))
-    return Statement(name, str(compiled), fields, bind_names, time_indexes, text_indexes)
+    texts = frozenset(column.name for column in table.columns if isinstance(column.type, Text))
+    return Statement(name, str(compiled), fields, bind_names, texts & set(fields))
 
 
 def _insert(name: str, dialect: Dialect, model: type, columns: Iterable[str] | None = None) -> Statement:
@@ -107,7 +107,13 @@ def _upsert(name: str, dialect: Dialect, model: type, columns: Iterable[str], up
         index_elements=[column.name for column in table.primary_key.columns],
         set_={column: stmt.excluded[column] for column in updated},
     )
-    return _compile(name, dialect, stmt, table, {column: column for column in names})
+    statement = _compile(name, dialect, stmt, table, {column: column for column in names})
+    key = [column.name for column in table.primary_key.columns]
+    return dataclasses.replace(
+        statement,
+        key_positions=tuple(statement.fields.index(column) for column in key),
+        update_positions=tuple(statement.fields.index(column) for column in updated),
+    )
 
 
 def _update(name: str, dialect: Dialect, model: type, values: Iterable[str], *, only_open: bool = False) -> Statement:
@@ -120,8 +126,9 @@ def _update(name: str, dialect: Dialect, model: type, values: Iterable[str], *, 
     return _compile(name, dialect, stmt, table, fields)
 
 
+# Parsl's DatabaseManager also rewrites task_time_invoked, which is set once at submission
+# and never changes; leaving it out spares an index update per message.
 _TASK_UPDATED = (
-    "task_time_invoked",
     "task_time_returned",
     "task_fail_count",
     "task_fail_cost",

@@ -2,7 +2,8 @@
 
 A frame is the msgpack array ``[protocol_version, sender, messages]`` where ``sender``
 is a free-form string naming the process that sent it (for logs) and ``messages`` is an
-array of ``[kind, payload]`` pairs, ``payload`` being a map from field name to value.
+array of ``[kind, payload]`` pairs, ``payload`` being the kind's values in the order of
+its field spec (or a map from field name to value; see ``payloads``).
 Many messages travel in one frame, so a busy sender pays the per-frame cost once.
 
 Times travel as the msgpack Timestamp extension (type -1): seconds and nanoseconds since
@@ -67,8 +68,10 @@ def _default(value: object) -> object:
     raise TypeError(f"cannot encode a value of type {type(value).__name__}")
 
 
-def pack_message(kind: int, payload: Mapping[str, object]) -> bytes:
+def pack_message(kind: int, payload: Mapping[str, object] | Sequence[object]) -> bytes:
     """Pack one ``[kind, payload]`` pair; join many with :func:`pack_frame`.
+
+    ``payload`` is the kind's values in spec order (see ``payloads``), or a map of them.
 
     Raises:
         EncodeError: the payload holds a value msgpack cannot carry.
@@ -86,7 +89,7 @@ def pack_frame(packed_messages: Sequence[bytes], sender: str) -> bytes:
     return b"".join((head, packer.pack_array_header(len(packed_messages)), *packed_messages))
 
 
-def encode_frame(messages: Iterable[tuple[int, Mapping[str, object]]], sender: str) -> bytes:
+def encode_frame(messages: Iterable[tuple[int, Mapping[str, object] | Sequence[object]]], sender: str) -> bytes:
     """Pack ``(kind, payload)`` pairs into one frame."""
     return pack_frame([pack_message(kind, payload) for kind, payload in messages], sender)
 

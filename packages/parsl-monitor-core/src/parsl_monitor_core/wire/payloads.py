@@ -1,9 +1,12 @@
-"""The fields each message kind carries, with their types.
+"""The fields each message kind carries, in order, with their types.
 
 Field names are Parsl's (``parsl/dataflow/dflow.py``, ``parsl/monitoring/remote.py``,
-the interchange and the job status poller) so a Parsl message is a valid payload as is.
-A payload may hold further fields: they are ignored, which lets senders add fields
-without a protocol bump.
+the interchange and the job status poller). A payload is either an array of values in
+the order listed here (what our senders send: no field names to pack, decode and hash)
+or a map from field name to value (any other sender; a Parsl dict is valid as is).
+Fields are only ever appended to a kind: an array shorter than the list is padded with
+None (an older sender), a longer one is cut (a newer sender's fields are ignored), and
+a map's unknown fields are ignored.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from typing import NamedTuple
 
 from parsl_monitor_core.wire.kinds import MessageKind
 
-__all__ = ("PAYLOAD_FIELDS", "WORKFLOW_END_FIELDS", "WORKFLOW_START_FIELDS", "FieldSpec")
+__all__ = ("FIELD_INDEX", "PAYLOAD_FIELDS", "WORKFLOW_END_REQUIRED", "WORKFLOW_START_REQUIRED", "FieldSpec")
 
 _TIME = (datetime.datetime,)
 _STR = (str,)
@@ -40,34 +43,31 @@ def _optional(*names_types: tuple[str, tuple[type, ...]]) -> tuple[FieldSpec, ..
 
 _TASK_KEY = _required(("run_id", _STR), ("task_id", _INT), ("try_id", _INT), ("timestamp", _TIME))
 
-WORKFLOW_START_FIELDS = (
-    *_required(
-        ("run_id", _STR),
-        ("time_began", _TIME),
-        ("host", _STR),
-        ("user", _STR),
-        ("rundir", _STR),
-        ("tasks_failed_count", _INT),
-        ("tasks_completed_count", _INT),
-        ("python_version", _STR),
-    ),
-    *_optional(("workflow_name", _STR), ("workflow_version", _STR), ("parsl_version", _STR)),
+WORKFLOW_START_REQUIRED = frozenset(
+    {"run_id", "time_began", "host", "user", "rundir", "tasks_failed_count", "tasks_completed_count", "python_version"}
 )
-"""A workflow start message: Parsl marks it by the presence of ``python_version``."""
+"""A WORKFLOW_INFO with ``python_version`` is the workflow's start (Parsl's convention) and needs these."""
 
-WORKFLOW_END_FIELDS = (
-    *_required(
-        ("run_id", _STR),
-        ("time_completed", _TIME),
-        ("tasks_failed_count", _INT),
-        ("tasks_completed_count", _INT),
-    ),
-    *_optional(
-        ("rundir", _STR),
-    ),
-)
+WORKFLOW_END_REQUIRED = frozenset({"run_id", "time_completed", "tasks_failed_count", "tasks_completed_count"})
+"""A WORKFLOW_INFO without ``python_version`` is the workflow's end and needs these."""
 
 PAYLOAD_FIELDS: dict[MessageKind, tuple[FieldSpec, ...]] = {
+    MessageKind.WORKFLOW_INFO: (
+        *_required(("run_id", _STR)),
+        *_optional(
+            ("python_version", _STR),
+            ("time_began", _TIME),
+            ("time_completed", _TIME),
+            ("host", _STR),
+            ("user", _STR),
+            ("rundir", _STR),
+            ("tasks_failed_count", _INT),
+            ("tasks_completed_count", _INT),
+            ("workflow_name", _STR),
+            ("workflow_version", _STR),
+            ("parsl_version", _STR),
+        ),
+    ),
     MessageKind.TASK_INFO: (
         *_TASK_KEY,
         *_required(
@@ -145,4 +145,9 @@ PAYLOAD_FIELDS: dict[MessageKind, tuple[FieldSpec, ...]] = {
     MessageKind.FLUSH: _required(("token", _INT)),
     MessageKind.FLUSHED: _required(("token", _INT), ("written", _INT)),
 }
-"""Fields per kind. WORKFLOW_INFO is absent: it is a start or an end message, see above."""
+"""Fields per kind, in payload order. WORKFLOW_INFO's requirements depend on start or end, see above."""
+
+FIELD_INDEX: dict[MessageKind, dict[str, int]] = {
+    kind: {field.name: i for i, field in enumerate(fields)} for kind, fields in PAYLOAD_FIELDS.items()
+}
+"""Position of each field in a kind's payload array."""

@@ -1,0 +1,74 @@
+"""N no-op tasks on a local HighThroughputExecutor (2 workers), timed from first submit to last result.
+
+    python -m benchmarks.noop_workflow --monitoring {none,parsl,ours} --tasks N --run-dir DIR [--interval S]
+
+Resource monitoring is off unless --interval is given (then on, at that interval).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import parsl
+from parsl.app.app import python_app
+from parsl.config import Config
+from parsl.executors import HighThroughputExecutor
+from parsl.providers import LocalProvider
+
+
+@python_app
+def noop() -> None:
+    return None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--monitoring", choices=["none", "parsl", "ours"], required=True)
+    parser.add_argument("--tasks", type=int, required=True)
+    parser.add_argument("--run-dir", required=True)
+    parser.add_argument("--interval", type=float)
+    args = parser.parse_args()
+    hub: object = None
+    options: dict[str, object] = (
+        {"resource_monitoring_enabled": False}
+        if args.interval is None
+        else {"resource_monitoring_interval": args.interval}
+    )
+    if args.monitoring == "parsl":
+        from parsl.monitoring.monitoring import MonitoringHub as ParslHub
+
+        hub = ParslHub(**options)
+    elif args.monitoring == "ours":
+        from parsl_monitor_hub import MonitoringHub
+
+        hub = MonitoringHub(**options)
+    config = Config(
+        executors=[
+            HighThroughputExecutor(
+                label="htex",
+                address="127.0.0.1",
+                loopback_address="127.0.0.1",
+                max_workers_per_node=2,
+                provider=LocalProvider(init_blocks=1, max_blocks=1),
+            )
+        ],
+        monitoring=hub,
+        strategy="none",
+        run_dir=args.run_dir,
+    )
+    with parsl.load(config):
+        noop().result()  # workers are up
+        start = time.perf_counter()
+        futures = [noop() for _ in range(args.tasks)]
+        for future in futures:
+            future.result()
+        elapsed = time.perf_counter() - start
+        closing = time.perf_counter()
+    closed = time.perf_counter() - closing
+    print(json.dumps({"tasks_per_s": args.tasks / elapsed, "close_s": closed}))
+
+
+if __name__ == "__main__":
+    main()

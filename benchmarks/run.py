@@ -1,0 +1,48 @@
+"""Run the benchmarks and print their results.
+
+python -m benchmarks.run            # full sizes (several minutes)
+python -m benchmarks.run --quick    # tiny sizes: checks the benchmarks still work
+python -m benchmarks.run --only ingest backlog workflow
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import tempfile
+from pathlib import Path
+
+from benchmarks import bench_backlog, bench_ingest, bench_workflow
+
+FULL = {"ingest": 200_000, "backlog": 1_000_000, "workflow": 10_000, "rounds": 3}
+QUICK = {"ingest": 2_000, "backlog": 5_000, "workflow": 100, "rounds": 1}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument(
+        "--only", nargs="+", choices=["ingest", "backlog", "workflow"], default=["ingest", "backlog", "workflow"]
+    )
+    parser.add_argument("--json", type=Path, help="also write the results to this file")
+    args = parser.parse_args()
+    sizes = QUICK if args.quick else FULL
+    print(
+        f"machine: {platform.node()}, {platform.processor() or platform.machine()}, Python {platform.python_version()}"
+    )
+    results: dict[str, object] = {}
+    with tempfile.TemporaryDirectory(prefix="parsl-monitor-bench-") as tmp:
+        workdir = Path(tmp)
+        if "ingest" in args.only:
+            results["ingest"] = bench_ingest.run(workdir, sizes["ingest"])
+        if "backlog" in args.only:
+            results["backlog"] = bench_backlog.run(workdir, sizes["backlog"])
+        if "workflow" in args.only:
+            results["workflow"] = bench_workflow.run(workdir, sizes["workflow"], sizes["rounds"])
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    main()
