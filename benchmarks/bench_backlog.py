@@ -1,20 +1,29 @@
-"""A backlog at shutdown: a program queues N messages, then closes its MonitoringHub.
+"""A backlog at shutdown: a program queues N resource messages, then closes its MonitoringHub.
 
 Ours: the adapter's own path (HubSender into an embedded hub process; close() waits for the
 hub's confirmation, then stops it). Parsl's: its MonitoringHub, whose close() joins the
-database process for 30 s and then terminates it.
+database process for 30 s and then terminates it. Each runs in its own process group with
+a deadline, because Parsl's close() can hang with a large backlog (measured: after killing
+its database process it waits forever for its queue's feeder thread); the rows stored by
+then are counted.
+
+    python -m benchmarks.bench_backlog --system {ours,parsl} --messages N --workdir DIR
 """
 
 from __future__ import annotations
 
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
 import time
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 
 from benchmarks import messages as m
 from benchmarks.hubs import count
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 
 class _Tag:
@@ -22,59 +31,82 @@ class _Tag:
         self.value = value
 
 
-def ours(workdir: Path, n: int) -> dict[str, Any]:
-    from parsl_monitor_hub.adapter import MonitoringHub
+def _hub(system: str) -> Any:
+    if system == "ours":
+        from parsl_monitor_hub.adapter import MonitoringHub
 
-    hub = MonitoringHub()
-    hub.start(str(workdir / "run"), str(workdir))
-    hub.resource_msgs.put((_Tag(m.WORKFLOW_INFO), m.workflow_start()))
-    start = time.perf_counter()
-    for i in range(n):
-        hub.resource_msgs.put((_Tag(m.RESOURCE_INFO), m.resource_info(i)))
-    queued = time.perf_counter()
-    hub.close()
-    done = time.perf_counter()
-    return {
-        "system": "ours",
-        "sent": n,
-        "stored": count(workdir / "monitoring.db", "resource"),
-        "queue_s": queued - start,
-        "close_s": done - queued,
-    }
-
-
-def parsl(workdir: Path, n: int) -> dict[str, Any]:
+        return MonitoringHub(), _Tag
     from parsl.monitoring.message_type import MessageType
-    from parsl.monitoring.monitoring import MonitoringHub
+    from parsl.monitoring.monitoring import MonitoringHub as ParslMonitoringHub
 
-    hub = MonitoringHub()
+    return ParslMonitoringHub(), MessageType
+
+
+def _run_one(system: str, n: int, workdir: Path) -> None:
+    hub, tag = _hub(system)
+    samples = [m.resource_info(i) for i in range(n)]  # built first: time the queueing, not the generator
     hub.start(str(workdir / "run"), str(workdir), None)
-    hub.resource_msgs.put((MessageType.WORKFLOW_INFO, m.workflow_start()))
+    hub.resource_msgs.put((tag(m.WORKFLOW_INFO), m.workflow_start()))
     start = time.perf_counter()
-    for i in range(n):
-        hub.resource_msgs.put((MessageType.RESOURCE_INFO, m.resource_info(i)))
+    for sample in samples:
+        hub.resource_msgs.put((tag(m.RESOURCE_INFO), sample))
     queued = time.perf_counter()
+    print(json.dumps({"queue_s": queued - start}), flush=True)
     hub.close()
-    done = time.perf_counter()
-    return {
-        "system": "parsl",
-        "sent": n,
-        "stored": count(workdir / "monitoring.db", "resource"),
-        "queue_s": queued - start,
-        "close_s": done - queued,
-    }
+    print(json.dumps({"close_s": time.perf_counter() - queued}), flush=True)
 
 
-def run(workdir: Path, n: int) -> list[dict[str, Any]]:
+def run(workdir: Path, n: int, deadline: float = 600) -> list[dict[str, Any]]:
     results = []
-    for system, bench in (("ours", ours), ("parsl", parsl)):
+    for system in ("ours", "parsl"):
         sub = workdir / f"backlog-{system}"
         sub.mkdir()
-        row = bench(sub, n)
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "benchmarks.bench_backlog",
+                "--system",
+                system,
+                "--messages",
+                str(n),
+                "--workdir",
+                str(sub),
+            ],
+            cwd=Path(__file__).parent.parent,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            start_new_session=True,
+        )
+        try:
+            out, _ = process.communicate(timeout=deadline)
+            hung = False
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            out, _ = process.communicate()
+            hung = True
+        timings: dict[str, float] = {}
+        for line in out.splitlines():
+            timings.update(json.loads(line))
+        row = {"system": system, "sent": n, "stored": count(sub / "monitoring.db", "resource"), "hung": hung, **timings}
         results.append(row)
+        close = f"close() did not return within {deadline:.0f} s" if hung else f"close() took {row['close_s']:.1f} s"
         print(
-            f"backlog {system:5}: {row['stored']:>9,} of {row['sent']:,} stored; queued in {row['queue_s']:.1f} s, "
-            f"close() took {row['close_s']:.1f} s",
+            f"backlog {system:5}: {row['stored']:>9,} of {n:,} stored; queued in {row['queue_s']:.1f} s, {close}",
             flush=True,
         )
     return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--system", choices=["ours", "parsl"], required=True)
+    parser.add_argument("--messages", type=int, required=True)
+    parser.add_argument("--workdir", type=Path, required=True)
+    args = parser.parse_args()
+    _run_one(args.system, args.messages, args.workdir)
+
+
+if __name__ == "__main__":
+    main()

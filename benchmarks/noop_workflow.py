@@ -30,20 +30,17 @@ def main() -> None:
     parser.add_argument("--run-dir", required=True)
     parser.add_argument("--interval", type=float)
     args = parser.parse_args()
-    hub: object = None
-    options: dict[str, object] = (
-        {"resource_monitoring_enabled": False}
-        if args.interval is None
-        else {"resource_monitoring_interval": args.interval}
-    )
+    from parsl.monitoring.monitoring import MonitoringHub as ParslHub
+
+    from parsl_monitor_hub import MonitoringHub
+
+    enabled = args.interval is not None
+    interval = args.interval or 30.0
+    hub: ParslHub | None = None
     if args.monitoring == "parsl":
-        from parsl.monitoring.monitoring import MonitoringHub as ParslHub
-
-        hub = ParslHub(**options)
+        hub = ParslHub(resource_monitoring_enabled=enabled, resource_monitoring_interval=interval)
     elif args.monitoring == "ours":
-        from parsl_monitor_hub import MonitoringHub
-
-        hub = MonitoringHub(**options)
+        hub = MonitoringHub(resource_monitoring_enabled=enabled, resource_monitoring_interval=interval)
     config = Config(
         executors=[
             HighThroughputExecutor(
@@ -51,7 +48,7 @@ def main() -> None:
                 address="127.0.0.1",
                 loopback_address="127.0.0.1",
                 max_workers_per_node=2,
-                provider=LocalProvider(init_blocks=1, max_blocks=1),
+                provider=LocalProvider(init_blocks=1, max_blocks=1),  # type: ignore[no-untyped-call]
             )
         ],
         monitoring=hub,

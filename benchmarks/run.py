@@ -15,8 +15,8 @@ from pathlib import Path
 
 from benchmarks import bench_backlog, bench_ingest, bench_workflow
 
-FULL = {"ingest": 200_000, "backlog": 1_000_000, "workflow": 10_000, "rounds": 3}
-QUICK = {"ingest": 2_000, "backlog": 5_000, "workflow": 100, "rounds": 1}
+FULL = {"ingest": 200_000, "backlog": 1_000_000, "workflow": 10_000, "rounds": 3, "deadline": 300}
+QUICK = {"ingest": 2_000, "backlog": 5_000, "workflow": 100, "rounds": 1, "deadline": 120}
 
 
 def main() -> None:
@@ -37,7 +37,7 @@ def main() -> None:
         if "ingest" in args.only:
             results["ingest"] = bench_ingest.run(workdir, sizes["ingest"])
         if "backlog" in args.only:
-            results["backlog"] = bench_backlog.run(workdir, sizes["backlog"])
+            results["backlog"] = bench_backlog.run(workdir, sizes["backlog"], deadline=sizes["deadline"])
         if "workflow" in args.only:
             results["workflow"] = bench_workflow.run(workdir, sizes["workflow"], sizes["rounds"])
     if args.json:

@@ -101,13 +101,16 @@ def main() -> None:
         calibrated = calibrate(str(Path(args.run_dir) / "calibration.marker"))
         sims = [simulate(i, 0.2 + (i % 5) * 0.2) for i in range(args.tasks)]
         mems = [hold_memory(50 + 50 * (i % 3), 1.5) for i in range(4)]
-        broken_step()
+        broken = broken_step()
         total = reduce_results(*sims)
-        archive(stdout=str(Path(args.run_dir) / "archive.out"), stderr=str(Path(args.run_dir) / "archive.err"))
+        archived = archive(
+            stdout=str(Path(args.run_dir) / "archive.out"), stderr=str(Path(args.run_dir) / "archive.err")
+        )
         print(
             f"calibration: {calibrated.result()}; sum of simulations: {total.result():.1f}; "
-            f"memory held: {sum(m.result() for m in mems) // 2**20} MiB"
+            f"memory held: {sum(m.result() for m in mems) // 2**20} MiB; archive exit code {archived.result()}"
         )
+        print(f"broken step failed after its retry, as designed: {broken.exception()!r}")
     db = Path(args.run_dir) / "monitoring.db"
     with sqlite3.connect(db) as conn:
         counts = {

@@ -120,6 +120,12 @@ RunWorkflow = Callable[..., dict[str, Any]]
 
 
 @pytest.fixture(scope="session")
+def parsl_environment() -> dict[str, str]:
+    """The environment a Parsl program needs to start local workers (see ``parsl_env``)."""
+    return parsl_env()
+
+
+@pytest.fixture(scope="session")
 def run_mixed() -> RunWorkflow:
     """``run_mixed(run_dir, "ours" | "parsl" | "none", *extra_args)``: run workflows/mixed.py to completion."""
     return run_workflow

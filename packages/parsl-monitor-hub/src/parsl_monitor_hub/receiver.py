@@ -90,26 +90,27 @@ class Receiver:
         self, parts: list[zmq.Frame], on_message: Callable[[Message], None], on_flush: Callable[[FlushRequest], None]
     ) -> None:
         data_part = parts[-1]
-        peer = _peer(data_part)
         if len(parts) != _PARTS:
-            self._stats.reject("frame", peer, f"expected one frame per message, got {len(parts) - 1}", frame=True)
+            reason = f"expected one frame per message, got {len(parts) - 1}"
+            self._stats.reject("frame", _peer(data_part), reason, frame=True)
             return
         identity = parts[0].bytes
         try:
             frame = decode_frame(data_part.bytes, max_bytes=self._max_frame_bytes)
         except FrameError as exc:
-            self._stats.reject("frame", peer, str(exc), frame=True)
+            self._stats.reject("frame", _peer(data_part), str(exc), frame=True)
             return
-        sender = f"{frame.sender} ({peer})"
         for item in frame.messages:
             try:
                 message = validate_message(item)
             except MessageError as exc:
-                self._stats.reject("message", sender, str(exc), frame=False)
+                # The peer's address is looked up only here: it costs a call into libzmq per frame.
+                self._stats.reject("message", f"{frame.sender} ({_peer(data_part)})", str(exc), frame=False)
                 continue
             if message.kind is MessageKind.FLUSH:
                 on_flush(FlushRequest(identity, message.get("token")))
             elif message.kind is MessageKind.FLUSHED:
+                sender = f"{frame.sender} ({_peer(data_part)})"
                 self._stats.reject("message", sender, "FLUSHED is sent by hubs, not to them", frame=False)
             else:
                 self._stats.received += 1

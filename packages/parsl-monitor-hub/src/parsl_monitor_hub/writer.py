@@ -156,7 +156,7 @@ def _compile_routes(statements: Statements) -> dict[MessageKind, _KindPlan]:
                         positions.append(index[field])
                     if field in statement.text_fields and field in index and specs[field].types != (str,):
                         texts.add(index[field])  # e.g. task_memoize (bool), psutil_cpu_num (int)
-                compiled.append(_Route(name, itemgetter(*positions), extras))  # type: ignore[arg-type]
+                compiled.append(_Route(name, itemgetter(*positions), extras))
             routes[variant] = tuple(compiled)
         times = tuple(i for i, f in enumerate(PAYLOAD_FIELDS[kind]) if f.types == (datetime.datetime,))
         plans[kind] = _KindPlan(times, tuple(sorted(texts)), routes)
