@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import zmq
 
-from parsl_monitor_core.wire import MessageKind, decode_frame, encode_frame, pack_frame, pack_message
+from parsl_monitor_core.wire import MessageKind, decode_frame, encode_frame, pack_frame, pack_message, validate_message
 from parsl_monitor_hub.parsl_messages import to_wire
 
 if TYPE_CHECKING:
@@ -66,11 +66,11 @@ class OurHub:
 
     def flush(self) -> int:
         self.token += 1
-        self.socket.send(encode_frame([(MessageKind.FLUSH, {"token": self.token})], "bench"))
+        self.socket.send(encode_frame([(MessageKind.FLUSH, [self.token])], "bench"))
         while True:
-            ((kind, payload),) = decode_frame(self.socket.recv()).messages
-            if kind == MessageKind.FLUSHED and payload["token"] == self.token:
-                return int(payload["written"])
+            (answer,) = [validate_message(item) for item in decode_frame(self.socket.recv()).messages]
+            if answer.kind is MessageKind.FLUSHED and answer.get("token") == self.token:
+                return int(answer.get("written"))
 
     def stop(self) -> int:
         self.socket.close(linger=0)

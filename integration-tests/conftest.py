@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -137,3 +138,51 @@ def postgres() -> Iterator[PostgresServer]:
     server = PostgresServer()
     yield server
     server.stop()
+
+
+class HubProcess:
+    """A ``parsl-monitor-hub`` CLI process on a free loopback port, as a user starts one."""
+
+    def __init__(self, db: str, log_file: Path) -> None:
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "parsl_monitor_hub",
+                "--db",
+                db,
+                "--bind",
+                "tcp://127.0.0.1:*",
+                "--log-file",
+                str(log_file),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        self.ready_line = self.process.stdout.readline()
+        assert self.ready_line.startswith("parsl-monitor-hub: listening on "), self.ready_line
+        self.url = self.ready_line.split()[3].rstrip(",")
+        self.log_file = log_file
+
+    def stop(self) -> int:
+        """SIGTERM, as a user's Ctrl-C or a scheduler would; the hub writes everything first."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        self.process.communicate(timeout=60)
+        return self.process.returncode
+
+
+@pytest.fixture
+def start_hub(tmp_path: Path) -> Iterator[Callable[[str], HubProcess]]:
+    """``start_hub(db_url)`` starts a hub CLI; every hub still running is stopped after the test."""
+    started: list[HubProcess] = []
+
+    def start(db: str) -> HubProcess:
+        hub = HubProcess(db, tmp_path / f"hub-{len(started)}.log")
+        started.append(hub)
+        return hub
+
+    yield start
+    for hub in started:
+        hub.stop()

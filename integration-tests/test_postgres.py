@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import signal
-import subprocess
-import sys
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -14,12 +11,13 @@ import pytest
 import zmq
 
 from parsl_monitor_core.wire import MessageKind as K
-from parsl_monitor_core.wire import decode_frame, encode_frame
+from parsl_monitor_core.wire import decode_frame, encode_frame, validate_message
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
-    from conftest import PostgresServer, RunWorkflow
+    from conftest import HubProcess, PostgresServer, RunWorkflow
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 NOW = datetime.datetime(2026, 5, 1, 12, tzinfo=datetime.timezone.utc)
@@ -30,29 +28,15 @@ def query(url: str, sql: str) -> list[tuple[Any, ...]]:
         return conn.execute(sql).fetchall()
 
 
-def test_hub_cli_writes_to_postgres_and_isolates_a_refused_row(tmp_path: Path, postgres: PostgresServer) -> None:
+def test_hub_cli_writes_to_postgres_and_isolates_a_refused_row(
+    postgres: PostgresServer, start_hub: Callable[[str], HubProcess]
+) -> None:
     url = postgres.create_database(f"hub_{uuid.uuid4().hex[:8]}")
-    hub = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "parsl_monitor_hub",
-            "--db",
-            url,
-            "--bind",
-            "tcp://127.0.0.1:*",
-            "--log-file",
-            str(tmp_path / "hub.log"),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert hub.stdout is not None
-    line = hub.stdout.readline()
-    assert "writing postgresql+psycopg://" in line
+    hub = start_hub(url)
+    assert "writing postgresql+psycopg://" in hub.ready_line
     context = zmq.Context()
     sock = context.socket(zmq.DEALER)
-    sock.connect(line.split()[3].rstrip(","))
+    sock.connect(hub.url)
     start = {
         "run_id": "r1",
         "python_version": "3.11",
@@ -101,38 +85,26 @@ def test_hub_cli_writes_to_postgres_and_isolates_a_refused_row(tmp_path: Path, p
         )
     )
     assert sock.poll(60_000)
-    ((kind, payload),) = decode_frame(sock.recv()).messages
-    assert (kind, payload["written"]) == (K.FLUSHED, 102)
+    (answer,) = [validate_message(item) for item in decode_frame(sock.recv()).messages]
+    assert (answer.kind, answer.get("written")) == (K.FLUSHED, 102)
     sock.close(linger=0)
     context.term()
-    hub.send_signal(signal.SIGTERM)
-    hub.communicate(timeout=60)
-    assert hub.returncode == 0
+    assert hub.stop() == 0
     assert query(url, "select count(*) from resource") == [(100,)]
     assert query(url, "select task_memoize, task_status_name from task join status using (task_id, run_id)") == [
         ("1", "pending")
     ]
-    log = (tmp_path / "hub.log").read_text()
+    log = hub.log_file.read_text()
     assert "rejected RESOURCE_INFO message from no-such-run: ForeignKeyViolation" in log
 
 
 def test_a_parsl_workflow_monitored_into_postgres(
-    tmp_path: Path, postgres: PostgresServer, run_mixed: RunWorkflow
+    tmp_path: Path, postgres: PostgresServer, run_mixed: RunWorkflow, start_hub: Callable[[str], HubProcess]
 ) -> None:
     url = postgres.create_database(f"wf_{uuid.uuid4().hex[:8]}")
-    hub = subprocess.Popen(
-        [sys.executable, "-m", "parsl_monitor_hub", "--db", url, "--bind", "tcp://127.0.0.1:*"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert hub.stdout is not None
-    hub_url = hub.stdout.readline().split()[3].rstrip(",")
-    try:
-        summary = run_mixed(tmp_path / "runinfo", "ours", "--hub-url", hub_url, "--noop", "50")
-    finally:
-        hub.send_signal(signal.SIGTERM)
-        hub.communicate(timeout=60)
+    hub = start_hub(url)
+    summary = run_mixed(tmp_path / "runinfo", "ours", "--hub-url", hub.url, "--noop", "50")
+    assert hub.stop() == 0
     assert query(url, "select run_id, workflow_name from workflow") == [(summary["run_id"], "mixed.py")]
     states = dict(query(url, "select task_status_name, count(*) from status group by task_status_name"))
     assert states["exec_done"] >= 50

@@ -2,56 +2,29 @@
 
 from __future__ import annotations
 
-import signal
 import sqlite3
-import subprocess
-import sys
 import threading
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable
     from pathlib import Path
 
-    from conftest import RunWorkflow
+    from conftest import HubProcess, RunWorkflow
+
+    StartHub = Callable[[str], HubProcess]
 
 pytestmark = pytest.mark.slow
 
 NOOPS = 300
 
 
-@pytest.fixture
-def shared_hub(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+def test_concurrent_workflows_share_one_hub(tmp_path: Path, start_hub: StartHub, run_mixed: RunWorkflow) -> None:
     db = tmp_path / "shared.db"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "parsl_monitor_hub",
-            "--db",
-            str(db),
-            "--bind",
-            "tcp://127.0.0.1:*",
-            "--log-file",
-            str(tmp_path / "hub.log"),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    url = process.stdout.readline().split()[3].rstrip(",")
-    yield url, db
-    process.send_signal(signal.SIGTERM)
-    process.communicate(timeout=60)
-    assert process.returncode == 0
-
-
-def test_concurrent_workflows_share_one_hub(
-    tmp_path: Path, shared_hub: tuple[str, Path], run_mixed: RunWorkflow
-) -> None:
-    url, db = shared_hub
+    hub = start_hub(str(db))
+    url = hub.url
     summaries: dict[str, dict[str, Any]] = {}
 
     def one(name: str) -> None:
@@ -78,3 +51,5 @@ def test_concurrent_workflows_share_one_hub(
         # pending, launched, running, running_ended, exec_done for every no-op task of both runs
         assert noop_states == 2 * NOOPS * 5
     assert not (tmp_path / "first" / "runinfo" / "monitoring.db").exists(), "the shared hub's database is used"
+    assert hub.process.poll() is None, "the shared hub outlives its workflows"
+    assert hub.stop() == 0

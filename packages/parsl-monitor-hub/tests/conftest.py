@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import zmq
 
-from parsl_monitor_core.wire import MessageKind, decode_frame, encode_frame
+from parsl_monitor_core.wire import MessageKind, decode_frame, encode_frame, validate_message
 from parsl_monitor_hub.config import HubConfig
 from parsl_monitor_hub.service import HubService
 
@@ -45,7 +45,7 @@ class Client:
         self.socket.connect(url)
         self.token = 0
 
-    def send(self, messages: list[tuple[int, dict[str, Any]]], sender: str = "test") -> None:
+    def send(self, messages: list[tuple[int, dict[str, Any] | list[Any]]], sender: str = "test") -> None:
         self.socket.send(encode_frame(messages, sender))
 
     def send_raw(self, *parts: bytes) -> None:
@@ -53,12 +53,12 @@ class Client:
 
     def flush(self, timeout: float = 30) -> int:
         self.token += 1
-        self.send([(MessageKind.FLUSH, {"token": self.token})])
+        self.send([(MessageKind.FLUSH, [self.token])])
         assert self.socket.poll(int(timeout * 1000)), "hub did not answer FLUSH"
-        ((kind, payload),) = decode_frame(self.socket.recv()).messages
-        assert kind == MessageKind.FLUSHED
-        assert payload["token"] == self.token
-        return int(payload["written"])
+        (answer,) = [validate_message(item) for item in decode_frame(self.socket.recv()).messages]
+        assert answer.kind is MessageKind.FLUSHED
+        assert answer.get("token") == self.token
+        return int(answer.get("written"))
 
     def close(self) -> None:
         self.socket.close(linger=1000)

@@ -118,7 +118,7 @@ class Receiver:
 
     def answer_flush(self, request: FlushRequest, written: int) -> None:
         """Tell a sender that everything it sent before its FLUSH is committed."""
-        reply = encode_frame([(MessageKind.FLUSHED, {"token": request.token, "written": written})], "hub")
+        reply = encode_frame([(MessageKind.FLUSHED, [request.token, written])], "hub")
         with contextlib.suppress(zmq.ZMQError):  # the sender went away; nobody waits for the answer
             self.socket.send_multipart([request.identity, reply], zmq.NOBLOCK)
 

@@ -162,7 +162,7 @@ class _Channel:
             sock.send(pack_frame(packed, self.name))
 
     def _flush(self, sock: zmq.Socket[bytes], token: int, ticket: FlushTicket) -> None:
-        sock.send(encode_frame([(MessageKind.FLUSH, {"token": token})], self.name))
+        sock.send(encode_frame([(MessageKind.FLUSH, [token])], self.name))
         while not ticket.cancelled:
             if not sock.poll(200):
                 continue
