@@ -7,6 +7,7 @@ import gc
 import logging
 import os
 import threading
+import time
 from typing import TYPE_CHECKING
 
 from parsl_monitor_core.wire import MessageKind
@@ -78,7 +79,14 @@ class HubService:
     def _write(self) -> None:
         messages = self._batcher.take()
         if messages:
+            started = time.perf_counter()
             result = self._writer.write(messages)
+            logger.debug(
+                "wrote %d of %d messages in %.1f ms",
+                result.written,
+                len(messages),
+                1000 * (time.perf_counter() - started),
+            )
             self.stats.written += result.written
             for message, reason in result.rejected:
                 self.stats.reject(f"{message.kind.name} message", message.get("run_id") or "?", reason, frame=False)
