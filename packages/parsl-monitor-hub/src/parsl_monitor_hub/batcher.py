@@ -20,9 +20,6 @@ class Batcher:
         self._messages: list[Message] = []
         self._since = 0.0
 
-    def __len__(self) -> int:
-        return len(self._messages)
-
     def add(self, message: Message) -> None:
         """Append one message; the first one starts the batch's clock."""
         if not self._messages:

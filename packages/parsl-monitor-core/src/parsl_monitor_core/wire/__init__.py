@@ -13,12 +13,11 @@ from parsl_monitor_core.wire.codec import (
     to_timestamp,
 )
 from parsl_monitor_core.wire.errors import EncodeError, FrameError, MessageError, WireError
-from parsl_monitor_core.wire.kinds import CONTROL_KINDS, PROTOCOL_VERSION, MessageKind
+from parsl_monitor_core.wire.kinds import PROTOCOL_VERSION, MessageKind
 from parsl_monitor_core.wire.payloads import FIELD_INDEX, PAYLOAD_FIELDS, FieldSpec
 from parsl_monitor_core.wire.validate import Message, validate_message
 
 __all__ = (
-    "CONTROL_KINDS",
     "FIELD_INDEX",
     "MAX_FRAME_BYTES",
     "PAYLOAD_FIELDS",

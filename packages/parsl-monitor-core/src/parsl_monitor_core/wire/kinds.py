@@ -7,7 +7,7 @@ a sender and the hub; they are never written to the database.
 
 from enum import IntEnum
 
-__all__ = ("CONTROL_KINDS", "PROTOCOL_VERSION", "MessageKind")
+__all__ = ("PROTOCOL_VERSION", "MessageKind")
 
 PROTOCOL_VERSION = 1
 """Bumped whenever a frame of the new version would be misread by an old hub."""
@@ -26,6 +26,3 @@ class MessageKind(IntEnum):
     """Sender -> hub: answer with FLUSHED once everything I sent before is committed."""
     FLUSHED = 65
     """Hub -> sender: the answer to FLUSH, carrying the same token."""
-
-
-CONTROL_KINDS = frozenset({MessageKind.FLUSH, MessageKind.FLUSHED})
