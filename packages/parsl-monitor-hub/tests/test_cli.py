@@ -59,7 +59,12 @@ def test_a_busy_port_gets_one_line(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("args", "complaint"),
-    [(["--batch-size", "0"], "must be a positive integer"), (["--log-level", "LOUD"], "invalid choice")],
+    [
+        (["--batch-size", "0"], "must be a positive integer"),
+        (["--log-level", "LOUD"], "invalid choice"),
+        (["--bind", "tcp://127.0.0.1:99999"], "port must be 1-65535 or *, got '99999'"),
+        (["--bind", "tcp://127.0.0.1:http"], "port must be 1-65535 or *, got 'http'"),
+    ],
 )
 def test_bad_arguments_are_refused(tmp_path: Path, args: list[str], complaint: str) -> None:
     result = run_hub(*args, cwd=tmp_path)

@@ -36,6 +36,19 @@ def _positive_float(text: str) -> float:
     return value
 
 
+_MAX_PORT = 65535
+
+
+def _endpoint(text: str) -> str:
+    # libzmq quietly binds some other port when given an impossible one (e.g. 99999).
+    scheme, _, rest = text.partition("://")
+    host, _, port = rest.rpartition(":")
+    valid = port == "*" or (port.isdigit() and 0 < int(port) <= _MAX_PORT)
+    if scheme == "tcp" and host and not valid:
+        raise argparse.ArgumentTypeError(f"port must be 1-{_MAX_PORT} or *, got {port!r}")
+    return text
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="parsl-monitor-hub",
@@ -46,7 +59,9 @@ def _parser() -> argparse.ArgumentParser:
         default=DEFAULT_DB_URL,
         help=f"SQLAlchemy URL or SQLite file path to write (default: {DEFAULT_DB_URL}, under the current directory)",
     )
-    parser.add_argument("--bind", default=DEFAULT_BIND, help=f"ZMQ endpoint to listen on (default: {DEFAULT_BIND})")
+    parser.add_argument(
+        "--bind", type=_endpoint, default=DEFAULT_BIND, help=f"ZMQ endpoint to listen on (default: {DEFAULT_BIND})"
+    )
     parser.add_argument(
         "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="default: INFO"
     )
