@@ -88,13 +88,11 @@ def _compile(
     return Statement(name, str(compiled), fields, bind_names, texts & set(fields))
 
 
-def _insert(name: str, dialect: Dialect, model: type, columns: Iterable[str] | None = None) -> Statement:
+def _insert(name: str, dialect: Dialect, model: type, *, ignore_duplicates: bool = True) -> Statement:
     table = table_of(model)
-    names = (
-        list(columns) if columns is not None else [c.name for c in table.columns if c is not table.autoincrement_column]
-    )
+    names = [c.name for c in table.columns if c is not table.autoincrement_column]
     stmt = _dialect_insert(dialect, table)
-    if name.endswith("insert") and model is not Node:
+    if ignore_duplicates:
         stmt = stmt.on_conflict_do_nothing()
     return _compile(name, dialect, stmt, table, {column: column for column in names})
 
@@ -154,7 +152,8 @@ def compile_statements(dialect: Dialect) -> Statements:
         try_upsert=_upsert("try_upsert", dialect, Try, (*_TRY_KEY, *_TRY_UPDATED[1:]), _TRY_UPDATED),
         try_running_upsert=_upsert("try_running_upsert", dialect, Try, (*_TRY_KEY, *_TRY_RUNNING), _TRY_RUNNING),
         status_insert=_insert("status_insert", dialect, Status),
-        node_insert=_insert("node_insert", dialect, Node),
+        # node rows get a fresh autoincrement id each: no key to collide on
+        node_insert=_insert("node_insert", dialect, Node, ignore_duplicates=False),
         block_insert=_insert("block_insert", dialect, Block),
         resource_insert=_insert("resource_insert", dialect, Resource),
     )

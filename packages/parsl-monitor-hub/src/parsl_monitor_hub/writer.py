@@ -268,7 +268,7 @@ class Writer:
         dbapi = engine.dialect.dbapi
         self._db_error: type[BaseException] = dbapi.Error  # type: ignore[union-attr]
         self._operational: type[BaseException] = dbapi.OperationalError  # type: ignore[union-attr]
-        self._open: Any = None  # opened on first use, by the thread that writes
+        self._open: Any = None  # opened on first use, and again after a lost connection
 
     @property
     def _connection(self) -> Any:
