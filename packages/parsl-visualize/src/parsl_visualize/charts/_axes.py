@@ -1,0 +1,31 @@
+"""Pieces every chart repeats: grid, tooltip, units."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from parsl_visualize.charts import Option
+
+__all__ = ("GIB", "base", "seconds_axis")
+
+GIB = 1024**3
+
+
+def base(title: str | None = None, *, legend: bool = True, tooltip: str = "axis") -> Option:
+    """Common layout: no animation (charts are redrawn on live updates), room for the legend."""
+    option: Option = {
+        "animation": False,
+        "grid": {"left": 60, "right": 30, "top": 40 if legend else 20, "bottom": 50, "containLabel": True},
+        "tooltip": {"trigger": tooltip},
+    }
+    if title:
+        option["title"] = {"text": title, "left": "center", "textStyle": {"fontSize": 13}}
+    if legend:
+        option["legend"] = {"type": "scroll", "top": 20 if title else 0}
+    return option
+
+
+def seconds_axis(name: str = "seconds since the workflow started") -> Option:
+    """The x axis of every time chart: seconds since the run began, so times need no zone."""
+    return {"type": "value", "name": name, "nameLocation": "middle", "nameGap": 28, "min": 0}

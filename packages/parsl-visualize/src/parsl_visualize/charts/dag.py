@@ -1,0 +1,200 @@
+"""The workflow DAG: a layered layout in linear time, aggregated when too big to draw node by node.
+
+Layout: a task's level is one more than the deepest task it depends on (Parsl gives
+dependencies smaller ids, so one pass in id order suffices); within a level, tasks are
+ordered by the mean position of their parents (one barycenter sweep). Cost is
+O(tasks + edges) plus a sort per level.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import TYPE_CHECKING, Literal
+
+from parsl_visualize.charts._axes import base
+from parsl_visualize.states import STATE_ORDER, state_color
+
+if TYPE_CHECKING:
+    from parsl_visualize.charts import Option
+    from parsl_visualize.queries.dag import DagTask
+
+__all__ = ("MAX_NODES", "ColorBy", "DagView", "dag_chart", "layout")
+
+MAX_NODES = 2000
+"""Above this many tasks the graph is drawn as groups (level x app or state) unless asked otherwise."""
+
+ColorBy = Literal["apps", "states"]
+
+NODE_SIZES = ((200, 10), (5000, 6), (float("inf"), 3))
+"""(up to this many tasks, node diameter in pixels): smaller nodes for bigger graphs."""
+
+PALETTE = (
+    "#5470c6",
+    "#91cc75",
+    "#fac858",
+    "#ee6666",
+    "#73c0de",
+    "#3ba272",
+    "#fc8452",
+    "#9a60b4",
+    "#ea7ccc",
+    "#2f4554",
+    "#61a0a8",
+    "#d48265",
+    "#749f83",
+    "#ca8622",
+    "#bda29a",
+    "#6e7074",
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class DagView:
+    """What the page says about the drawing."""
+
+    option: Option
+    tasks: int
+    nodes: int
+    aggregated: bool
+
+
+def layout(tasks: list[DagTask]) -> tuple[dict[int, int], dict[int, float]]:
+    """Level (row, top to bottom) and position within the level (column, centred) of every task."""
+    level: dict[int, int] = {}
+    for task in tasks:
+        parents = [level[d] for d in task.depends if d in level]
+        level[task.task_id] = 1 + max(parents) if parents else 0
+    by_level: dict[int, list[DagTask]] = {}
+    for task in tasks:
+        by_level.setdefault(level[task.task_id], []).append(task)
+    position: dict[int, float] = {}
+    for depth in sorted(by_level):
+        members = by_level[depth]
+
+        def barycenter(task: DagTask) -> float:
+            placed = [position[d] for d in task.depends if d in position]
+            return sum(placed) / len(placed) if placed else float(task.task_id)
+
+        members.sort(key=barycenter)
+        middle = (len(members) - 1) / 2
+        for i, task in enumerate(members):
+            position[task.task_id] = i - middle  # levels centred under each other
+    return level, position
+
+
+def _categories(names: list[str], color_by: ColorBy) -> list[Option]:
+    if color_by == "states":
+        return [{"name": name, "itemStyle": {"color": state_color(name)}} for name in names]
+    return [{"name": name, "itemStyle": {"color": PALETTE[i % len(PALETTE)]}} for i, name in enumerate(names)]
+
+
+def _graph(categories: list[str], color_by: ColorBy, nodes: list[Option], links: list[Option]) -> Option:
+    option = base(tooltip="item")
+    option["legend"] = {"type": "scroll", "top": 0, "data": categories}
+    option["series"] = [
+        {
+            "type": "graph",
+            "layout": "none",
+            "roam": True,
+            "categories": _categories(categories, color_by),
+            "data": nodes,
+            "links": links,
+            "edgeSymbol": ["none", "arrow"],
+            "edgeSymbolSize": 5,
+            "lineStyle": {"opacity": 0.5, "width": 1},
+            "emphasis": {"focus": "adjacency"},
+            "label": {"show": False},
+        }
+    ]
+    return option
+
+
+def _key(task: DagTask, color_by: ColorBy) -> str:
+    return task.app if color_by == "apps" else task.state
+
+
+def _ordered(names: set[str], color_by: ColorBy) -> list[str]:
+    if color_by == "states":
+        rank = {s: i for i, s in enumerate(STATE_ORDER)}
+        return sorted(names, key=lambda s: (rank.get(s, len(rank)), s))
+    return sorted(names)
+
+
+def _every_node(tasks: list[DagTask], color_by: ColorBy, task_url: str) -> DagView:
+    level, position = layout(tasks)
+    names = _ordered({_key(t, color_by) for t in tasks}, color_by)
+    category = {name: i for i, name in enumerate(names)}
+    index = {t.task_id: i for i, t in enumerate(tasks)}
+    size = next(size for most, size in NODE_SIZES if len(tasks) <= most)
+    nodes = [
+        {
+            "name": f"{t.app} (task {t.task_id}, {t.state})",
+            "x": position[t.task_id] * 30,
+            "y": level[t.task_id] * 100,
+            "category": category[_key(t, color_by)],
+            "symbolSize": size,
+            "url": task_url.format(task_id=t.task_id),
+        }
+        for t in tasks
+    ]
+    links = [{"source": index[d], "target": index[t.task_id]} for t in tasks for d in t.depends if d in index]
+    return DagView(_graph(names, color_by, nodes, links), len(tasks), len(nodes), aggregated=False)
+
+
+def _groups(tasks: list[DagTask], color_by: ColorBy, group_url: str) -> DagView:
+    level, _position = layout(tasks)
+    group_of: dict[int, tuple[int, str]] = {t.task_id: (level[t.task_id], _key(t, color_by)) for t in tasks}
+    members: dict[tuple[int, str], int] = {}
+    for key in group_of.values():
+        members[key] = members.get(key, 0) + 1
+    edges: dict[tuple[tuple[int, str], tuple[int, str]], int] = {}
+    for t in tasks:
+        target = group_of[t.task_id]
+        for d in t.depends:
+            if d in group_of:
+                pair = (group_of[d], target)
+                edges[pair] = edges.get(pair, 0) + 1
+    names = _ordered({name for _level, name in members}, color_by)
+    category = {name: i for i, name in enumerate(names)}
+    keys = sorted(members, key=lambda k: (k[0], category[k[1]]))
+    index = {key: i for i, key in enumerate(keys)}
+    columns: dict[int, int] = {}
+    width = {depth: sum(1 for d, _name in keys if d == depth) for depth, _name in keys}
+    nodes = []
+    for depth, name in keys:
+        column = columns[depth] = columns.get(depth, -1) + 1
+        n = members[(depth, name)]
+        nodes.append(
+            {
+                "name": f"{name}: {n} task{'s' if n != 1 else ''} at level {depth}",
+                "value": n,
+                "x": (column - (width[depth] - 1) / 2) * 80,
+                "y": depth * 60,
+                "category": category[name],
+                "symbolSize": 8 + 6 * math.log10(n),
+                "url": group_url.format(key="app" if color_by == "apps" else "state", value=name),
+            }
+        )
+    links = [
+        {"source": index[a], "target": index[b], "value": n, "lineStyle": {"width": min(1 + math.log10(n), 6)}}
+        for (a, b), n in edges.items()
+    ]
+    return DagView(_graph(names, color_by, nodes, links), len(tasks), len(nodes), aggregated=True)
+
+
+def dag_chart(
+    tasks: list[DagTask], color_by: ColorBy, task_url: str, group_url: str, every_node: bool = False
+) -> DagView:
+    """The graph option: node per task up to :data:`MAX_NODES` (or when asked), else groups.
+
+    Args:
+        tasks: every task of the run, in id order.
+        color_by: colour nodes by app or by current state.
+        task_url: link of a task node, with ``{task_id}``.
+        group_url: link of a group node (a filtered task list), with ``{key}`` and ``{value}``.
+        every_node: draw one node per task however many there are.
+    """
+    if every_node or len(tasks) <= MAX_NODES:
+        return _every_node(tasks, color_by, task_url)
+    return _groups(tasks, color_by, group_url)

@@ -1,0 +1,130 @@
+"""``parsl-visualize [DB_URL] [--listen ADDRESS] [--port N] [--debug]``: serve the dashboard with uvicorn."""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import ipaddress
+import socket
+import sys
+from typing import TYPE_CHECKING
+
+from parsl_visualize.__about__ import __version__
+from parsl_visualize.db import default_database_url, open_database
+from parsl_visualize.errors import ViewerError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+__all__ = ("main", "parse_args")
+
+DEFAULT_LISTEN = "127.0.0.1"
+DEFAULT_PORT = 8080
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 1 <= port <= 65535:  # noqa: PLR2004 - the TCP port range
+        raise argparse.ArgumentTypeError(f"port {port} is outside 1-65535")
+    return port
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The user guide's command line; bad arguments exit 2 with one line."""
+    parser = argparse.ArgumentParser(
+        prog="parsl-visualize",
+        description="Serve the Parsl monitoring dashboard for a monitoring database (read-only).",
+    )
+    parser.add_argument(
+        "db_url",
+        nargs="?",
+        default=None,
+        metavar="DB_URL",
+        help="SQLAlchemy URL or path of the database (default: sqlite:///<cwd>/runinfo/monitoring.db)",
+    )
+    parser.add_argument("--listen", default=DEFAULT_LISTEN, help=f"address to listen on (default {DEFAULT_LISTEN})")
+    parser.add_argument("--port", type=_port, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
+    parser.add_argument("--debug", action="store_true", help="log every request and show tracebacks in error pages")
+    parser.add_argument("--version", action="version", version=f"parsl-visualize {__version__}")
+    return parser.parse_args(argv)
+
+
+def is_loopback(address: str) -> bool:
+    """Whether only this machine can reach ``address``."""
+    if address == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
+def bind(address: str, port: int) -> socket.socket:
+    """The listening socket, bound before uvicorn starts so a busy port is one clear line.
+
+    Raises:
+        ViewerError: the port is taken or the address is not on this machine.
+    """
+    try:
+        infos = socket.getaddrinfo(address, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise ViewerError(f"cannot listen on {address!r}: {exc.strerror}") from None
+    family, kind, proto, _name, where = infos[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(where)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise ViewerError(f"port {port} on {address} is already in use: choose another with --port") from None
+        raise ViewerError(f"cannot listen on {address}:{port}: {exc.strerror}") from None
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _url(address: str, port: int) -> str:
+    host = f"[{address}]" if ":" in address else address
+    return f"http://{host}:{port}/"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Open the database, bind, print the URL, serve until interrupted."""
+    args = parse_args(argv)
+    try:
+        db = open_database(args.db_url or default_database_url())
+        sock = bind(args.listen, args.port)
+    except ViewerError as exc:
+        print(f"parsl-visualize: {exc}", file=sys.stderr)
+        return 2
+    import uvicorn
+
+    from parsl_visualize.app import create_app
+
+    if not is_loopback(args.listen):
+        print(
+            f"parsl-visualize: WARNING: listening on {args.listen}, so anyone who can reach this machine can read "
+            "this monitoring data. Check that your site's security policy allows it.",
+            file=sys.stderr,
+        )
+    print(f"parsl-visualize: serving {db.label} at {_url(args.listen, args.port)}", flush=True)
+    config = uvicorn.Config(
+        create_app(db, debug=args.debug),
+        log_level="info" if args.debug else "warning",
+        access_log=args.debug,
+        timeout_graceful_shutdown=2,
+    )
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        sock.close()
+        db.engine.dispose()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,45 @@
+"""Jinja filters: how times, durations and sizes read on the pages."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import datetime
+
+__all__ = ("FILTERS", "bytes_text", "duration_text", "time_text")
+
+
+def time_text(value: datetime.datetime | None) -> str:
+    """``2026-11-29 09:12:01``: seconds are enough on a page; blank when unknown."""
+    return "" if value is None else value.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def duration_text(seconds: float | None) -> str:
+    """``850 ms``, ``12.3 s``, ``4 min 05 s``, ``2 h 03 min``; blank when unknown."""
+    if seconds is None:
+        return ""
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 60:  # noqa: PLR2004 - a minute
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(int(seconds), 60)
+    if minutes < 60:  # noqa: PLR2004 - an hour
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def bytes_text(value: float | None) -> str:
+    """Binary units, three significant figures."""
+    if value is None:
+        return ""
+    size = float(value)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if abs(size) < 1024:  # noqa: PLR2004 - next unit
+            return f"{size:.3g} {unit}"
+        size /= 1024
+    return f"{size:.3g} TiB"
+
+
+FILTERS = {"time": time_text, "duration": duration_text, "bytes": bytes_text}

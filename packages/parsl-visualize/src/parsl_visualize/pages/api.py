@@ -1,0 +1,99 @@
+"""The JSON API: the same data as the pages, documented at ``/schema/openapi.json``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+from litestar import Controller, get
+from litestar.exceptions import NotFoundException
+from litestar.params import Parameter
+
+from parsl_visualize.pages._run import load_run
+from parsl_visualize.queries.tasks import SORT_COLUMNS, TaskDetail, TaskFilter, TaskPage, list_tasks, task_detail
+from parsl_visualize.queries.workflows import (
+    AppSummary,
+    RunSummary,
+    WorkflowRow,
+    list_workflows,
+    overview,
+)
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+    from parsl_visualize.cache import RunCache
+    from parsl_visualize.db import Database
+
+__all__ = ("ApiController",)
+
+MAX_PER_PAGE = 1000
+
+
+class ApiController(Controller):
+    """Read-only JSON endpoints under ``/api``. Times are ISO 8601 in the database's zone."""
+
+    path = "/api"
+    tags = ["monitoring data"]  # noqa: RUF012 - Litestar's class attribute
+
+    @get("/workflows", summary="Every workflow run", sync_to_thread=True)
+    def workflows(self, *, db: Database, conn: Connection) -> list[WorkflowRow]:
+        """All runs, newest first, with status and task counts."""
+        return list_workflows(conn, db.now())
+
+    @get("/workflow/{run_id:str}", summary="One run and its task statistics", sync_to_thread=True)
+    def workflow(
+        self, *, db: Database, conn: Connection, cache: RunCache, run_id: str
+    ) -> dict[str, WorkflowRow | RunSummary]:
+        """The run and its counts per state and duration statistics."""
+        ctx = load_run(db, conn, cache, run_id)
+        return {"workflow": ctx.run, "summary": ctx.cached("overview", overview)[0]}
+
+    @get("/workflow/{run_id:str}/apps", summary="The App Summary of a run", sync_to_thread=True)
+    def apps(self, *, db: Database, conn: Connection, cache: RunCache, run_id: str) -> list[AppSummary]:
+        """Each app with task count, failures, running tasks and durations (seconds)."""
+        apps: list[AppSummary] = load_run(db, conn, cache, run_id).cached("overview", overview)[1]
+        return apps
+
+    @get("/workflow/{run_id:str}/tasks", summary="Tasks of a run, filtered and paginated", sync_to_thread=True)
+    def tasks(
+        self,
+        *,
+        db: Database,
+        conn: Connection,
+        cache: RunCache,
+        run_id: str,
+        task_state: Annotated[str | None, Parameter(query="state")] = None,
+        app: str | None = None,
+        host: str | None = None,
+        task_id: int | None = None,
+        sort: str = "task_id",
+        desc: bool = False,
+        page: int = 1,
+        per_page: int = 100,
+    ) -> TaskPage:
+        """Filters as on the task list page; ``per_page`` at most 1000."""
+        load_run(db, conn, cache, run_id)
+        spec = TaskFilter(
+            state=task_state,
+            app=app,
+            host=host,
+            search=None if task_id is None else str(task_id),
+            sort=sort if sort in SORT_COLUMNS else "task_id",
+            descending=desc,
+            page=max(page, 1),
+            per_page=min(max(per_page, 1), MAX_PER_PAGE),
+        )
+        return list_tasks(conn, run_id, spec)
+
+    @get(
+        "/workflow/{run_id:str}/task/{task_id:int}",
+        summary="One task with states, tries and resource samples",
+        sync_to_thread=True,
+    )
+    def task(self, *, db: Database, conn: Connection, cache: RunCache, run_id: str, task_id: int) -> TaskDetail:
+        """Everything recorded about one task."""
+        load_run(db, conn, cache, run_id)
+        detail = task_detail(conn, run_id, task_id)
+        if detail is None:
+            raise NotFoundException(f"no task {task_id} in workflow run {run_id!r}")
+        return detail

@@ -1,0 +1,54 @@
+"""The run's resource usage page."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from litestar import Controller, get
+
+from parsl_visualize.charts.resources import app_usage_charts, usage_charts
+from parsl_visualize.pages._run import live_page, load_run
+from parsl_visualize.queries.resources import app_usage, has_resource_data, sampling_interval, usage_over_time
+from parsl_visualize.queries.timeline import time_axis
+
+if TYPE_CHECKING:
+    from litestar.plugins.htmx import HTMXRequest
+    from litestar.response import Response
+    from sqlalchemy import Connection
+
+    from parsl_visualize.cache import RunCache
+    from parsl_visualize.db import Database
+
+__all__ = ("ResourceController",)
+
+
+def _charts(conn: Connection, run_id: str) -> dict[str, Any]:
+    if not has_resource_data(conn, run_id):
+        return {}
+    axis = time_axis(conn, run_id, min_width=sampling_interval(conn, run_id))
+    if axis is None:
+        return {}
+    usage = app_usage(conn, run_id)
+    return {**usage_charts(usage_over_time(conn, run_id, axis), axis), **app_usage_charts(usage), "usage": usage}
+
+
+class ResourceController(Controller):
+    """``/workflow/<run_id>/resource_usage``."""
+
+    include_in_schema = False
+
+    @get("/workflow/{run_id:str}/resource_usage", name="resource_usage", sync_to_thread=True)
+    def resource_usage(
+        self,
+        *,
+        request: HTMXRequest,
+        db: Database,
+        conn: Connection,
+        cache: RunCache,
+        run_id: str,
+        since: str | None = None,
+    ) -> Response[Any]:
+        """CPU and memory across workers and per host over time; per-app distributions and efficiency."""
+        ctx = load_run(db, conn, cache, run_id)
+        context = {"charts": ctx.cached("resources", _charts)}
+        return live_page(request, ctx, ("pages/resources.html.j2", "fragments/resources.html.j2"), context, since)

@@ -1,0 +1,82 @@
+"""The workflows list and a run's summary page."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from litestar import Controller, get
+from litestar.response import Template
+
+from parsl_visualize.charts.timeline import concurrency_chart, gantt_chart, running_by_app_chart
+from parsl_visualize.pages._run import live_page, load_run
+from parsl_visualize.queries.timeline import concurrency, gantt_tries, time_axis
+from parsl_visualize.queries.workflows import list_workflows, overview
+from parsl_visualize.urls import task_url
+
+if TYPE_CHECKING:
+    from litestar.plugins.htmx import HTMXRequest
+    from litestar.response import Response
+    from sqlalchemy import Connection
+
+    from parsl_visualize.cache import RunCache
+    from parsl_visualize.db import Database
+
+__all__ = ("GANTT_MAX_TRIES", "WorkflowController")
+
+GANTT_MAX_TRIES = 1000
+"""Up to this many tries the summary draws one bar per try; above it, tasks per state over time."""
+
+
+def _timeline(conn: Connection, run_id: str) -> dict[str, Any]:
+    axis = time_axis(conn, run_id)
+    if axis is None:
+        return {}
+    tries = gantt_tries(conn, run_id, axis, GANTT_MAX_TRIES)
+    data = concurrency(conn, run_id, axis)
+    return {
+        "gantt": gantt_chart(tries, task_url(run_id, "{task_id}")) if tries is not None else None,
+        "concurrency": concurrency_chart(data),
+        "running_by_app": running_by_app_chart(data),
+    }
+
+
+class WorkflowController(Controller):
+    """``/`` and ``/workflow/<run_id>/``, at Parsl's paths."""
+
+    include_in_schema = False
+
+    @get("/", name="workflows", sync_to_thread=True)
+    def workflows(
+        self, *, request: HTMXRequest, db: Database, conn: Connection, sort: str = "began", desc: bool = True
+    ) -> Template:
+        """Every run in the database, newest first; polls while any run is running."""
+        runs = list_workflows(conn, db.now(), sort, desc)
+        context = {
+            "runs": runs,
+            "sort": sort,
+            "desc": desc,
+            "zone": db.zone_label,
+            "database": db.label,
+            "live": any(run.status == "running" for run in runs),
+        }
+        name = "fragments/workflows.html.j2" if request.htmx else "pages/workflows.html.j2"
+        return Template(template_name=name, context=context)
+
+    @get("/workflow/{run_id:str}/", name="workflow", sync_to_thread=True)
+    def workflow(
+        self,
+        *,
+        request: HTMXRequest,
+        db: Database,
+        conn: Connection,
+        cache: RunCache,
+        run_id: str,
+        since: str | None = None,
+    ) -> Response[Any]:
+        """Run details, task statistics, the App Summary and the timeline charts."""
+        ctx = load_run(db, conn, cache, run_id)
+        context = {
+            "overview": ctx.cached("overview", overview),
+            "charts": ctx.cached("timeline", _timeline),
+        }
+        return live_page(request, ctx, ("pages/workflow.html.j2", "fragments/workflow.html.j2"), context, since)

@@ -1,0 +1,1 @@
+"""SQL only: each function takes a connection and returns plain dataclasses."""

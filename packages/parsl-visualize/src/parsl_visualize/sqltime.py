@@ -1,0 +1,50 @@
+"""Times as seconds in SQL, for bucketing on the server (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Float, Integer
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
+
+if TYPE_CHECKING:
+    from sqlalchemy.sql.compiler import SQLCompiler
+
+__all__ = ("bucket", "epoch")
+
+
+class epoch(FunctionElement[float]):  # noqa: N801 - reads like the SQL function it stands for
+    """Seconds since 1970 of a naive DateTime column, in the zone it was written in."""
+
+    type = Float()
+    inherit_cache = True
+
+
+@compiles(epoch, "sqlite")
+def _epoch_sqlite(element: epoch, compiler: SQLCompiler, **kw: Any) -> str:
+    # julianday keeps the microseconds that strftime('%s') drops.
+    return f"((julianday({compiler.process(element.clauses, **kw)}) - 2440587.5) * 86400.0)"
+
+
+@compiles(epoch, "postgresql")
+def _epoch_postgresql(element: epoch, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"extract(epoch from {compiler.process(element.clauses, **kw)})"
+
+
+class bucket(FunctionElement[int]):  # noqa: N801 - reads like the SQL function it stands for
+    """The whole number below a non-negative float: which time bucket a row falls in."""
+
+    type = Integer()
+    inherit_cache = True
+
+
+@compiles(bucket, "sqlite")
+def _bucket_sqlite(element: bucket, compiler: SQLCompiler, **kw: Any) -> str:
+    # floor() needs SQLite's optional math functions; a cast truncates, the same for x >= 0.
+    return f"CAST({compiler.process(element.clauses, **kw)} AS INTEGER)"
+
+
+@compiles(bucket, "postgresql")
+def _bucket_postgresql(element: bucket, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"CAST(floor({compiler.process(element.clauses, **kw)}) AS INTEGER)"

@@ -1,0 +1,54 @@
+"""The dashboard's URLs, at the paths of Parsl's own parsl-visualize (links and tunnels keep working)."""
+
+from __future__ import annotations
+
+from urllib.parse import quote, urlencode
+
+__all__ = ("URLS", "app_url", "dag_url", "resource_url", "task_list_url", "task_url", "tasks_csv_url", "workflow_url")
+
+
+def workflow_url(run_id: str) -> str:
+    """The run's summary page."""
+    return f"/workflow/{quote(run_id, safe='')}/"
+
+
+def task_url(run_id: str, task_id: int | str) -> str:
+    """A task's page; ``task_id`` may be the placeholder ``{task_id}`` for chart links."""
+    return f"{workflow_url(run_id)}task/{task_id}"
+
+
+def task_list_url(run_id: str, **filters: object) -> str:
+    """The task list, with filters as query parameters (empty ones left out)."""
+    query = urlencode({key: value for key, value in filters.items() if value not in (None, "", False)})
+    return f"{workflow_url(run_id)}task/" + (f"?{query}" if query else "")
+
+
+def app_url(run_id: str, app: str) -> str:
+    """An app's page: its tasks and figures."""
+    return f"{workflow_url(run_id)}app/{quote(app, safe='')}"
+
+
+def dag_url(run_id: str, color_by: str, every_node: bool = False) -> str:
+    """The DAG coloured by ``apps`` or ``states``."""
+    return f"{workflow_url(run_id)}dag_group_by_{color_by}" + ("?all=1" if every_node else "")
+
+
+def resource_url(run_id: str) -> str:
+    """The run's resource usage page."""
+    return f"{workflow_url(run_id)}resource_usage"
+
+
+def tasks_csv_url(run_id: str) -> str:
+    """All tasks of the run as CSV."""
+    return f"{workflow_url(run_id)}tasks.csv"
+
+
+URLS = {
+    "workflow_url": workflow_url,
+    "task_url": task_url,
+    "task_list_url": task_list_url,
+    "app_url": app_url,
+    "dag_url": dag_url,
+    "resource_url": resource_url,
+    "tasks_csv_url": tasks_csv_url,
+}
