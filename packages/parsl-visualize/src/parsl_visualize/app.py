@@ -7,12 +7,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from litestar import Litestar, MediaType, Request, Response
-from litestar.contrib.jinja import JinjaTemplateEngine
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.plugins.htmx import HTMXPlugin, HTMXRequest
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Stream, Template
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
@@ -84,6 +85,10 @@ def create_app(db: Database, debug: bool = False) -> Litestar:
             "Connection": Connection,
             "Database": Database,
             "HTMXRequest": HTMXRequest,
+            "FromPath": FromPath,
+            "FromQuery": FromQuery,
+            "NamedDependency": NamedDependency,
+            "QueryParameter": QueryParameter,
             "Response": Response,
             "RunCache": RunCache,
             "Stream": Stream,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import errno
 import ipaddress
+import signal
 import socket
 import sys
 from typing import TYPE_CHECKING
@@ -87,6 +88,10 @@ def bind(address: str, port: int) -> socket.socket:
     return sock
 
 
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def _url(address: str, port: int) -> str:
     host = f"[{address}]" if ":" in address else address
     return f"http://{host}:{port}/"
@@ -118,8 +123,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         access_log=args.debug,
         timeout_graceful_shutdown=2,
     )
+    # uvicorn shuts down gracefully on SIGINT/SIGTERM and then re-raises the signal;
+    # ending as KeyboardInterrupt makes both a clean exit 0.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         uvicorn.Server(config).run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass
     finally:
         sock.close()
         db.engine.dispose()

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 from litestar import Controller, get
 from litestar.exceptions import NotFoundException
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, QueryParameter
 
 from parsl_visualize.pages._run import load_run
 from parsl_visualize.queries.tasks import SORT_COLUMNS, TaskDetail, TaskFilter, TaskPage, list_tasks, task_detail
@@ -19,6 +19,7 @@ from parsl_visualize.queries.workflows import (
 )
 
 if TYPE_CHECKING:
+    from litestar.di import NamedDependency
     from sqlalchemy import Connection
 
     from parsl_visualize.cache import RunCache
@@ -36,20 +37,32 @@ class ApiController(Controller):
     tags = ["monitoring data"]  # noqa: RUF012 - Litestar's class attribute
 
     @get("/workflows", summary="Every workflow run", sync_to_thread=True)
-    def workflows(self, *, db: Database, conn: Connection) -> list[WorkflowRow]:
+    def workflows(self, *, db: NamedDependency[Database], conn: NamedDependency[Connection]) -> list[WorkflowRow]:
         """All runs, newest first, with status and task counts."""
         return list_workflows(conn, db.now())
 
     @get("/workflow/{run_id:str}", summary="One run and its task statistics", sync_to_thread=True)
     def workflow(
-        self, *, db: Database, conn: Connection, cache: RunCache, run_id: str
+        self,
+        *,
+        db: NamedDependency[Database],
+        conn: NamedDependency[Connection],
+        cache: NamedDependency[RunCache],
+        run_id: FromPath[str],
     ) -> dict[str, WorkflowRow | RunSummary]:
         """The run and its counts per state and duration statistics."""
         ctx = load_run(db, conn, cache, run_id)
         return {"workflow": ctx.run, "summary": ctx.cached("overview", overview)[0]}
 
     @get("/workflow/{run_id:str}/apps", summary="The App Summary of a run", sync_to_thread=True)
-    def apps(self, *, db: Database, conn: Connection, cache: RunCache, run_id: str) -> list[AppSummary]:
+    def apps(
+        self,
+        *,
+        db: NamedDependency[Database],
+        conn: NamedDependency[Connection],
+        cache: NamedDependency[RunCache],
+        run_id: FromPath[str],
+    ) -> list[AppSummary]:
         """Each app with task count, failures, running tasks and durations (seconds)."""
         apps: list[AppSummary] = load_run(db, conn, cache, run_id).cached("overview", overview)[1]
         return apps
@@ -58,18 +71,18 @@ class ApiController(Controller):
     def tasks(
         self,
         *,
-        db: Database,
-        conn: Connection,
-        cache: RunCache,
-        run_id: str,
-        task_state: Annotated[str | None, Parameter(query="state")] = None,
-        app: str | None = None,
-        host: str | None = None,
-        task_id: int | None = None,
-        sort: str = "task_id",
-        desc: bool = False,
-        page: int = 1,
-        per_page: int = 100,
+        db: NamedDependency[Database],
+        conn: NamedDependency[Connection],
+        cache: NamedDependency[RunCache],
+        run_id: FromPath[str],
+        task_state: Annotated[str | None, QueryParameter(name="state")] = None,
+        app: FromQuery[str | None] = None,
+        host: FromQuery[str | None] = None,
+        task_id: FromQuery[int | None] = None,
+        sort: FromQuery[str] = "task_id",
+        desc: FromQuery[bool] = False,
+        page: FromQuery[int] = 1,
+        per_page: FromQuery[int] = 100,
     ) -> TaskPage:
         """Filters as on the task list page; ``per_page`` at most 1000."""
         load_run(db, conn, cache, run_id)
@@ -90,7 +103,15 @@ class ApiController(Controller):
         summary="One task with states, tries and resource samples",
         sync_to_thread=True,
     )
-    def task(self, *, db: Database, conn: Connection, cache: RunCache, run_id: str, task_id: int) -> TaskDetail:
+    def task(
+        self,
+        *,
+        db: NamedDependency[Database],
+        conn: NamedDependency[Connection],
+        cache: NamedDependency[RunCache],
+        run_id: FromPath[str],
+        task_id: FromPath[int],
+    ) -> TaskDetail:
         """Everything recorded about one task."""
         load_run(db, conn, cache, run_id)
         detail = task_detail(conn, run_id, task_id)

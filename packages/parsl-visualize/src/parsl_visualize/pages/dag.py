@@ -12,6 +12,8 @@ from parsl_visualize.queries.dag import dag_tasks
 from parsl_visualize.urls import task_list_url, task_url
 
 if TYPE_CHECKING:
+    from litestar.di import NamedDependency
+    from litestar.params import FromPath, FromQuery
     from litestar.plugins.htmx import HTMXRequest
     from litestar.response import Response
     from sqlalchemy import Connection
@@ -55,12 +57,12 @@ class DagController(Controller):
         self,
         *,
         request: HTMXRequest,
-        db: Database,
-        conn: Connection,
-        cache: RunCache,
-        run_id: str,
-        all: bool = False,
-        since: str | None = None,
+        db: NamedDependency[Database],
+        conn: NamedDependency[Connection],
+        cache: NamedDependency[RunCache],
+        run_id: FromPath[str],
+        all: FromQuery[bool] = False,
+        since: FromQuery[str | None] = None,
     ) -> Response[Any]:
         """Nodes coloured by app."""
         return _page(
@@ -72,12 +74,12 @@ class DagController(Controller):
         self,
         *,
         request: HTMXRequest,
-        db: Database,
-        conn: Connection,
-        cache: RunCache,
-        run_id: str,
-        all: bool = False,
-        since: str | None = None,
+        db: NamedDependency[Database],
+        conn: NamedDependency[Connection],
+        cache: NamedDependency[RunCache],
+        run_id: FromPath[str],
+        all: FromQuery[bool] = False,
+        since: FromQuery[str | None] = None,
     ) -> Response[Any]:
         """Nodes coloured by current task state."""
         return _page(

@@ -12,6 +12,8 @@ from parsl_visualize.queries.resources import app_usage, has_resource_data, samp
 from parsl_visualize.queries.timeline import time_axis
 
 if TYPE_CHECKING:
+    from litestar.di import NamedDependency
+    from litestar.params import FromPath, FromQuery
     from litestar.plugins.htmx import HTMXRequest
     from litestar.response import Response
     from sqlalchemy import Connection
@@ -42,11 +44,11 @@ class ResourceController(Controller):
         self,
         *,
         request: HTMXRequest,
-        db: Database,
-        conn: Connection,
-        cache: RunCache,
-        run_id: str,
-        since: str | None = None,
+        db: NamedDependency[Database],
+        conn: NamedDependency[Connection],
+        cache: NamedDependency[RunCache],
+        run_id: FromPath[str],
+        since: FromQuery[str | None] = None,
     ) -> Response[Any]:
         """CPU and memory across workers and per host over time; per-app distributions and efficiency."""
         ctx = load_run(db, conn, cache, run_id)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from litestar import Controller, get
 from litestar.exceptions import NotFoundException
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Stream
 
 from parsl_visualize.charts.task import resource_series_chart, status_timeline_chart
@@ -28,6 +28,7 @@ from parsl_visualize.states import STATE_ORDER
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from litestar.di import NamedDependency
     from litestar.plugins.htmx import HTMXRequest
     from litestar.response import Response
     from sqlalchemy import Connection
@@ -66,18 +67,18 @@ class TaskController(Controller):
         self,
         *,
         request: HTMXRequest,
-        db: Database,
-        conn: Connection,
-        cache: RunCache,
-        run_id: str,
-        task_state: Annotated[str | None, Parameter(query="state")] = None,
-        app: str | None = None,
-        host: str | None = None,
-        q: str | None = None,
-        sort: str = "task_id",
-        desc: bool = False,
-        page: int = 1,
-        since: str | None = None,
+        db: NamedDependency[Database],
+        conn: NamedDependency[Connection],
+        cache: NamedDependency[RunCache],
+        run_id: FromPath[str],
+        task_state: Annotated[str | None, QueryParameter(name="state")] = None,
+        app: FromQuery[str | None] = None,
+        host: FromQuery[str | None] = None,
+        q: FromQuery[str | None] = None,
+        sort: FromQuery[str] = "task_id",
+        desc: FromQuery[bool] = False,
+        page: FromQuery[int] = 1,
+        since: FromQuery[str | None] = None,
     ) -> Response[Any]:
         """Tasks filtered by state, app, host or id; sorted and paginated by the database."""
         ctx = load_run(db, conn, cache, run_id)
@@ -98,18 +99,18 @@ class TaskController(Controller):
         self,
         *,
         request: HTMXRequest,
-        db: Database,
-        conn: Connection,
-        cache: RunCache,
-        run_id: str,
-        app_name: str,
-        task_state: Annotated[str | None, Parameter(query="state")] = None,
-        host: str | None = None,
-        q: str | None = None,
-        sort: str = "task_id",
-        desc: bool = False,
-        page: int = 1,
-        since: str | None = None,
+        db: NamedDependency[Database],
+        conn: NamedDependency[Connection],
+        cache: NamedDependency[RunCache],
+        run_id: FromPath[str],
+        app_name: FromPath[str],
+        task_state: Annotated[str | None, QueryParameter(name="state")] = None,
+        host: FromQuery[str | None] = None,
+        q: FromQuery[str | None] = None,
+        sort: FromQuery[str] = "task_id",
+        desc: FromQuery[bool] = False,
+        page: FromQuery[int] = 1,
+        since: FromQuery[str | None] = None,
     ) -> Response[Any]:
         """The app's figures and its tasks (the task list with the app filter fixed)."""
         ctx = load_run(db, conn, cache, run_id)
@@ -133,12 +134,12 @@ class TaskController(Controller):
         self,
         *,
         request: HTMXRequest,
-        db: Database,
-        conn: Connection,
-        cache: RunCache,
-        run_id: str,
-        task_id: int,
-        since: str | None = None,
+        db: NamedDependency[Database],
+        conn: NamedDependency[Connection],
+        cache: NamedDependency[RunCache],
+        run_id: FromPath[str],
+        task_id: FromPath[int],
+        since: FromQuery[str | None] = None,
     ) -> Response[Any]:
         """States, tries, resource samples and files of one task."""
         ctx = load_run(db, conn, cache, run_id)
@@ -157,13 +158,13 @@ class TaskController(Controller):
     def tasks_csv(
         self,
         *,
-        db: Database,
-        conn: Connection,
-        cache: RunCache,
-        run_id: str,
-        task_state: Annotated[str | None, Parameter(query="state")] = None,
-        app: str | None = None,
-        host: str | None = None,
+        db: NamedDependency[Database],
+        conn: NamedDependency[Connection],
+        cache: NamedDependency[RunCache],
+        run_id: FromPath[str],
+        task_state: Annotated[str | None, QueryParameter(name="state")] = None,
+        app: FromQuery[str | None] = None,
+        host: FromQuery[str | None] = None,
     ) -> Stream:
         """Every task of the run (or of a filter) as CSV, streamed in chunks."""
         load_run(db, conn, cache, run_id)

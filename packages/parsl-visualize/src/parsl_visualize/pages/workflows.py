@@ -14,6 +14,8 @@ from parsl_visualize.queries.workflows import list_workflows, overview
 from parsl_visualize.urls import task_url
 
 if TYPE_CHECKING:
+    from litestar.di import NamedDependency
+    from litestar.params import FromPath, FromQuery
     from litestar.plugins.htmx import HTMXRequest
     from litestar.response import Response
     from sqlalchemy import Connection
@@ -47,7 +49,13 @@ class WorkflowController(Controller):
 
     @get("/", name="workflows", sync_to_thread=True)
     def workflows(
-        self, *, request: HTMXRequest, db: Database, conn: Connection, sort: str = "began", desc: bool = True
+        self,
+        *,
+        request: HTMXRequest,
+        db: NamedDependency[Database],
+        conn: NamedDependency[Connection],
+        sort: FromQuery[str] = "began",
+        desc: FromQuery[bool] = True,
     ) -> Template:
         """Every run in the database, newest first; polls while any run is running."""
         runs = list_workflows(conn, db.now(), sort, desc)
@@ -67,11 +75,11 @@ class WorkflowController(Controller):
         self,
         *,
         request: HTMXRequest,
-        db: Database,
-        conn: Connection,
-        cache: RunCache,
-        run_id: str,
-        since: str | None = None,
+        db: NamedDependency[Database],
+        conn: NamedDependency[Connection],
+        cache: NamedDependency[RunCache],
+        run_id: FromPath[str],
+        since: FromQuery[str | None] = None,
     ) -> Response[Any]:
         """Run details, task statistics, the App Summary and the timeline charts."""
         ctx = load_run(db, conn, cache, run_id)

@@ -4,20 +4,29 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
+from sqlalchemy import String, case, cast, func, select
 
 from parsl_monitor_core.schema import Resource, Status, Task, Try, Workflow, table_of
+from parsl_visualize.states import FINAL_STATES
 
 if TYPE_CHECKING:
-    from sqlalchemy import Subquery
+    from sqlalchemy import ColumnElement, Subquery
 
-__all__ = ("RESOURCE", "STATUS", "TASK", "TRY", "WORKFLOW", "latest_states")
+__all__ = ("RESOURCE", "STATUS", "TASK", "TRY", "WORKFLOW", "final_last", "latest_states")
 
 WORKFLOW = table_of(Workflow)
 TASK = table_of(Task)
 TRY = table_of(Try)
 STATUS = table_of(Status)
 RESOURCE = table_of(Resource)
+
+
+def final_last() -> ColumnElement[int]:
+    """1 for final states, else 0: of two statuses with the same time, the final one is newer.
+
+    A worker's ``running_ended`` and the DataFlowKernel's ``exec_done`` can carry the same time.
+    """
+    return case((STATUS.c.task_status_name.in_(sorted(FINAL_STATES)), 1), else_=0)
 
 
 def latest_states(dialect: str, run_id: str) -> Subquery:
@@ -32,11 +41,13 @@ def latest_states(dialect: str, run_id: str) -> Subquery:
             select(STATUS.c.task_id, STATUS.c.task_status_name.label("state"))
             .where(STATUS.c.run_id == run_id)
             .distinct(STATUS.c.task_id)
-            .order_by(STATUS.c.task_id, STATUS.c.timestamp.desc())
+            .order_by(STATUS.c.task_id, STATUS.c.timestamp.desc(), final_last().desc())
             .subquery("latest")
         )
+    # SQLite stores times as fixed-width text, so appending the rank keeps the order.
+    newest = func.max(STATUS.c.timestamp + cast(final_last(), String))
     query = (
-        select(STATUS.c.task_id, STATUS.c.task_status_name.label("state"), func.max(STATUS.c.timestamp))
+        select(STATUS.c.task_id, STATUS.c.task_status_name.label("state"), newest)
         .where(STATUS.c.run_id == run_id)
         .group_by(STATUS.c.task_id)
         .with_hint(STATUS, "INDEXED BY sqlite_autoindex_status_1", "sqlite")

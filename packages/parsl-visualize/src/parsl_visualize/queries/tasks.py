@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, exists, false, func, null, or_, select
 
-from parsl_visualize.queries._common import RESOURCE, STATUS, TASK, TRY, latest_states
+from parsl_visualize.queries._common import RESOURCE, STATUS, TASK, TRY, final_last, latest_states
 from parsl_visualize.sqltime import epoch
 from parsl_visualize.states import FAILED_STATES
 
@@ -133,7 +133,7 @@ def _states_of(conn: Connection, run_id: str, task_ids: list[int]) -> dict[int, 
     query = (
         select(STATUS.c.task_id, STATUS.c.task_status_name)
         .where(STATUS.c.run_id == run_id, STATUS.c.task_id.in_(task_ids))
-        .order_by(STATUS.c.task_id, STATUS.c.timestamp)
+        .order_by(STATUS.c.task_id, STATUS.c.timestamp, final_last())
     )
     return dict(conn.execute(query).tuples().all())  # the newest row of each task comes last and wins
 
@@ -289,7 +289,7 @@ def task_detail(conn: Connection, run_id: str, task_id: int) -> TaskDetail | Non
         for state, at, try_id in conn.execute(
             select(STATUS.c.task_status_name, STATUS.c.timestamp, STATUS.c.try_id)
             .where(STATUS.c.run_id == run_id, STATUS.c.task_id == task_id)
-            .order_by(STATUS.c.timestamp)
+            .order_by(STATUS.c.timestamp, final_last())
         ).tuples()
     ]
     tries = [

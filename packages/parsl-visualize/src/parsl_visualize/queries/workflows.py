@@ -68,7 +68,7 @@ def _live_counts(conn: Connection, run_id: str) -> tuple[int, int]:
     # Parsl fills the workflow row's counts only at the end; count final states meanwhile.
     latest = latest_states(conn.dialect.name, run_id)
     rows = conn.execute(select(latest.c.state, func.count()).group_by(latest.c.state))
-    counts = dict(rows.tuples())
+    counts = dict(rows.tuples().all())
     failed = sum(counts.get(state, 0) for state in FAILED_STATES)
     return counts.get("exec_done", 0) + counts.get("memo_done", 0), failed
 

@@ -1,0 +1,227 @@
+"""Every page at Parsl's URL paths, in-process, on a database with known contents."""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import html
+import io
+import json
+import re
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from sqlalchemy import create_engine
+
+from parsl_monitor_core.schema import Status, table_of
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from litestar import Litestar
+    from litestar.testing import TestClient
+
+    Client = TestClient[Litestar]
+
+HTML = {"accept": "text/html"}
+DONE, LIVE, STALE = "run-done", "run-live", "run-stale"  # the runs conftest.write_example writes
+
+
+def charts(html: str) -> dict[str, Any]:
+    """The ECharts options embedded in a page, by chart element id."""
+    found = re.findall(r'<script type="application/json" data-option-for="([^"]+)">(.*?)</script>', html, re.S)
+    return {chart_id: json.loads(option) for chart_id, option in found}
+
+
+def test_the_workflows_page_lists_every_run_with_its_status(client: Client) -> None:
+    page = client.get("/").text
+    for run_id in (DONE, LIVE, STALE):
+        assert f'href="/workflow/{run_id}/"' in page
+    rows = {
+        run_id: row for row in page.split("<tr>") for run_id in (DONE, LIVE, STALE) if f"/workflow/{run_id}/" in row
+    }
+    assert "completed" in rows[DONE]
+    assert "running" in rows[LIVE]
+    assert "incomplete" in rows[STALE]
+    assert 'hx-trigger="every 5s"' in page  # a run is running: the list refreshes itself
+
+
+def test_the_workflows_page_sorts_by_a_column(client: Client) -> None:
+    by_name = client.get("/?sort=name&desc=false").text
+    assert by_name.index(f"wf-{DONE}") < by_name.index(f"wf-{LIVE}") < by_name.index(f"wf-{STALE}")
+    reverse = client.get("/?sort=name&desc=true").text
+    assert reverse.index(f"wf-{STALE}") < reverse.index(f"wf-{DONE}")
+
+
+def test_the_summary_page_shows_counts_app_summary_and_charts(client: Client) -> None:
+    page = client.get(f"/workflow/{DONE}/").text
+    assert "/runs/run-done" in page
+    for state, n in (("exec_done", 2), ("failed", 1), ("dep_fail", 1), ("memo_done", 1)):
+        assert f'href="/workflow/{DONE}/task/?state={state}">{n}</a>' in page
+    apps = page[page.index('id="apps"') :]
+    assert re.search(
+        r'app/simulate">simulate</a></td>\s*<td class="num"><a [^>]*>2</a></td>\s*<td class="num"><a [^>]*>1</a>', apps
+    )
+    drawn = charts(page)
+    gantt = drawn["chart-gantt"]
+    assert gantt["yAxis"]["data"][:3] == ["task 0", "task 1", "task 1 try 1"]
+    assert drawn["chart-running-apps"]["series"]
+    assert "hx-trigger" not in page  # a finished run does not poll
+
+
+def test_a_live_run_polls_and_gets_204_until_something_changes(client: Client, db_path: Path) -> None:
+    page = client.get(f"/workflow/{LIVE}/").text
+    token = re.search(r'hx-vals=\'\{"since": "([^"]+)"\}\'', page)
+    assert token is not None and 'hx-trigger="every 3s"' in page
+    poll = client.get(f"/workflow/{LIVE}/", params={"since": token.group(1)}, headers={"HX-Request": "true"})
+    assert poll.status_code == 204 and poll.content == b""
+    engine = create_engine(f"sqlite:///{db_path}")
+    with engine.begin() as conn:  # the hub finishes the task
+        conn.execute(
+            table_of(Status).insert(),
+            [
+                {
+                    "run_id": LIVE,
+                    "task_id": 0,
+                    "task_status_name": "exec_done",
+                    "timestamp": datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None),
+                    "try_id": 0,
+                }
+            ],
+        )
+    engine.dispose()
+    poll = client.get(f"/workflow/{LIVE}/", params={"since": token.group(1)}, headers={"HX-Request": "true"})
+    assert poll.status_code == 200
+    assert '<div id="live"' in poll.text
+    assert "<html" not in poll.text  # only the fragment
+    assert f'href="/workflow/{LIVE}/task/?state=exec_done">1</a>' in poll.text
+
+
+def test_the_task_list_filters_sorts_and_paginates_in_the_database(client: Client) -> None:
+    failed = client.get(f"/workflow/{DONE}/task/?state=failed").text
+    assert "1 task matches" in failed and f"/workflow/{DONE}/task/2" in failed
+    failures = client.get(f"/workflow/{DONE}/task/?state=failures").text
+    assert "2 tasks match" in failures
+    assert "2 tasks match" in client.get(f"/workflow/{DONE}/task/?host=nodeA").text  # tasks 0 and 1 (its first try)
+    on_b = client.get(f"/workflow/{DONE}/task/?host=nodeB").text
+    assert "2 tasks match" in on_b
+    assert "1 task matches" in client.get(f"/workflow/{DONE}/task/?q=3").text
+    assert "0 tasks match" in client.get(f"/workflow/{DONE}/task/?q=abc").text
+    longest = client.get(f"/workflow/{DONE}/task/?sort=duration&desc=true").text
+    ids = re.findall(r'class="task-link" href="[^"]+">(\d+)</a>', longest)
+    assert ids == ["1", "2", "3", "0", "4"]
+    by_state = re.findall(
+        r'class="task-link" href="[^"]+">(\d+)</a>', client.get(f"/workflow/{DONE}/task/?sort=state").text
+    )
+    assert by_state == ["3", "0", "1", "2", "4"]  # dep_fail, exec_done x2, failed, memo_done
+
+
+def test_the_app_page_shows_the_app_and_only_its_tasks(client: Client) -> None:
+    page = client.get(f"/workflow/{DONE}/app/simulate").text
+    assert "App simulate" in page and "2 tasks · 1 failed" in page
+    assert re.findall(r'class="task-link" href="[^"]+">(\d+)</a>', page) == ["1", "2"]
+
+
+def test_the_task_page_shows_states_tries_files_and_resources(client: Client) -> None:
+    page = client.get(f"/workflow/{DONE}/task/1").text
+    assert "ValueError: flaky" in page and "nodeB" in page and "/runs/1.out" in page
+    assert page.count("fail_retryable") >= 1
+    assert f'href="/workflow/{DONE}/task/0">0</a>' in page  # depends on
+    assert f'href="/workflow/{DONE}/task/3">3</a>' in page  # needed by
+    drawn = charts(page)
+    memory = drawn["chart-task-memory"]["series"][0]["data"]
+    assert [value for _t, value in memory] == [round(300 / 1024, 4)] * 3
+    assert [name["name"] for name in drawn["chart-status"]["series"][1:]][:3] == ["pending", "launched", "running"]
+
+
+def test_the_dag_pages_draw_every_task_with_links(client: Client) -> None:
+    by_app = charts(client.get(f"/workflow/{DONE}/dag_group_by_apps").text)["chart-dag"]
+    graph = by_app["series"][0]
+    assert len(graph["data"]) == 5 and len(graph["links"]) == 4
+    assert {c["name"] for c in graph["categories"]} == {"load", "simulate", "reduce"}
+    assert graph["data"][3]["url"] == f"/workflow/{DONE}/task/3"
+    by_state = charts(client.get(f"/workflow/{DONE}/dag_group_by_states").text)["chart-dag"]
+    assert {c["name"] for c in by_state["series"][0]["categories"]} == {"exec_done", "failed", "dep_fail", "memo_done"}
+
+
+def test_the_resource_page_sums_usage_and_computes_efficiency(client: Client) -> None:
+    page = client.get(f"/workflow/{DONE}/resource_usage").text
+    drawn = charts(page)
+    memory = [value for _t, value in drawn["chart-memory-total"]["series"][0]["data"]]
+    assert max(memory) == pytest.approx(300 / 1024, abs=1e-3)
+    cpu = [value for _t, value in drawn["chart-cpu-total"]["series"][0]["data"]]
+    assert sum(cpu) == pytest.approx(2.0, abs=1e-3)  # 2 tries x 1.0 CPU s over 1 s buckets
+    assert set(drawn["chart-cpu-hosts"]["legend"]) and [s["name"] for s in drawn["chart-cpu-hosts"]["series"]] == [
+        "nodeA",
+        "nodeB",
+    ]
+    assert re.search(r"simulate</a></td>\s*<td class=\"num\">50%</td>\s*<td class=\"num\">100%</td>", page)
+
+
+def test_a_run_without_resource_data_says_so(client: Client) -> None:
+    assert "No resource data for this run" in client.get(f"/workflow/{STALE}/resource_usage").text
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("/workflow/nope/", "no workflow run 'nope' in this database"),
+        (f"/workflow/{DONE}/task/99", f"no task 99 in workflow run '{DONE}'"),
+        (f"/workflow/{DONE}/app/nope", f"no app 'nope' in workflow run '{DONE}'"),
+        (f"/workflow/{DONE}/task/x", "Not Found"),
+        ("/no/such/page", "Not Found"),
+    ],
+)
+def test_unknown_things_get_a_404_page(client: Client, path: str, message: str) -> None:
+    response = client.get(path, headers=HTML)
+    assert response.status_code == 404
+    assert "<h1>Not found</h1>" in response.text and message in html.unescape(response.text)
+
+
+def test_a_bad_parameter_is_a_400_page(client: Client) -> None:
+    response = client.get(f"/workflow/{DONE}/task/?page=x", headers=HTML)
+    assert response.status_code == 400 and "Error 400" in response.text
+
+
+def test_the_api_serves_the_same_data_and_is_documented(client: Client) -> None:
+    runs = client.get("/api/workflows").json()
+    assert {r["run_id"]: r["status"] for r in runs} == {DONE: "completed", LIVE: "running", STALE: "incomplete"}
+    tasks = client.get(f"/api/workflow/{DONE}/tasks", params={"state": "failed"}).json()
+    assert tasks["total"] == 1 and tasks["rows"][0]["task_id"] == 2
+    task = client.get(f"/api/workflow/{DONE}/task/1").json()
+    assert [t["hostname"] for t in task["tries"]] == ["nodeA", "nodeB"] and len(task["samples"]) == 3
+    apps = client.get(f"/api/workflow/{DONE}/apps").json()
+    assert {a["app"]: a["failed"] for a in apps} == {"load": 0, "reduce": 1, "simulate": 1}
+    summary = client.get(f"/api/workflow/{DONE}").json()["summary"]
+    assert summary["tasks"] == 5 and summary["tries"] == 4
+    assert client.get("/api/workflow/nope").status_code == 404
+    assert client.get("/api/workflow/nope").json()["detail"] == "no workflow run 'nope' in this database"
+    schema = client.get("/schema/openapi.json").json()
+    assert {"/api/workflows", "/api/workflow/{run_id}/tasks", "/api/workflow/{run_id}/task/{task_id}"} <= set(
+        schema["paths"]
+    )
+    assert not any(path.startswith("/workflow") for path in schema["paths"])
+
+
+def test_csv_export_has_every_task(client: Client) -> None:
+    response = client.get(f"/workflow/{DONE}/tasks.csv")
+    assert response.headers["content-type"].startswith("text/csv")
+    assert f'filename="{DONE}-tasks.csv"' in response.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert [(r["task_id"], r["state"]) for r in rows] == [
+        ("0", "exec_done"),
+        ("1", "exec_done"),
+        ("2", "failed"),
+        ("3", "dep_fail"),
+        ("4", "memo_done"),
+    ]
+    only_failed = list(csv.DictReader(io.StringIO(client.get(f"/workflow/{DONE}/tasks.csv?state=failures").text)))
+    assert [r["task_id"] for r in only_failed] == ["2", "3"]
+
+
+def test_pages_reference_only_local_scripts_and_styles(client: Client) -> None:
+    for path in ("/", f"/workflow/{DONE}/", f"/workflow/{DONE}/dag_group_by_apps", f"/workflow/{DONE}/task/1"):
+        page = client.get(path).text
+        assert not re.search(r'(src|href)="(https?:)?//', page), path
+    for asset in ("/static/vendor/echarts.min.js", "/static/vendor/htmx.min.js", "/static/app.js", "/static/app.css"):
+        assert client.get(asset).status_code == 200
