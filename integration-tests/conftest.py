@@ -133,6 +133,19 @@ def run_mixed() -> RunWorkflow:
 
 
 @pytest.fixture(scope="session")
+def mixed_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, dict[str, Any]]]:
+    """The mixed workflow under Parsl's monitoring and under ours: ``{"parsl"|"ours": (run_dir, summary)}``.
+
+    Session-wide: the compatibility tests compare the two databases, the dashboard tests read them.
+    """
+    out = {}
+    for monitoring in ("parsl", "ours"):
+        run_dir = tmp_path_factory.mktemp(monitoring) / "runinfo"
+        out[monitoring] = (run_dir, run_workflow(run_dir, monitoring, "--noop", "20"))
+    return out
+
+
+@pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:
     """A real PostgreSQL server for the session; each test makes its own database."""
     server = PostgresServer()
@@ -186,3 +199,40 @@ def start_hub(tmp_path: Path) -> Iterator[Callable[[str], HubProcess]]:
     yield start
     for hub in started:
         hub.stop()
+
+
+class ViewerProcess:
+    """``parsl-visualize DB --port N`` as a user starts it, on a free loopback port."""
+
+    def __init__(self, db: str) -> None:
+        port = _free_port()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "parsl_visualize", db, "--port", str(port)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        assert line.startswith("parsl-visualize: serving "), line + self.process.stderr.read()  # type: ignore[union-attr]
+        self.url = f"http://127.0.0.1:{port}"
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+        self.process.communicate(timeout=30)
+        return self.process.returncode
+
+
+@pytest.fixture
+def start_viewer() -> Iterator[Callable[[str], ViewerProcess]]:
+    """``start_viewer(db)`` serves a database; every viewer is stopped (and must exit 0) after the test."""
+    started: list[ViewerProcess] = []
+
+    def start(db: str) -> ViewerProcess:
+        viewer = ViewerProcess(db)
+        started.append(viewer)
+        return viewer
+
+    yield start
+    assert [viewer.stop() for viewer in started] == [0] * len(started)

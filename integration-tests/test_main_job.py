@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import signal
+import socket
 import sqlite3
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -13,19 +17,49 @@ ROOT = Path(__file__).parent.parent
 pytestmark = pytest.mark.slow
 
 
-def test_the_demo_workflow_is_monitored_into_runinfo(tmp_path: Path, parsl_environment: dict[str, str]) -> None:
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "demo.py"), "--tasks", "6"],
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def get(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 - loopback
+        return str(response.read().decode())
+
+
+def test_the_demo_is_monitored_into_runinfo_and_served_by_the_dashboard(
+    tmp_path: Path, parsl_environment: dict[str, str]
+) -> None:
+    port = free_port()
+    demo = subprocess.Popen(
+        [sys.executable, str(ROOT / "examples" / "demo.py"), "--tasks", "6", "--port", str(port)],
         cwd=tmp_path,
         env=parsl_environment,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=600,
-        check=False,
     )
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert demo.stdout is not None
+    lines = []
+    try:
+        for line in demo.stdout:
+            lines.append(line)
+            if line.startswith("dashboard: "):
+                assert line == f"dashboard: http://127.0.0.1:{port}/ (live while the workflow runs)\n"
+                assert "demo.py" in get(f"http://127.0.0.1:{port}/")  # served while the workflow runs
+            if line.startswith("the dashboard keeps serving"):
+                break
+        runs = json.loads(get(f"http://127.0.0.1:{port}/api/workflows"))
+        assert [run["status"] for run in runs] == ["completed"]
+        assert "broken_step" in get(f"http://127.0.0.1:{port}/workflow/{runs[0]['run_id']}/")
+    finally:
+        demo.send_signal(signal.SIGINT)  # the user's Ctrl-C
+        _out, err = demo.communicate(timeout=60)
+    assert demo.returncode == 0, err[-3000:]
     db = tmp_path / "runinfo" / "monitoring.db"
-    assert f"monitoring database: {db}" in result.stdout
+    assert f"monitoring database: {db}\n" in lines
     with sqlite3.connect(db) as conn:
         assert conn.execute("select count(*) from task").fetchone() == (6 + 4 + 1 + 1 + 1 + 1,)
         states = dict(conn.execute("select task_status_name, count(*) from status group by 1").fetchall())

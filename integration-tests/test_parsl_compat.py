@@ -12,7 +12,6 @@ import pytest
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from conftest import RunWorkflow
 
 pytestmark = pytest.mark.slow
 
@@ -45,12 +44,8 @@ class Run:
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory, run_mixed: RunWorkflow) -> dict[str, Run]:
-    out = {}
-    for monitoring in ("parsl", "ours"):
-        run_dir = tmp_path_factory.mktemp(monitoring) / "runinfo"
-        out[monitoring] = Run(run_dir, run_mixed(run_dir, monitoring))
-    return out
+def runs(mixed_runs: dict[str, tuple[Path, dict[str, Any]]]) -> dict[str, Run]:
+    return {monitoring: Run(run_dir, summary) for monitoring, (run_dir, summary) in mixed_runs.items()}
 
 
 def test_the_workflow_itself_behaves_the_same(runs: dict[str, Run]) -> None:

@@ -117,3 +117,36 @@ def test_a_parsl_workflow_monitored_into_postgres(
         "where task_try_time_running is null and s.task_status_name in ('dep_fail', 'memo_done')",
     )
     assert query(url, "select count(*) from try where task_try_time_running is null") == [(len(never_ran),)] == [(2,)]
+    check_dashboard_reads(url, summary["run_id"])
+
+
+def check_dashboard_reads(url: str, run_id: str) -> None:
+    """parsl-visualize on the same PostgreSQL database: every page answers, and it cannot write."""
+    from litestar.testing import TestClient
+    from sqlalchemy import text
+    from sqlalchemy.exc import InternalError
+
+    from parsl_visualize.app import create_app
+    from parsl_visualize.db import open_database
+
+    db = open_database(url.replace("+psycopg", ""))  # a plain postgresql:// URL works too
+    try:
+        with TestClient(app=create_app(db)) as client:
+            for path in (
+                "",
+                "dag_group_by_apps",
+                "dag_group_by_states",
+                "resource_usage",
+                "task/",
+                "app/inc",
+                "task/1",
+                "tasks.csv",
+            ):
+                assert client.get(f"/workflow/{run_id}/{path}").status_code == 200, path
+            failures = client.get(f"/api/workflow/{run_id}/tasks", params={"state": "dep_fail"}).json()
+            assert failures["total"] == 1
+            assert client.get(f"/api/workflow/{run_id}/apps").json()
+        with db.engine.connect() as conn, pytest.raises(InternalError, match="read-only transaction"):
+            conn.execute(text("DELETE FROM workflow"))
+    finally:
+        db.engine.dispose()

@@ -25,6 +25,7 @@ T0 = NOW - datetime.timedelta(hours=2)
 DONE = "run-done"
 LIVE = "run-live"
 STALE = "run-stale"
+EMPTY = "run-empty"
 
 
 def at(seconds: float, start: datetime.datetime = T0) -> datetime.datetime:
@@ -124,7 +125,8 @@ def _workflow(
 
 
 def write_example(url: str, parsl_written: bool = False) -> None:
-    """Three runs: DONE (5 tasks, every ending), LIVE (running now), STALE (no end, quiet for an hour)."""
+    """Four runs: DONE (5 tasks, every ending), LIVE (running now), STALE (no end, quiet for an hour),
+    EMPTY (just started: no task yet)."""
     engine = create_engine(url)
     create_or_upgrade(engine)
     d = DONE
@@ -183,6 +185,7 @@ def write_example(url: str, parsl_written: bool = False) -> None:
                 _workflow(d, T0, at(41), 3, 2),
                 _workflow(LIVE, at(7190), None, 0, 0),
                 _workflow(STALE, T0, None, 0, 0),
+                _workflow(EMPTY, NOW, None, 0, 0),
             ],
         )
         conn.execute(table_of(Task).insert(), tasks)

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     Client = TestClient[Litestar]
 
 HTML = {"accept": "text/html"}
-DONE, LIVE, STALE = "run-done", "run-live", "run-stale"  # the runs conftest.write_example writes
+DONE, LIVE, STALE, EMPTY = "run-done", "run-live", "run-stale", "run-empty"  # conftest.write_example's runs
 
 
 def charts(html: str) -> dict[str, Any]:
@@ -158,6 +158,15 @@ def test_the_resource_page_sums_usage_and_computes_efficiency(client: Client) ->
     assert re.search(r"simulate</a></td>\s*<td class=\"num\">50%</td>\s*<td class=\"num\">100%</td>", page)
 
 
+@pytest.mark.parametrize(
+    "path", ["", "dag_group_by_apps", "dag_group_by_states", "resource_usage", "task/", "tasks.csv"]
+)
+def test_a_run_that_just_started_has_every_page(client: Client, path: str) -> None:
+    response = client.get(f"/workflow/{EMPTY}/{path}")
+    assert response.status_code == 200
+    assert "task" in response.text
+
+
 def test_a_run_without_resource_data_says_so(client: Client) -> None:
     assert "No resource data for this run" in client.get(f"/workflow/{STALE}/resource_usage").text
 
@@ -185,7 +194,8 @@ def test_a_bad_parameter_is_a_400_page(client: Client) -> None:
 
 def test_the_api_serves_the_same_data_and_is_documented(client: Client) -> None:
     runs = client.get("/api/workflows").json()
-    assert {r["run_id"]: r["status"] for r in runs} == {DONE: "completed", LIVE: "running", STALE: "incomplete"}
+    statuses = {DONE: "completed", LIVE: "running", STALE: "incomplete", EMPTY: "running"}
+    assert {r["run_id"]: r["status"] for r in runs} == statuses
     tasks = client.get(f"/api/workflow/{DONE}/tasks", params={"state": "failed"}).json()
     assert tasks["total"] == 1 and tasks["rows"][0]["task_id"] == 2
     task = client.get(f"/api/workflow/{DONE}/task/1").json()

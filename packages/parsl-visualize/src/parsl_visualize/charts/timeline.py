@@ -26,7 +26,7 @@ def gantt_chart(tries: list[GanttTry], task_url: str) -> Option:
     # A retry waits from the end of the try before it, not from the task's invocation.
     starts = [
         previous.returned if previous is not None and previous.task_id == t.task_id else t.invoked
-        for previous, t in zip([None, *tries[:-1]], tries, strict=True)
+        for previous, t in zip([None, *tries], tries, strict=False)
     ]
 
     def span(start: float | None, end: float | None) -> float:

@@ -1,0 +1,221 @@
+"""parsl-visualize in a real browser, on databases written by real Parsl workflows (ours and Parsl's own)."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from playwright.sync_api import Browser, Page
+
+    from conftest import ViewerProcess
+
+    MixedRuns = dict[str, tuple[Path, dict[str, Any]]]
+    StartViewer = Callable[[str], ViewerProcess]
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's package, installed by .ci/run; Playwright downloads nothing
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+HERE = Path(__file__).parent
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield launched
+        launched.close()
+
+
+class Watched:
+    """A browser page that records console errors and every request to a host other than the viewer."""
+
+    def __init__(self, chromium: Browser, base: str) -> None:
+        self.base = base
+        self.page: Page = chromium.new_page(viewport={"width": 1280, "height": 900})
+        self.errors: list[str] = []
+        self.foreign: list[str] = []
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        host = urlparse(base).netloc
+        self.page.on("request", lambda r: None if urlparse(r.url).netloc == host else self.foreign.append(r.url))
+
+    def open(self, path: str) -> Page:
+        response = self.page.goto(self.base + path)
+        assert response is not None and response.status == 200, path
+        self.page.wait_for_load_state("networkidle")
+        return self.page
+
+    def charts(self) -> dict[str, dict[str, int]]:
+        """For each chart on the page: canvases drawn, series count, and data points of the fullest series."""
+        drawn: dict[str, dict[str, int]] = self.page.evaluate(
+            """() => Object.fromEntries(Array.from(document.querySelectorAll('[data-chart]')).map(el => {
+                const chart = echarts.getInstanceByDom(el);
+                const series = chart ? chart.getOption().series : [];
+                const points = Math.max(0, ...series.map(s => (s.data || []).length));
+                return [el.id, {canvas: el.querySelectorAll('canvas').length, series: series.length, points}];
+            }))"""
+        )
+        return drawn
+
+
+def pages_of(run_id: str) -> dict[str, list[str]]:
+    """Every page of a run and the charts it must draw."""
+    w = f"/workflow/{run_id}"
+    return {
+        "/": [],
+        f"{w}/": ["chart-gantt", "chart-running-apps"],
+        f"{w}/dag_group_by_apps": ["chart-dag"],
+        f"{w}/dag_group_by_states": ["chart-dag"],
+        f"{w}/resource_usage": [
+            "chart-cpu-total",
+            "chart-memory-total",
+            "chart-cpu-hosts",
+            "chart-memory-hosts",
+            "chart-memory-apps",
+            "chart-cpu-apps",
+        ],
+        f"{w}/task/": [],
+        f"{w}/task/?state=failures": [],
+        f"{w}/app/inc": [],
+        f"{w}/task/1": ["chart-status", "chart-task-memory", "chart-task-cpu"],
+    }
+
+
+@pytest.mark.parametrize("writer", ["ours", "parsl"])
+def test_every_page_draws_its_charts_offline_without_errors(
+    chromium: Browser, mixed_runs: MixedRuns, start_viewer: StartViewer, writer: str
+) -> None:
+    run_dir, summary = mixed_runs[writer]
+    viewer = start_viewer(str(run_dir / "monitoring.db"))
+    watched = Watched(chromium, viewer.url)
+    for path, expected in pages_of(summary["run_id"]).items():
+        page = watched.open(path)
+        drawn = watched.charts()
+        assert sorted(drawn) == sorted(expected), path
+        for chart_id, facts in drawn.items():
+            assert facts["canvas"] >= 1 and facts["series"] >= 1 and facts["points"] >= 1, (path, chart_id, facts)
+        assert page.locator("h1").count() == 1
+    assert watched.errors == []
+    assert watched.foreign == []
+
+
+def test_clicking_a_dag_node_an_app_and_a_task_id_navigates(
+    chromium: Browser, mixed_runs: MixedRuns, start_viewer: StartViewer
+) -> None:
+    run_dir, summary = mixed_runs["ours"]
+    run_id = summary["run_id"]
+    viewer = start_viewer(str(run_dir / "monitoring.db"))
+    watched = Watched(chromium, viewer.url)
+
+    page = watched.open(f"/workflow/{run_id}/dag_group_by_apps")
+    node = page.evaluate(
+        """() => {
+            const el = document.getElementById('chart-dag');
+            const chart = echarts.getInstanceByDom(el);
+            const data = chart.getOption().series[0].data;
+            const i = data.findIndex(d => d.name.startsWith('add '));
+            const [x, y] = chart.convertToPixel({seriesIndex: 0}, [data[i].x, data[i].y]);
+            const box = el.getBoundingClientRect();
+            return {x: box.left + x, y: box.top + y, url: data[i].url};
+        }"""
+    )
+    page.mouse.move(node["x"], node["y"])
+    page.wait_for_selector("text=/add \\(task \\d+/")  # the tooltip names app and task id
+    page.mouse.click(node["x"], node["y"])
+    page.wait_for_url(viewer.url + node["url"])
+    assert page.locator("h1").inner_text().startswith("Task ")
+
+    page = watched.open(f"/workflow/{run_id}/")
+    page.locator("#apps a", has_text="inc").first.click()
+    page.wait_for_url(re.compile(r".*/app/inc$"))
+    assert "App inc" in page.locator("h1").inner_text()
+
+    first_task = page.locator("a.task-link").first
+    task_id = first_task.inner_text()
+    first_task.click()
+    page.wait_for_url(re.compile(rf".*/task/{task_id}$"))
+    assert page.locator("h1").inner_text().startswith(f"Task {task_id}:")
+    assert watched.errors == [] and watched.foreign == []
+
+
+def _wait_for(condition: Callable[[], Any], timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _runs(url: str) -> list[dict[str, Any]]:
+    with urllib.request.urlopen(f"{url}/api/workflows", timeout=10) as response:  # noqa: S310 - loopback
+        return json.loads(response.read())  # type: ignore[no-any-return]
+
+
+def test_an_open_page_follows_a_running_workflow_without_reloading(
+    tmp_path: Path, chromium: Browser, parsl_environment: dict[str, str], start_viewer: StartViewer
+) -> None:
+    run_dir = tmp_path / "runinfo"
+    workflow = subprocess.Popen(
+        [
+            sys.executable,
+            str(HERE / "workflows" / "slow.py"),
+            "--run-dir",
+            str(run_dir),
+            "--tasks",
+            "40",
+            "--seconds",
+            "0.5",
+        ],
+        env=parsl_environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
+    try:
+        db = run_dir / "monitoring.db"
+        _wait_for(db.exists, 120, "the hub to create the database")
+        viewer = start_viewer(str(db))
+        run = _wait_for(lambda: _runs(viewer.url), 120, "the workflow to appear")[0]
+        assert run["status"] == "running"
+        watched = Watched(chromium, viewer.url)
+        page = watched.open(f"/workflow/{run['run_id']}/")
+        page.evaluate("window.__notReloaded = true")
+        first = page.locator("#live").inner_text()
+        page.wait_for_function(
+            "document.querySelector('.run-status').textContent.trim() === 'completed'", timeout=180_000
+        )
+        assert page.evaluate("window.__notReloaded") is True
+        last = page.locator("#live").inner_text()
+        assert first != last and "exec_done" in last
+        assert page.locator('a[href$="/task/?state=exec_done"]').inner_text() == "40"
+        assert watched.charts()["chart-gantt"]["points"] == 40
+        assert watched.errors == [] and watched.foreign == []
+    finally:
+        out, err = workflow.communicate(timeout=300)
+    assert workflow.returncode == 0, err[-3000:]
+    assert json.loads(out)["total"] == 20.0
