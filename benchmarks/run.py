@@ -13,18 +13,33 @@ import platform
 import tempfile
 from pathlib import Path
 
-from benchmarks import bench_backlog, bench_ingest, bench_workflow
+from benchmarks import bench_backlog, bench_ingest, bench_viewer, bench_workflow
 
-FULL = {"ingest": 200_000, "backlog": 1_000_000, "workflow": 10_000, "rounds": 3, "deadline": 300}
-QUICK = {"ingest": 2_000, "backlog": 5_000, "workflow": 100, "rounds": 1, "deadline": 120}
+FULL = {
+    "ingest": 200_000,
+    "backlog": 1_000_000,
+    "workflow": 10_000,
+    "rounds": 3,
+    "deadline": 300,
+    "viewer": [1_000, 20_000, 100_000],
+    "viewer_parsl_up_to": 20_000,
+}
+QUICK = {
+    "ingest": 2_000,
+    "backlog": 5_000,
+    "workflow": 100,
+    "rounds": 1,
+    "deadline": 120,
+    "viewer": [200],
+    "viewer_parsl_up_to": 200,
+}
+BENCHMARKS = ["ingest", "backlog", "workflow", "viewer"]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument(
-        "--only", nargs="+", choices=["ingest", "backlog", "workflow"], default=["ingest", "backlog", "workflow"]
-    )
+    parser.add_argument("--only", nargs="+", choices=BENCHMARKS, default=BENCHMARKS)
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     args = parser.parse_args()
     sizes = QUICK if args.quick else FULL
@@ -40,6 +55,10 @@ def main() -> None:
             results["backlog"] = bench_backlog.run(workdir, sizes["backlog"], deadline=sizes["deadline"])
         if "workflow" in args.only:
             results["workflow"] = bench_workflow.run(workdir, sizes["workflow"], sizes["rounds"])
+        if "viewer" in args.only:
+            results["viewer"] = bench_viewer.run(
+                workdir, sizes["viewer"], parsl_up_to=sizes["viewer_parsl_up_to"], deadline=sizes["deadline"]
+            )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=str))
 

@@ -69,6 +69,8 @@ class Watched:
 
     def charts(self) -> dict[str, dict[str, int]]:
         """For each chart on the page: canvases drawn, series count, and data points of the fullest series."""
+        # Content swapped in by a live update is drawn once htmx has settled it.
+        self.page.wait_for_function("document.querySelectorAll('[data-chart]:not([data-drawn])').length === 0")
         drawn: dict[str, dict[str, int]] = self.page.evaluate(
             """() => Object.fromEntries(Array.from(document.querySelectorAll('[data-chart]')).map(el => {
                 const chart = echarts.getInstanceByDom(el);
