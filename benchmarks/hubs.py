@@ -11,8 +11,15 @@ from typing import TYPE_CHECKING, Any
 
 import zmq
 
-from parsl_monitor_core.wire import MessageKind, decode_frame, encode_frame, pack_frame, pack_message, validate_message
-from parsl_monitor_hub.parsl_messages import to_wire
+from parsl_monitor_core.wire import (
+    MessageKind,
+    decode_frame,
+    encode_frame,
+    pack_frame,
+    pack_message,
+    to_wire,
+    validate_message,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -23,6 +23,7 @@ FULL = {
     "deadline": 300,
     "viewer": [1_000, 20_000, 100_000],
     "viewer_parsl_up_to": 20_000,
+    "viewer_deadline": 180,
 }
 QUICK = {
     "ingest": 2_000,
@@ -32,6 +33,7 @@ QUICK = {
     "deadline": 120,
     "viewer": [200],
     "viewer_parsl_up_to": 200,
+    "viewer_deadline": 60,
 }
 BENCHMARKS = ["ingest", "backlog", "workflow", "viewer"]
 
@@ -57,7 +59,7 @@ def main() -> None:
             results["workflow"] = bench_workflow.run(workdir, sizes["workflow"], sizes["rounds"])
         if "viewer" in args.only:
             results["viewer"] = bench_viewer.run(
-                workdir, sizes["viewer"], parsl_up_to=sizes["viewer_parsl_up_to"], deadline=sizes["deadline"]
+                workdir, sizes["viewer"], parsl_up_to=sizes["viewer_parsl_up_to"], deadline=sizes["viewer_deadline"]
             )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=str))

@@ -82,3 +82,4 @@ def test_the_benchmarks_still_run(tmp_path: Path, parsl_environment: dict[str, s
     assert "ingest resource" in result.stdout
     assert "backlog ours :     5,000 of 5,000 stored" in result.stdout
     assert "no-op tasks" in result.stdout
+    assert "viewer     200 tasks, summary   : ours" in result.stdout

@@ -55,3 +55,17 @@ def test_refuses_a_foreign_table_with_our_name(tmp_path: Path) -> None:
     with pytest.raises(ForeignDatabaseError, match="table 'task' exists but lacks columns task_id"):
         create_or_upgrade(engine)
     engine.dispose()
+
+
+def test_a_version_1_database_is_upgraded_with_the_node_sample_table(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    engine = create_engine(f"sqlite:///{path}")
+    create_or_upgrade(engine)
+    with sqlite3.connect(path) as conn:  # what a parsl-monitor of schema version 1 left behind
+        conn.execute("drop table node_sample")
+        conn.execute("update parsl_monitor_schema set version = 1")
+    assert create_or_upgrade(engine) == SCHEMA_VERSION == 2
+    assert "node_sample" in inspect(engine).get_table_names()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("select version from parsl_monitor_schema").fetchall() == [(2,)]
+    engine.dispose()

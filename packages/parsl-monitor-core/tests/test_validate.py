@@ -3,7 +3,7 @@ from typing import Any
 
 import pytest
 
-from parsl_monitor_core.wire import PAYLOAD_FIELDS, MessageError, MessageKind, validate_message
+from parsl_monitor_core.wire import FIELD_INDEX, PAYLOAD_FIELDS, MessageError, MessageKind, to_wire, validate_message
 
 NOW = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
 
@@ -98,3 +98,21 @@ def test_bad_messages_raise_message_error_naming_kind_and_field(item: object, re
 
 def test_every_kind_has_a_field_spec() -> None:
     assert set(MessageKind) == set(PAYLOAD_FIELDS)
+
+
+def test_parsl_tuples_become_wire_messages() -> None:
+    class Tag:  # Parsl's MessageType members carry their number as .value
+        def __init__(self, value: int) -> None:
+            self.value = value
+
+    blocks = [
+        {"run_id": "r", "executor_label": "htex", "block_id": str(i), "job_id": 17, "status": "RUNNING"}
+        for i in range(2)
+    ]
+    converted = to_wire((Tag(4), blocks))
+    assert [kind for kind, _ in converted] == [MessageKind.BLOCK_INFO] * 2
+    assert converted[1][1][FIELD_INDEX[MessageKind.BLOCK_INFO]["job_id"]] == "17"
+    with pytest.raises(TypeError, match="not a monitoring message type"):
+        to_wire((Tag(99), {}))
+    with pytest.raises(TypeError, match="expected a \\(MessageType, payload\\) tuple"):
+        to_wire("resource")

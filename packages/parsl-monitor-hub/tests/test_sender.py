@@ -25,12 +25,14 @@ def count(hub: RunningHub, table: str) -> int:
         return int(conn.execute(f"select count(*) from {table}").fetchone()[0])  # noqa: S608 - test table names
 
 
-def test_it_is_a_multiprocessing_queue_that_pickles_as_its_url() -> None:
-    sender = HubSender("tcp://127.0.0.1:1")
+def test_it_is_a_multiprocessing_queue_that_pickles_as_its_url_and_interval() -> None:
+    sender = HubSender("tcp://127.0.0.1:1", 10.0)
     assert isinstance(sender, multiprocessing.queues.Queue)
+    sender.sample_on_nodes()
     copy = pickle.loads(pickle.dumps(sender))
-    assert copy.url == "tcp://127.0.0.1:1"
-    assert copy.__getstate__() == {"url": "tcp://127.0.0.1:1"}
+    assert (copy.url, copy.resource_monitoring_interval) == ("tcp://127.0.0.1:1", 10.0)
+    assert copy.__getstate__() == {"url": "tcp://127.0.0.1:1", "interval": 10.0}
+    assert sender.sampled_on_nodes and not copy.sampled_on_nodes  # the hand-over is the submit side's business
 
 
 def test_put_then_flush_means_committed(hub: RunningHub, make: Messages) -> None:

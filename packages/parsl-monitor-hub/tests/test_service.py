@@ -116,6 +116,24 @@ def test_retries_are_separate_tries(hub: RunningHub, client: Client, make: Messa
     assert rows(hub, "select tasks_failed_count from workflow") == [(1,)]
 
 
+def test_node_agent_samples_go_to_the_node_sample_table(hub: RunningHub, client: Client, make: Messages) -> None:
+    client.send([(K.WORKFLOW_INFO, make.workflow_start())])
+    sample = {
+        "run_id": "run-1",
+        "hostname": "node7",
+        "timestamp": make.at(3),
+        "cpu_percent": 87.5,
+        "memory_used": 3 * 2**30,
+        "tasks_running": 4,
+        "messages_dropped": 0,
+    }
+    client.send([(K.NODE_SAMPLE, sample), (K.NODE_SAMPLE, sample)])  # a re-sent sample is stored once
+    client.flush()
+    assert rows(hub, "select hostname, cpu_percent, memory_used, tasks_running, gpu_count from node_sample") == [
+        ("node7", 87.5, 3 * 2**30, 4, None)
+    ]
+
+
 MALFORMED: list[tuple[str, list[bytes]]] = [
     ("random bytes", [b"\x00\xff\xc1" * 100]),
     ("empty frame", [b""]),

@@ -45,7 +45,7 @@ class MonitoringHub(_ParslMonitoringHub):
         monitoring_debug: write a verbose ``monitoring_hub.log``.
         resource_monitoring_enabled: record worker-side information about tasks.
         resource_monitoring_interval: seconds between resource samples of a task (0: only
-            its start and end).
+            its start and end). With ``ZMQRadio`` executors, node agents sample at this interval.
         hub_url: ``tcp://host:port`` of an already running ``parsl-monitor-hub`` to use
             instead of starting one; that hub decides the database.
     """
@@ -73,10 +73,24 @@ class MonitoringHub(_ParslMonitoringHub):
         self.logging_endpoint = logging_endpoint
         self.monitoring_debug = monitoring_debug
         self.resource_monitoring_enabled = resource_monitoring_enabled
-        self.resource_monitoring_interval = resource_monitoring_interval
+        self._interval = resource_monitoring_interval
         self.hub_url = hub_url
         self.monitoring_hub_active = False
         self._embedded: EmbeddedHub | None = None
+
+    @property
+    def resource_monitoring_interval(self) -> float:
+        """What the DataFlowKernel passes to each task's monitoring wrapper.
+
+        0 once a ``parsl_monitor_worker.ZMQRadio`` took sampling over for node agents:
+        tasks then send only their first and last messages, and no process is forked per task.
+        """
+        sender = getattr(self, "_sender", None)
+        return 0 if sender is not None and sender.sampled_on_nodes else self._interval
+
+    @resource_monitoring_interval.setter
+    def resource_monitoring_interval(self, seconds: float) -> None:
+        self._interval = seconds
 
     @property
     def connect_url(self) -> str:
@@ -108,7 +122,7 @@ class MonitoringHub(_ParslMonitoringHub):
             )
         elif self.logging_endpoint is not None:
             logger.warning("logging_endpoint is ignored with hub_url: the hub at %s chooses the database", self.hub_url)
-        self._sender = HubSender(self.connect_url)
+        self._sender = HubSender(self.connect_url, self._interval)
         self.resource_msgs = self._sender  # what the DataFlowKernel and executors put messages on
         self.monitoring_hub_active = True
 

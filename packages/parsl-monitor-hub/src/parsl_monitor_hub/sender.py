@@ -31,9 +31,10 @@ from parsl_monitor_core.wire import (
     encode_frame,
     pack_frame,
     pack_message,
+    stringify,
+    to_wire,
     validate_message,
 )
-from parsl_monitor_hub.parsl_messages import stringify, to_wire
 
 __all__ = ("FlushTicket", "HubSender")
 
@@ -186,21 +187,30 @@ class HubSender(multiprocessing.queues.Queue):  # type: ignore[type-arg]
     """A stand-in for Parsl's monitoring queue that delivers to a hub over ZMQ.
 
     Only the queue methods Parsl's senders use are meaningful: ``put`` / ``put_nowait``,
-    plus ``close``. Reading from it is not supported: the hub is the reader.
+    plus ``close``. Reading from it is not supported: the hub is the reader. Radios read
+    ``url`` and ``resource_monitoring_interval`` from it when they are created.
     """
 
-    def __init__(self, url: str) -> None:  # no super().__init__: no pipe, no lock, no feeder
+    def __init__(self, url: str, resource_monitoring_interval: float = 0.0) -> None:  # no super().__init__
         self.url = url
+        self.resource_monitoring_interval = resource_monitoring_interval
+        self.sampled_on_nodes = False
         self._channel: _Channel | None = None
         self._pid = -1
 
     def __getstate__(self) -> dict[str, Any]:  # type: ignore[override]
-        return {"url": self.url}
+        return {"url": self.url, "interval": self.resource_monitoring_interval}
 
     def __setstate__(self, state: dict[str, Any]) -> None:  # type: ignore[override]
         self.url = state["url"]
+        self.resource_monitoring_interval = state.get("interval", 0.0)
+        self.sampled_on_nodes = False
         self._channel = None
         self._pid = -1
+
+    def sample_on_nodes(self) -> None:
+        """Called by ``parsl_monitor_worker.ZMQRadio``: node agents sample tasks, not per-task processes."""
+        self.sampled_on_nodes = True
 
     def _local(self) -> _Channel:
         # A fork or spawn child must never touch its parent's ZMQ context: one channel per pid.

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, cast
 from sqlalchemy import Text, bindparam, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from parsl_monitor_core.schema import Block, Node, Resource, Status, Task, Try, Workflow, table_of
+from parsl_monitor_core.schema import Block, Node, NodeSample, Resource, Status, Task, Try, Workflow, table_of
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -65,6 +65,7 @@ class Statements:
     node_insert: Statement
     block_insert: Statement
     resource_insert: Statement
+    node_sample_insert: Statement
 
 
 def _dialect_insert(dialect: Dialect, table: Table) -> Any:
@@ -156,4 +157,5 @@ def compile_statements(dialect: Dialect) -> Statements:
         node_insert=_insert("node_insert", dialect, Node, ignore_duplicates=False),
         block_insert=_insert("block_insert", dialect, Block),
         resource_insert=_insert("resource_insert", dialect, Resource),
+        node_sample_insert=_insert("node_sample_insert", dialect, NodeSample),
     )

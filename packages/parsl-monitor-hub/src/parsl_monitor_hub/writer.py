@@ -50,6 +50,7 @@ _ROUTES: dict[tuple[MessageKind, str], tuple[tuple[str, dict[str, Any]], ...]] =
     (_K.NODE_INFO, ""): (("node_insert", {}),),
     (_K.BLOCK_INFO, ""): (("block_insert", {}),),
     (_K.RESOURCE_INFO, ""): (("resource_insert", {}),),
+    (_K.NODE_SAMPLE, ""): (("node_sample_insert", {}),),
 }
 _ORDER = (
     "workflow_insert",
@@ -62,6 +63,7 @@ _ORDER = (
     "node_insert",
     "block_insert",
     "resource_insert",
+    "node_sample_insert",
 )
 """Statements run in this order in each transaction: the workflow row first, its updates after its inserts."""
 _RANK = {name: rank for rank, name in enumerate((*_ORDER, "workflow_abandoned"))}

@@ -24,6 +24,7 @@ from parsl_visualize.cache import RunCache
 from parsl_visualize.db import Database
 from parsl_visualize.formatting import FILTERS
 from parsl_visualize.pages import ApiController, DagController, ResourceController, TaskController, WorkflowController
+from parsl_visualize.pages._run import RunContext, provide_run
 from parsl_visualize.states import STATE_COLORS
 from parsl_visualize.urls import URLS
 
@@ -52,10 +53,13 @@ def _error_page(request: Request[Any, Any, Any], exc: HTTPException) -> Response
 
 
 def _engine_setup(engine: JinjaTemplateEngine) -> None:
-    engine.engine.filters.update(FILTERS)
-    engine.engine.globals.update(URLS)
-    engine.engine.globals["state_colors"] = STATE_COLORS
-    engine.engine.globals["version"] = __version__
+    env = engine.engine
+    env.filters.update(FILTERS)
+    env.globals.update(URLS)
+    env.globals["state_colors"] = STATE_COLORS
+    env.globals["version"] = __version__
+    for name in env.list_templates():  # compile now, not during the first page view
+        env.get_template(name)
 
 
 def create_app(db: Database, debug: bool = False) -> Litestar:
@@ -79,6 +83,7 @@ def create_app(db: Database, debug: bool = False) -> Litestar:
             "db": Provide(lambda: db, use_cache=True, sync_to_thread=False),
             "cache": Provide(lambda: cache, use_cache=True, sync_to_thread=False),
             "conn": Provide(connection),
+            "ctx": Provide(provide_run, sync_to_thread=True),
         },
         # Handlers import these names for type checking only; Litestar resolves them here.
         signature_namespace={
@@ -91,6 +96,7 @@ def create_app(db: Database, debug: bool = False) -> Litestar:
             "QueryParameter": QueryParameter,
             "Response": Response,
             "RunCache": RunCache,
+            "RunContext": RunContext,
             "Stream": Stream,
         },
         template_config=TemplateConfig(

@@ -1,7 +1,7 @@
 """The database contract: Parsl's tables, our additions, indexes and versioning (SQLModel)."""
 
 from parsl_monitor_core.schema.errors import ForeignDatabaseError, NewerSchemaError, SchemaError
-from parsl_monitor_core.schema.extensions import TIME_ZONE, SchemaVersion
+from parsl_monitor_core.schema.extensions import TIME_ZONE, NodeSample, SchemaVersion
 from parsl_monitor_core.schema.indexes import INDEXES
 from parsl_monitor_core.schema.tables import (
     PARSL_TABLES,
@@ -32,6 +32,7 @@ __all__ = (
     "ForeignDatabaseError",
     "NewerSchemaError",
     "Node",
+    "NodeSample",
     "Resource",
     "SchemaError",
     "SchemaVersion",

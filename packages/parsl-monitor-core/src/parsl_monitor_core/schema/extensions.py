@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Integer, Text
+import datetime  # noqa: TC003 - SQLModel resolves annotations at class creation
+
+from sqlalchemy import BigInteger, DateTime, Float, Integer, PrimaryKeyConstraint, Text
 from sqlmodel import Field, SQLModel
 
-__all__ = ("TIME_ZONE", "SchemaVersion")
+__all__ = ("TIME_ZONE", "NodeSample", "SchemaVersion")
 
 TIME_ZONE = "UTC"
 """The zone of every time our hub writes. Parsl writes naive local times instead."""
@@ -21,3 +23,37 @@ class SchemaVersion(SQLModel, table=True):
     version: int = Field(sa_column_kwargs={"autoincrement": False}, sa_type=Integer, primary_key=True)
     written_by: str = Field(sa_type=Text, nullable=False)
     time_zone: str = Field(sa_type=Text, nullable=False)
+
+
+class NodeSample(SQLModel, table=True):
+    """One node agent sample of a worker node, for one run with tasks on it (schema version 2).
+
+    Counters (disk, network) are totals since boot, as psutil reports them: the dashboard
+    takes differences. CPU percent is over the interval since the previous sample.
+    """
+
+    __tablename__ = "node_sample"
+    __table_args__ = (PrimaryKeyConstraint("run_id", "hostname", "timestamp"),)
+    run_id: str = Field(sa_type=Text, nullable=False)
+    hostname: str = Field(sa_type=Text, nullable=False)
+    timestamp: datetime.datetime = Field(sa_type=DateTime, nullable=False)
+    interval: float | None = Field(default=None, sa_type=Float)
+    cpu_count: int | None = Field(default=None, sa_type=Integer)
+    cpu_percent: float | None = Field(default=None, sa_type=Float)
+    load_1m: float | None = Field(default=None, sa_type=Float)
+    load_5m: float | None = Field(default=None, sa_type=Float)
+    load_15m: float | None = Field(default=None, sa_type=Float)
+    memory_total: int | None = Field(default=None, sa_type=BigInteger)
+    memory_used: int | None = Field(default=None, sa_type=BigInteger)
+    memory_available: int | None = Field(default=None, sa_type=BigInteger)
+    swap_used: int | None = Field(default=None, sa_type=BigInteger)
+    disk_read_bytes: int | None = Field(default=None, sa_type=BigInteger)
+    disk_write_bytes: int | None = Field(default=None, sa_type=BigInteger)
+    net_sent_bytes: int | None = Field(default=None, sa_type=BigInteger)
+    net_recv_bytes: int | None = Field(default=None, sa_type=BigInteger)
+    gpu_count: int | None = Field(default=None, sa_type=Integer)
+    gpu_utilization: float | None = Field(default=None, sa_type=Float)
+    gpu_memory_used: int | None = Field(default=None, sa_type=BigInteger)
+    gpu_memory_total: int | None = Field(default=None, sa_type=BigInteger)
+    tasks_running: int | None = Field(default=None, sa_type=Integer)
+    messages_dropped: int | None = Field(default=None, sa_type=Integer)

@@ -9,7 +9,7 @@ from sqlmodel import SQLModel
 
 from parsl_monitor_core.__about__ import __version__
 from parsl_monitor_core.schema.errors import ForeignDatabaseError, NewerSchemaError
-from parsl_monitor_core.schema.extensions import TIME_ZONE, SchemaVersion
+from parsl_monitor_core.schema.extensions import TIME_ZONE, NodeSample, SchemaVersion
 from parsl_monitor_core.schema.indexes import INDEXES
 from parsl_monitor_core.schema.tables import PARSL_TABLES, table_of
 
@@ -18,10 +18,14 @@ if TYPE_CHECKING:
 
 __all__ = ("ALL_TABLES", "SCHEMA_VERSION", "check_tables", "create_or_upgrade", "read_schema_version")
 
-SCHEMA_VERSION = 1
-"""Bumped with every change to our tables or indexes, together with an upgrade step below."""
+SCHEMA_VERSION = 2
+"""Bumped with every change to our tables or indexes, together with an upgrade step below.
 
-ALL_TABLES = (*(table_of(model) for model in PARSL_TABLES), table_of(SchemaVersion))
+1: Parsl's tables, ``parsl_monitor_schema``, the dashboard indexes.
+2: adds ``node_sample`` (created by ``create_all``; the upgrade only records the version).
+"""
+
+ALL_TABLES = (*(table_of(model) for model in PARSL_TABLES), table_of(SchemaVersion), table_of(NodeSample))
 
 
 def read_schema_version(conn: Connection) -> int | None:
@@ -76,10 +80,10 @@ def create_or_upgrade(engine: Engine) -> int:
         SQLModel.metadata.create_all(conn, tables=list(ALL_TABLES))
         for index in INDEXES:
             index.create(conn, checkfirst=True)
+        written_by = f"parsl-monitor-core {__version__}"
+        versions = table_of(SchemaVersion)
         if found is None:
-            conn.execute(
-                table_of(SchemaVersion)
-                .insert()
-                .values(version=SCHEMA_VERSION, written_by=f"parsl-monitor-core {__version__}", time_zone=TIME_ZONE)
-            )
+            conn.execute(versions.insert().values(version=SCHEMA_VERSION, written_by=written_by, time_zone=TIME_ZONE))
+        elif found < SCHEMA_VERSION:
+            conn.execute(versions.update().values(version=SCHEMA_VERSION, written_by=written_by))
     return SCHEMA_VERSION

@@ -14,6 +14,7 @@ from parsl_monitor_core.wire.codec import (
 )
 from parsl_monitor_core.wire.errors import EncodeError, FrameError, MessageError, WireError
 from parsl_monitor_core.wire.kinds import PROTOCOL_VERSION, MessageKind
+from parsl_monitor_core.wire.parsl_tuples import WireMessage, stringify, to_wire
 from parsl_monitor_core.wire.payloads import FIELD_INDEX, PAYLOAD_FIELDS, FieldSpec
 from parsl_monitor_core.wire.validate import Message, validate_message
 
@@ -30,10 +31,13 @@ __all__ = (
     "MessageError",
     "MessageKind",
     "WireError",
+    "WireMessage",
     "decode_frame",
     "encode_frame",
     "pack_frame",
     "pack_message",
+    "stringify",
     "to_timestamp",
+    "to_wire",
     "validate_message",
 )

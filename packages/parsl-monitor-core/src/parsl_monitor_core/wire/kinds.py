@@ -1,8 +1,8 @@
 """Message kinds and the protocol version.
 
 The first six kinds have the numbers of Parsl's ``parsl.monitoring.message_type.MessageType``
-so a Parsl message maps to ours by value. Kinds from 64 on are control messages between
-a sender and the hub; they are never written to the database.
+so a Parsl message maps to ours by value. Kinds from 32 on are data kinds of ours; kinds
+from 64 on are control messages between a sender and the hub, never written to the database.
 """
 
 from enum import IntEnum
@@ -22,6 +22,11 @@ class MessageKind(IntEnum):
     NODE_INFO = 3
     BLOCK_INFO = 4
     WORKER_TASK_INFO = 5
+    NODE_SAMPLE = 32
+    """A node agent's periodic sample of one worker node (ours; Parsl has no such message).
+
+    Numbered apart from Parsl's kinds so that a kind Parsl adds later keeps its number here.
+    """
     FLUSH = 64
     """Sender -> hub: answer with FLUSHED once everything I sent before is committed."""
     FLUSHED = 65

@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
     from parsl_visualize.charts import Option
 
-__all__ = ("GIB", "base", "seconds_axis")
+__all__ = ("GIB", "base", "lines_over_time", "seconds_axis")
 
 GIB = 1024**3
 
@@ -29,3 +31,30 @@ def base(title: str | None = None, *, legend: bool = True, tooltip: str = "axis"
 def seconds_axis(name: str = "seconds since the workflow started") -> Option:
     """The x axis of every time chart: seconds since the run began, so times need no zone."""
     return {"type": "value", "name": name, "nameLocation": "middle", "nameGap": 28, "min": 0}
+
+
+def lines_over_time(
+    x: Sequence[float],
+    series: Mapping[str, Sequence[float]],
+    unit: str,
+    *,
+    scale: float = 1.0,
+    stacked: bool = False,
+    colors: Mapping[str, str] | None = None,
+) -> Option:
+    """One line per named series over seconds since the run began; ``stacked`` fills areas on top of each other."""
+    option = base()
+    option["xAxis"] = seconds_axis()
+    option["yAxis"] = {"type": "value", "name": unit}
+    option["series"] = [
+        {
+            "name": name,
+            "type": "line",
+            "symbol": "none",
+            **({"stack": unit, "areaStyle": {}} if stacked else {}),
+            **({"itemStyle": {"color": colors[name]}} if colors and name in colors else {}),
+            "data": [[t, round(v / scale, 4)] for t, v in zip(x, values, strict=True)],
+        }
+        for name, values in series.items()
+    ]
+    return option

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from parsl_visualize.charts._axes import GIB, base, seconds_axis
+from parsl_visualize.charts._axes import GIB, base, lines_over_time
 
 if TYPE_CHECKING:
     from parsl_visualize.charts import Option
@@ -14,31 +14,14 @@ if TYPE_CHECKING:
 __all__ = ("app_usage_charts", "usage_charts")
 
 
-def _lines(x: list[float], series: dict[str, list[float]], unit: str, scale: float = 1.0, area: bool = False) -> Option:
-    option = base()
-    option["xAxis"] = seconds_axis()
-    option["yAxis"] = {"type": "value", "name": unit}
-    option["series"] = [
-        {
-            "name": name,
-            "type": "line",
-            "symbol": "none",
-            **({"areaStyle": {}} if area else {}),
-            "data": [[t, round(v / scale, 4)] for t, v in zip(x, values, strict=True)],
-        }
-        for name, values in series.items()
-    ]
-    return option
-
-
 def usage_charts(usage: UsageOverTime, axis: TimeAxis) -> dict[str, Option]:
     """CPU (cores busy) and resident memory (GiB) across all workers, and per host."""
     x = axis.offsets()
     return {
-        "cpu_total": _lines(x, {"all workers": usage.cpu}, "cores busy", area=True),
-        "memory_total": _lines(x, {"all workers": usage.memory}, "GiB resident", GIB, area=True),
-        "cpu_hosts": _lines(x, usage.host_cpu, "cores busy"),
-        "memory_hosts": _lines(x, usage.host_memory, "GiB resident", GIB),
+        "cpu_total": lines_over_time(x, {"all workers": usage.cpu}, "cores busy", stacked=True),
+        "memory_total": lines_over_time(x, {"all workers": usage.memory}, "GiB resident", scale=GIB, stacked=True),
+        "cpu_hosts": lines_over_time(x, usage.host_cpu, "cores busy"),
+        "memory_hosts": lines_over_time(x, usage.host_memory, "GiB resident", scale=GIB),
     }
 
 

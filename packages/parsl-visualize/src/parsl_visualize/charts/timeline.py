@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from parsl_visualize.charts._axes import base, seconds_axis
+from parsl_visualize.charts._axes import base, lines_over_time, seconds_axis
 from parsl_visualize.states import state_color
 
 if TYPE_CHECKING:
@@ -69,33 +69,10 @@ def gantt_chart(tries: list[GanttTry], task_url: str) -> Option:
 
 def concurrency_chart(data: Concurrency) -> Option:
     """Tasks waiting, queued and running over time (for runs too big for one bar per task)."""
-    option = base()
-    x = data.axis.offsets()
-    option["xAxis"] = seconds_axis()
-    option["yAxis"] = {"type": "value", "name": "tasks"}
-    option["series"] = [
-        {
-            "name": phase,
-            "type": "line",
-            "stack": "tasks",
-            "areaStyle": {},
-            "symbol": "none",
-            "itemStyle": {"color": state_color(phase)},
-            "data": [[t, v] for t, v in zip(x, values, strict=True)],
-        }
-        for phase, values in data.phases.items()
-    ]
-    return option
+    colors = {phase: state_color(phase) for phase in data.phases}
+    return lines_over_time(data.axis.offsets(), data.phases, "tasks", stacked=True, colors=colors)
 
 
 def running_by_app_chart(data: Concurrency) -> Option:
     """Running tasks of each app over time."""
-    option = base()
-    x = data.axis.offsets()
-    option["xAxis"] = seconds_axis()
-    option["yAxis"] = {"type": "value", "name": "running tasks"}
-    option["series"] = [
-        {"name": app, "type": "line", "symbol": "none", "data": [[t, v] for t, v in zip(x, values, strict=True)]}
-        for app, values in data.running_by_app.items()
-    ]
-    return option
+    return lines_over_time(data.axis.offsets(), data.running_by_app, "running tasks")

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlencode
 
 from litestar.exceptions import NotFoundException
@@ -12,6 +11,10 @@ from litestar.response import Response, Template
 from parsl_visualize.queries.workflows import change_token, find_workflow
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Hashable
+
+    from litestar.di import NamedDependency
+    from litestar.params import FromPath
     from litestar.plugins.htmx import HTMXRequest
     from sqlalchemy import Connection
 
@@ -19,20 +22,28 @@ if TYPE_CHECKING:
     from parsl_visualize.db import Database
     from parsl_visualize.queries.workflows import WorkflowRow
 
-__all__ = ("RunContext", "live_page", "load_run")
+__all__ = ("RunContext", "live_page", "load_run", "provide_run")
+
+T = TypeVar("T")
 
 
-@dataclasses.dataclass(frozen=True)
 class RunContext:
-    """The run a page is about, with the token that changes when its data does."""
+    """The run a page is about, with the token that changes when its data does.
 
-    run: WorkflowRow
-    token: str
-    db: Database
-    conn: Connection
-    cache: RunCache
+    Injected into handlers as ``ctx`` (see :func:`provide_run`); a plain class because
+    Litestar validates dataclass dependencies field by field.
+    """
 
-    def cached(self, what: str, compute: Any, *args: object) -> Any:
+    __slots__ = ("cache", "conn", "db", "run", "token")
+
+    def __init__(self, run: WorkflowRow, token: str, db: Database, conn: Connection, cache: RunCache) -> None:
+        self.run = run
+        self.token = token
+        self.db = db
+        self.conn = conn
+        self.cache = cache
+
+    def cached(self, what: str, compute: Callable[..., T], *args: Hashable) -> T:
         """``compute(conn, run_id, *args)``, cached until the run changes."""
         key = (what, self.run.run_id, self.token, args)
         return self.cache.get(key, lambda: compute(self.conn, self.run.run_id, *args))
@@ -41,6 +52,16 @@ class RunContext:
     def live(self) -> bool:
         """Whether open pages should keep polling."""
         return self.run.status == "running"
+
+
+def provide_run(
+    db: NamedDependency[Database],
+    conn: NamedDependency[Connection],
+    cache: NamedDependency[RunCache],
+    run_id: FromPath[str],
+) -> RunContext:
+    """The ``ctx`` dependency of every per-run route: the run of the path, or a 404 naming it."""
+    return load_run(db, conn, cache, run_id)
 
 
 def load_run(db: Database, conn: Connection, cache: RunCache, run_id: str) -> RunContext:

@@ -8,7 +8,6 @@ from litestar import Controller, get
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, QueryParameter
 
-from parsl_visualize.pages._run import load_run
 from parsl_visualize.queries.tasks import SORT_COLUMNS, TaskDetail, TaskFilter, TaskPage, list_tasks, task_detail
 from parsl_visualize.queries.workflows import (
     AppSummary,
@@ -22,8 +21,8 @@ if TYPE_CHECKING:
     from litestar.di import NamedDependency
     from sqlalchemy import Connection
 
-    from parsl_visualize.cache import RunCache
     from parsl_visualize.db import Database
+    from parsl_visualize.pages._run import RunContext
 
 __all__ = ("ApiController",)
 
@@ -45,36 +44,25 @@ class ApiController(Controller):
     def workflow(
         self,
         *,
-        db: NamedDependency[Database],
-        conn: NamedDependency[Connection],
-        cache: NamedDependency[RunCache],
-        run_id: FromPath[str],
+        ctx: NamedDependency[RunContext],
     ) -> dict[str, WorkflowRow | RunSummary]:
         """The run and its counts per state and duration statistics."""
-        ctx = load_run(db, conn, cache, run_id)
         return {"workflow": ctx.run, "summary": ctx.cached("overview", overview)[0]}
 
     @get("/workflow/{run_id:str}/apps", summary="The App Summary of a run", sync_to_thread=True)
     def apps(
         self,
         *,
-        db: NamedDependency[Database],
-        conn: NamedDependency[Connection],
-        cache: NamedDependency[RunCache],
-        run_id: FromPath[str],
+        ctx: NamedDependency[RunContext],
     ) -> list[AppSummary]:
         """Each app with task count, failures, running tasks and durations (seconds)."""
-        apps: list[AppSummary] = load_run(db, conn, cache, run_id).cached("overview", overview)[1]
-        return apps
+        return ctx.cached("overview", overview)[1]
 
     @get("/workflow/{run_id:str}/tasks", summary="Tasks of a run, filtered and paginated", sync_to_thread=True)
     def tasks(
         self,
         *,
-        db: NamedDependency[Database],
-        conn: NamedDependency[Connection],
-        cache: NamedDependency[RunCache],
-        run_id: FromPath[str],
+        ctx: NamedDependency[RunContext],
         task_state: Annotated[str | None, QueryParameter(name="state")] = None,
         app: FromQuery[str | None] = None,
         host: FromQuery[str | None] = None,
@@ -85,7 +73,6 @@ class ApiController(Controller):
         per_page: FromQuery[int] = 100,
     ) -> TaskPage:
         """Filters as on the task list page; ``per_page`` at most 1000."""
-        load_run(db, conn, cache, run_id)
         spec = TaskFilter(
             state=task_state,
             app=app,
@@ -96,7 +83,7 @@ class ApiController(Controller):
             page=max(page, 1),
             per_page=min(max(per_page, 1), MAX_PER_PAGE),
         )
-        return list_tasks(conn, run_id, spec)
+        return list_tasks(ctx.conn, ctx.run.run_id, spec)
 
     @get(
         "/workflow/{run_id:str}/task/{task_id:int}",
@@ -106,15 +93,11 @@ class ApiController(Controller):
     def task(
         self,
         *,
-        db: NamedDependency[Database],
-        conn: NamedDependency[Connection],
-        cache: NamedDependency[RunCache],
-        run_id: FromPath[str],
+        ctx: NamedDependency[RunContext],
         task_id: FromPath[int],
     ) -> TaskDetail:
         """Everything recorded about one task."""
-        load_run(db, conn, cache, run_id)
-        detail = task_detail(conn, run_id, task_id)
+        detail = task_detail(ctx.conn, ctx.run.run_id, task_id)
         if detail is None:
-            raise NotFoundException(f"no task {task_id} in workflow run {run_id!r}")
+            raise NotFoundException(f"no task {task_id} in workflow run {ctx.run.run_id!r}")
         return detail

@@ -7,20 +7,19 @@ from typing import TYPE_CHECKING, Any
 from litestar import Controller, get
 
 from parsl_visualize.charts.dag import MAX_NODES, dag_chart
-from parsl_visualize.pages._run import live_page, load_run
+from parsl_visualize.pages._run import live_page
 from parsl_visualize.queries.dag import dag_tasks
 from parsl_visualize.urls import task_list_url, task_url
 
 if TYPE_CHECKING:
     from litestar.di import NamedDependency
-    from litestar.params import FromPath, FromQuery
+    from litestar.params import FromQuery
     from litestar.plugins.htmx import HTMXRequest
     from litestar.response import Response
     from sqlalchemy import Connection
 
-    from parsl_visualize.cache import RunCache
     from parsl_visualize.charts.dag import ColorBy, DagView
-    from parsl_visualize.db import Database
+    from parsl_visualize.pages._run import RunContext
 
 __all__ = ("DagController",)
 
@@ -31,17 +30,8 @@ def _view(conn: Connection, run_id: str, color_by: ColorBy, every_node: bool) ->
 
 
 def _page(
-    request: HTMXRequest,
-    *,
-    db: Database,
-    conn: Connection,
-    cache: RunCache,
-    run_id: str,
-    color_by: ColorBy,
-    every_node: bool,
-    since: str | None,
+    request: HTMXRequest, ctx: RunContext, color_by: ColorBy, every_node: bool, since: str | None
 ) -> Response[Any]:
-    ctx = load_run(db, conn, cache, run_id)
     view = ctx.cached("dag", _view, color_by, every_node)
     context = {"view": view, "color_by": color_by, "every_node": every_node, "max_nodes": MAX_NODES}
     return live_page(request, ctx, ("pages/dag.html.j2", "fragments/dag.html.j2"), context, since)
@@ -57,31 +47,21 @@ class DagController(Controller):
         self,
         *,
         request: HTMXRequest,
-        db: NamedDependency[Database],
-        conn: NamedDependency[Connection],
-        cache: NamedDependency[RunCache],
-        run_id: FromPath[str],
+        ctx: NamedDependency[RunContext],
         all: FromQuery[bool] = False,
         since: FromQuery[str | None] = None,
     ) -> Response[Any]:
         """Nodes coloured by app."""
-        return _page(
-            request, db=db, conn=conn, cache=cache, run_id=run_id, color_by="apps", every_node=all, since=since
-        )
+        return _page(request, ctx, "apps", all, since)
 
     @get("/workflow/{run_id:str}/dag_group_by_states", name="dag_states", sync_to_thread=True)
     def by_states(
         self,
         *,
         request: HTMXRequest,
-        db: NamedDependency[Database],
-        conn: NamedDependency[Connection],
-        cache: NamedDependency[RunCache],
-        run_id: FromPath[str],
+        ctx: NamedDependency[RunContext],
         all: FromQuery[bool] = False,
         since: FromQuery[str | None] = None,
     ) -> Response[Any]:
         """Nodes coloured by current task state."""
-        return _page(
-            request, db=db, conn=conn, cache=cache, run_id=run_id, color_by="states", every_node=all, since=since
-        )
+        return _page(request, ctx, "states", all, since)

@@ -7,19 +7,18 @@ from typing import TYPE_CHECKING, Any
 from litestar import Controller, get
 
 from parsl_visualize.charts.resources import app_usage_charts, usage_charts
-from parsl_visualize.pages._run import live_page, load_run
+from parsl_visualize.pages._run import live_page
 from parsl_visualize.queries.resources import app_usage, has_resource_data, sampling_interval, usage_over_time
 from parsl_visualize.queries.timeline import time_axis
 
 if TYPE_CHECKING:
     from litestar.di import NamedDependency
-    from litestar.params import FromPath, FromQuery
+    from litestar.params import FromQuery
     from litestar.plugins.htmx import HTMXRequest
     from litestar.response import Response
     from sqlalchemy import Connection
 
-    from parsl_visualize.cache import RunCache
-    from parsl_visualize.db import Database
+    from parsl_visualize.pages._run import RunContext
 
 __all__ = ("ResourceController",)
 
@@ -44,13 +43,9 @@ class ResourceController(Controller):
         self,
         *,
         request: HTMXRequest,
-        db: NamedDependency[Database],
-        conn: NamedDependency[Connection],
-        cache: NamedDependency[RunCache],
-        run_id: FromPath[str],
+        ctx: NamedDependency[RunContext],
         since: FromQuery[str | None] = None,
     ) -> Response[Any]:
         """CPU and memory across workers and per host over time; per-app distributions and efficiency."""
-        ctx = load_run(db, conn, cache, run_id)
         context = {"charts": ctx.cached("resources", _charts)}
         return live_page(request, ctx, ("pages/resources.html.j2", "fragments/resources.html.j2"), context, since)

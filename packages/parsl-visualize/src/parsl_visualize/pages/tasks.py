@@ -12,7 +12,7 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Stream
 
 from parsl_visualize.charts.task import resource_series_chart, status_timeline_chart
-from parsl_visualize.pages._run import live_page, load_run
+from parsl_visualize.pages._run import live_page
 from parsl_visualize.queries.tasks import (
     SORT_COLUMNS,
     TaskFilter,
@@ -31,10 +31,9 @@ if TYPE_CHECKING:
     from litestar.di import NamedDependency
     from litestar.plugins.htmx import HTMXRequest
     from litestar.response import Response
-    from sqlalchemy import Connection
 
-    from parsl_visualize.cache import RunCache
-    from parsl_visualize.db import Database
+    from parsl_visualize.pages._run import RunContext
+    from parsl_visualize.queries.workflows import AppSummary
 
 __all__ = ("CSV_COLUMNS", "TaskController")
 
@@ -57,6 +56,27 @@ def _filter(
     )
 
 
+def _task_list(
+    request: HTMXRequest,
+    ctx: RunContext,
+    spec: TaskFilter,
+    *,
+    apps: list[str],
+    app_page: AppSummary | None,
+    since: str | None,
+) -> Response[Any]:
+    context = {
+        "spec": spec,
+        "page": list_tasks(ctx.conn, ctx.run.run_id, spec),
+        "apps": apps,
+        "hosts": ctx.cached("host_names", host_names),
+        "states": STATE_ORDER,
+        "sort_columns": SORT_COLUMNS,
+        "app_page": app_page,
+    }
+    return live_page(request, ctx, ("pages/tasks.html.j2", "fragments/tasks.html.j2"), context, since)
+
+
 class TaskController(Controller):
     """``/workflow/<run_id>/task/``, ``.../task/<task_id>``, ``.../app/<app_name>`` and CSV export."""
 
@@ -67,10 +87,7 @@ class TaskController(Controller):
         self,
         *,
         request: HTMXRequest,
-        db: NamedDependency[Database],
-        conn: NamedDependency[Connection],
-        cache: NamedDependency[RunCache],
-        run_id: FromPath[str],
+        ctx: NamedDependency[RunContext],
         task_state: Annotated[str | None, QueryParameter(name="state")] = None,
         app: FromQuery[str | None] = None,
         host: FromQuery[str | None] = None,
@@ -81,28 +98,15 @@ class TaskController(Controller):
         since: FromQuery[str | None] = None,
     ) -> Response[Any]:
         """Tasks filtered by state, app, host or id; sorted and paginated by the database."""
-        ctx = load_run(db, conn, cache, run_id)
         spec = _filter(state=task_state, app=app, host=host, q=q, sort=sort, desc=desc, page=page)
-        context = {
-            "spec": spec,
-            "page": list_tasks(conn, run_id, spec),
-            "apps": ctx.cached("app_names", app_names),
-            "hosts": ctx.cached("host_names", host_names),
-            "states": STATE_ORDER,
-            "sort_columns": SORT_COLUMNS,
-            "app_page": None,
-        }
-        return live_page(request, ctx, ("pages/tasks.html.j2", "fragments/tasks.html.j2"), context, since)
+        return _task_list(request, ctx, spec, apps=ctx.cached("app_names", app_names), app_page=None, since=since)
 
     @get("/workflow/{run_id:str}/app/{app_name:str}", name="app", sync_to_thread=True)
     def app(
         self,
         *,
         request: HTMXRequest,
-        db: NamedDependency[Database],
-        conn: NamedDependency[Connection],
-        cache: NamedDependency[RunCache],
-        run_id: FromPath[str],
+        ctx: NamedDependency[RunContext],
         app_name: FromPath[str],
         task_state: Annotated[str | None, QueryParameter(name="state")] = None,
         host: FromQuery[str | None] = None,
@@ -113,39 +117,25 @@ class TaskController(Controller):
         since: FromQuery[str | None] = None,
     ) -> Response[Any]:
         """The app's figures and its tasks (the task list with the app filter fixed)."""
-        ctx = load_run(db, conn, cache, run_id)
         summary = next((a for a in ctx.cached("overview", overview)[1] if a.app == app_name), None)
         if summary is None:
-            raise NotFoundException(f"no app {app_name!r} in workflow run {run_id!r}")
+            raise NotFoundException(f"no app {app_name!r} in workflow run {ctx.run.run_id!r}")
         spec = _filter(state=task_state, app=app_name, host=host, q=q, sort=sort, desc=desc, page=page)
-        context = {
-            "spec": spec,
-            "page": list_tasks(conn, run_id, spec),
-            "apps": [app_name],
-            "hosts": ctx.cached("host_names", host_names),
-            "states": STATE_ORDER,
-            "sort_columns": SORT_COLUMNS,
-            "app_page": summary,
-        }
-        return live_page(request, ctx, ("pages/tasks.html.j2", "fragments/tasks.html.j2"), context, since)
+        return _task_list(request, ctx, spec, apps=[app_name], app_page=summary, since=since)
 
     @get("/workflow/{run_id:str}/task/{task_id:int}", name="task", sync_to_thread=True)
     def task(
         self,
         *,
         request: HTMXRequest,
-        db: NamedDependency[Database],
-        conn: NamedDependency[Connection],
-        cache: NamedDependency[RunCache],
-        run_id: FromPath[str],
+        ctx: NamedDependency[RunContext],
         task_id: FromPath[int],
         since: FromQuery[str | None] = None,
     ) -> Response[Any]:
         """States, tries, resource samples and files of one task."""
-        ctx = load_run(db, conn, cache, run_id)
-        detail = task_detail(conn, run_id, task_id)
+        detail = task_detail(ctx.conn, ctx.run.run_id, task_id)
         if detail is None:
-            raise NotFoundException(f"no task {task_id} in workflow run {run_id!r}")
+            raise NotFoundException(f"no task {task_id} in workflow run {ctx.run.run_id!r}")
         started = detail.statuses[0].at if detail.statuses else detail.invoked
         context = {
             "task": detail,
@@ -158,18 +148,14 @@ class TaskController(Controller):
     def tasks_csv(
         self,
         *,
-        db: NamedDependency[Database],
-        conn: NamedDependency[Connection],
-        cache: NamedDependency[RunCache],
-        run_id: FromPath[str],
+        ctx: NamedDependency[RunContext],
         task_state: Annotated[str | None, QueryParameter(name="state")] = None,
         app: FromQuery[str | None] = None,
         host: FromQuery[str | None] = None,
     ) -> Stream:
         """Every task of the run (or of a filter) as CSV, streamed in chunks."""
-        load_run(db, conn, cache, run_id)
         spec = _filter(state=task_state, app=app, host=host, q=None, sort="task_id", desc=False, page=1)
-        engine = db.engine
+        engine, run_id = ctx.db.engine, ctx.run.run_id
 
         def rows() -> Iterator[str]:
             # The request's connection closes when the handler returns; the stream has its own.

@@ -8,20 +8,20 @@ from litestar import Controller, get
 from litestar.response import Template
 
 from parsl_visualize.charts.timeline import concurrency_chart, gantt_chart, running_by_app_chart
-from parsl_visualize.pages._run import live_page, load_run
+from parsl_visualize.pages._run import live_page
 from parsl_visualize.queries.timeline import concurrency, gantt_tries, time_axis
 from parsl_visualize.queries.workflows import list_workflows, overview
 from parsl_visualize.urls import task_url
 
 if TYPE_CHECKING:
     from litestar.di import NamedDependency
-    from litestar.params import FromPath, FromQuery
+    from litestar.params import FromQuery
     from litestar.plugins.htmx import HTMXRequest
     from litestar.response import Response
     from sqlalchemy import Connection
 
-    from parsl_visualize.cache import RunCache
     from parsl_visualize.db import Database
+    from parsl_visualize.pages._run import RunContext
 
 __all__ = ("GANTT_MAX_TRIES", "WorkflowController")
 
@@ -75,14 +75,10 @@ class WorkflowController(Controller):
         self,
         *,
         request: HTMXRequest,
-        db: NamedDependency[Database],
-        conn: NamedDependency[Connection],
-        cache: NamedDependency[RunCache],
-        run_id: FromPath[str],
+        ctx: NamedDependency[RunContext],
         since: FromQuery[str | None] = None,
     ) -> Response[Any]:
         """Run details, task statistics, the App Summary and the timeline charts."""
-        ctx = load_run(db, conn, cache, run_id)
         context = {
             "overview": ctx.cached("overview", overview),
             "charts": ctx.cached("timeline", _timeline),

@@ -1,4 +1,4 @@
-"""Turning what Parsl puts on its monitoring queue into wire messages.
+"""Turning Parsl's monitoring messages (what it queues, what its radios send) into wire messages.
 
 Parsl sends ``(MessageType, dict)`` tuples. Each dict becomes the kind's positional
 payload (the values of the fields in core's spec, in order): Parsl's dicts carry more
@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from parsl_monitor_core.wire import FIELD_INDEX, PAYLOAD_FIELDS, MessageKind
+from parsl_monitor_core.wire.kinds import MessageKind
+from parsl_monitor_core.wire.payloads import FIELD_INDEX, PAYLOAD_FIELDS
 
 __all__ = ("WireMessage", "stringify", "to_wire")
 

@@ -1,0 +1,92 @@
+"""One non-blocking ZMQ channel per process and hub: what task processes and the node agent send on.
+
+Sending never blocks: messages wait in the socket's own queue (its high-water mark is the
+bound) while the hub is slow or unreachable, and a message that does not fit is dropped
+and counted. A task is never held up or failed by monitoring.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from typing import TYPE_CHECKING
+
+import zmq
+
+from parsl_monitor_core.wire import EncodeError, pack_frame, pack_message
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from parsl_monitor_core.wire import WireMessage
+
+__all__ = ("DEFAULT_BUFFER", "HubChannel", "channel_for", "close_channels")
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_BUFFER = 10_000
+"""Frames held while the hub is unreachable; beyond that, new ones are dropped and counted."""
+
+LINGER_MS = 2_000
+"""At process exit, how long queued frames may still take to leave (then they are dropped)."""
+
+_channels: dict[tuple[int, str], HubChannel] = {}
+
+
+class HubChannel:
+    """A DEALER socket connected to one hub, owned by one process."""
+
+    def __init__(self, url: str, buffer: int = DEFAULT_BUFFER) -> None:
+        self.url = url
+        self.dropped = 0
+        self.sent = 0
+        self._sender = f"worker:{socket.gethostname()}:{os.getpid()}"
+        self._context = zmq.Context()
+        self._socket = self._context.socket(zmq.DEALER)
+        self._socket.setsockopt(zmq.SNDHWM, buffer)
+        self._socket.setsockopt(zmq.LINGER, LINGER_MS)
+        self._socket.connect(url)
+
+    def send(self, messages: Iterable[WireMessage]) -> bool:
+        """Queue the messages as one frame; False (and counted) when the buffer is full."""
+        packed = []
+        for kind, values in messages:
+            try:
+                packed.append(pack_message(kind, values))
+            except EncodeError as exc:
+                logger.warning("not sent, cannot encode: %s", exc)
+                self.dropped += 1
+        if not packed:
+            return False
+        try:
+            self._socket.send(pack_frame(packed, self._sender), zmq.NOBLOCK)
+        except zmq.Again:
+            self.dropped += len(packed)
+            if self.dropped == len(packed) or self.dropped % 1000 < len(packed):
+                logger.warning(
+                    "hub %s unreachable or slow: %d monitoring messages dropped so far", self.url, self.dropped
+                )
+            return False
+        self.sent += len(packed)
+        return True
+
+    def close(self) -> None:
+        """Close the socket, letting queued frames leave for up to LINGER_MS."""
+        self._socket.close()
+        self._context.term()
+
+
+def channel_for(url: str, buffer: int = DEFAULT_BUFFER) -> HubChannel:
+    """This process's channel to ``url``; a forked child gets its own, never its parent's."""
+    key = (os.getpid(), url)
+    channel = _channels.get(key)
+    if channel is None:
+        channel = _channels[key] = HubChannel(url, buffer)
+    return channel
+
+
+def close_channels() -> None:
+    """Close this process's channels (queued frames get LINGER_MS to leave)."""
+    for key in [key for key in _channels if key[0] == os.getpid()]:
+        _channels.pop(key).close()

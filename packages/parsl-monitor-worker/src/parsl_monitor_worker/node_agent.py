@@ -1,0 +1,225 @@
+"""The node agent: one process per worker node that samples the node and every running task.
+
+Tasks announce themselves through :mod:`parsl_monitor_worker.agent_link` when they start
+and end. Every interval the agent samples the node once and each task's process tree
+once, and sends RESOURCE_INFO rows (Parsl's fields) and NODE_SAMPLE rows to the hub each
+task reported to; a task's end gets a final sample at once. One process for the whole
+node instead of one per task.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import fcntl
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import msgpack
+import zmq
+
+from parsl_monitor_core.wire import MessageKind, to_wire
+from parsl_monitor_worker.channel import channel_for, close_channels
+from parsl_monitor_worker.sampler import NodeSampler, sample_tree
+
+__all__ = ("NodeAgent", "Tracked")
+
+logger = logging.getLogger(__name__)
+
+TaskKey = tuple[str, int, int]
+"""(run_id, task_id, try_id)"""
+
+MAX_MESSAGES_PER_FRAME = 500
+
+
+@dataclasses.dataclass
+class Tracked:
+    """A running task the agent samples."""
+
+    pid: int
+    hub_url: str
+    interval: float
+    block_id: str | None
+
+
+def _now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+class NodeAgent:
+    """Receives task starts and ends on ``address``; samples every ``interval`` seconds.
+
+    Args:
+        address: ``ipc://`` path the tasks connect to.
+        interval: seconds between samples when no task asked for another interval.
+        parent_pid: stop once this process is gone and no task is left to sample.
+    """
+
+    def __init__(self, address: str, interval: float = 30.0, parent_pid: int | None = None) -> None:
+        self.address = address
+        self.default_interval = interval
+        self.parent_pid = parent_pid
+        self.tasks: dict[TaskKey, Tracked] = {}
+        self.sampler = NodeSampler()
+        self.samples_sent = 0
+        self._dropped_by_tasks: dict[int, int] = {}
+        self._stopping = False
+        self._context = zmq.Context()
+        self._inbox = self._context.socket(zmq.PULL)
+        self._lock_file: Any = None
+        self._bound = False
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def acquire(self, wait: bool) -> bool:
+        """Become this node's agent: hold the lock next to the socket, then bind it.
+
+        With ``wait``, a second agent waits as a standby until the first one exits (or its
+        own parent does). Returns False when it gave up.
+        """
+        path = Path(self.address.removeprefix("ipc://") + ".lock")
+        self._lock_file = path.open("a")
+        while True:
+            try:
+                fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if not wait or not self._parent_alive():
+                    return False
+                time.sleep(1.0)
+        self._inbox.bind(self.address)
+        self._bound = True
+        logger.info("node agent of %s listening on %s (pid %d)", self.sampler.hostname, self.address, os.getpid())
+        return True
+
+    def stop(self) -> None:
+        """Ask the loop to end after the current step (signal handlers call this)."""
+        self._stopping = True
+
+    def close(self) -> None:
+        """Unbind (removing the socket file, so tasks stop announcing) and close channels."""
+        self._inbox.close(linger=0)
+        self._context.term()
+        close_channels()
+        if self._bound:
+            Path(self.address.removeprefix("ipc://")).unlink(missing_ok=True)
+        if self._lock_file is not None:
+            self._lock_file.close()
+
+    def _parent_alive(self) -> bool:
+        if self.parent_pid is None:
+            return True
+        try:
+            os.kill(self.parent_pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+
+    # -- the loop --------------------------------------------------------------------------
+
+    def interval(self) -> float:
+        """The shortest interval any running task asked for, else the default."""
+        return min((t.interval for t in self.tasks.values()), default=self.default_interval)
+
+    def run(self) -> None:
+        """Serve until stopped, or until the parent is gone and nothing is left to sample."""
+        poller = zmq.Poller()
+        poller.register(self._inbox, zmq.POLLIN)
+        next_sample = time.monotonic() + self.interval()
+        while not self._stopping:
+            timeout = max(0.0, next_sample - time.monotonic())
+            if poller.poll(int(min(timeout, 1.0) * 1000)):
+                self._drain()
+                next_sample = min(next_sample, time.monotonic() + self.interval())  # a task asked for less
+            if time.monotonic() >= next_sample:
+                self.sample_all()
+                next_sample = time.monotonic() + self.interval()
+            if not self.tasks and not self._parent_alive():
+                logger.info("parent %s is gone and no task runs: stopping", self.parent_pid)
+                break
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                raw = self._inbox.recv(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            try:
+                self.handle(msgpack.unpackb(raw))
+            except Exception:
+                logger.exception("ignored a malformed task announcement")
+
+    def handle(self, message: list[Any]) -> None:
+        """Apply one ``start`` or ``end`` announcement."""
+        if message[0] == "start":
+            _, run_id, task_id, try_id, pid, hub_url, interval, block_id = message
+            self.tasks[(run_id, task_id, try_id)] = Tracked(pid, hub_url, float(interval), block_id)
+        elif message[0] == "end":
+            _, run_id, task_id, try_id, dropped = message
+            tracked = self.tasks.pop((run_id, task_id, try_id), None)
+            if tracked is not None:
+                self._dropped_by_tasks[tracked.pid] = int(dropped)
+                self._send_final(run_id, task_id, try_id, tracked)
+        else:
+            raise ValueError(f"unknown announcement {message[0]!r}")
+
+    # -- sampling --------------------------------------------------------------------------
+
+    def _resource(self, key: TaskKey, tracked: Tracked, when: datetime.datetime) -> Any | None:
+        sample = sample_tree(tracked.pid)
+        if sample is None:
+            return None
+        run_id, task_id, try_id = key
+        sample.update(
+            run_id=run_id,
+            task_id=task_id,
+            try_id=try_id,
+            timestamp=when,
+            resource_monitoring_interval=tracked.interval,
+            hostname=self.sampler.hostname,
+        )
+        return to_wire((MessageKind.RESOURCE_INFO, sample))[0]
+
+    def _send_final(self, run_id: str, task_id: int, try_id: int, tracked: Tracked) -> None:
+        message = self._resource((run_id, task_id, try_id), tracked, _now())
+        if message is not None:
+            channel_for(tracked.hub_url).send([message])
+            self.samples_sent += 1
+
+    def sample_all(self) -> None:
+        """One node sample and one sample per running task, to each task's hub."""
+        when = _now()
+        node = self.sampler.sample()
+        by_hub: dict[str, list[Any]] = {}
+        runs: dict[str, dict[str, int]] = {}
+        for key, tracked in list(self.tasks.items()):
+            message = self._resource(key, tracked, when)
+            if message is None:  # the process is gone without an end announcement (killed)
+                del self.tasks[key]
+                continue
+            by_hub.setdefault(tracked.hub_url, []).append(message)
+            runs.setdefault(tracked.hub_url, {})
+            runs[tracked.hub_url][key[0]] = runs[tracked.hub_url].get(key[0], 0) + 1
+        for hub_url, run_counts in runs.items():
+            channel = channel_for(hub_url)
+            dropped = channel.dropped + sum(self._dropped_by_tasks.values())
+            for run_id, running in run_counts.items():
+                fields = {
+                    **node,
+                    "run_id": run_id,
+                    "timestamp": when,
+                    "interval": self.interval(),
+                    "tasks_running": running,
+                    "messages_dropped": dropped,
+                }
+                by_hub[hub_url].append(to_wire((MessageKind.NODE_SAMPLE, fields))[0])
+        for hub_url, messages in by_hub.items():
+            channel = channel_for(hub_url)
+            for start in range(0, len(messages), MAX_MESSAGES_PER_FRAME):
+                channel.send(messages[start : start + MAX_MESSAGES_PER_FRAME])
+            self.samples_sent += len(messages)

@@ -1,0 +1,105 @@
+"""``ZMQRadio``: Parsl's worker-side monitoring messages, straight from the task to the hub.
+
+Parsl's default for HighThroughputExecutor pickles each message into the task's result,
+through the interchange, into a router process and onto the monitoring queue. This radio
+sends msgpack frames from the task process to the hub over one socket per process, and
+tells the node agent (if one runs on the node) to sample the task's processes, so no
+process is forked per task.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import TYPE_CHECKING, Any
+
+from parsl.monitoring.radios.base import MonitoringRadioReceiver, MonitoringRadioSender, RadioConfig
+
+from parsl_monitor_core.wire import FIELD_INDEX, MessageKind, to_wire
+from parsl_monitor_worker.agent_link import link_for
+from parsl_monitor_worker.channel import DEFAULT_BUFFER, channel_for
+
+if TYPE_CHECKING:
+    from multiprocessing.queues import Queue
+
+__all__ = ("ZMQRadio", "ZMQRadioSender")
+
+logger = logging.getLogger(__name__)
+
+_W = FIELD_INDEX[MessageKind.WORKER_TASK_INFO]
+_RUN, _TASK, _TRY = _W["run_id"], _W["task_id"], _W["try_id"]
+_FIRST, _LAST, _BLOCK = _W["first_msg"], _W["last_msg"], _W["block_id"]
+DEFAULT_INTERVAL = 30.0
+
+
+class _NoReceiver(MonitoringRadioReceiver):
+    """Workers send to the hub directly: nothing to receive on the submit side."""
+
+    def shutdown(self) -> None:
+        """Nothing to stop."""
+
+
+class ZMQRadio(RadioConfig):
+    """A radio for ``HighThroughputExecutor(remote_monitoring_radio=ZMQRadio())``.
+
+    With ``parsl_monitor_hub.MonitoringHub`` it finds the hub and the sampling interval by
+    itself, and turns off Parsl's per-task monitoring processes: resource samples come
+    from the node agent (``parsl-monitor-worker``, see the user guide) instead.
+
+    Args:
+        hub_url: the hub's ``tcp://host:port``; only needed with another monitoring hub.
+        buffer: frames a worker holds while the hub is unreachable before dropping (counted).
+    """
+
+    def __init__(self, hub_url: str | None = None, buffer: int = DEFAULT_BUFFER) -> None:
+        self.hub_url = hub_url
+        self.buffer = buffer
+        self.interval = DEFAULT_INTERVAL
+
+    def create_receiver(self, *, run_dir: str, resource_msgs: Queue[Any]) -> MonitoringRadioReceiver:  # noqa: ARG002 - Parsl's signature
+        """Learn the hub's URL and interval from our MonitoringHub's queue; hand sampling to node agents."""
+        url = self.hub_url or getattr(resource_msgs, "url", None)
+        if not isinstance(url, str):
+            raise ValueError(
+                "ZMQRadio sends to a parsl-monitor hub: use parsl_monitor_hub.MonitoringHub, or pass hub_url='tcp://host:port'"
+            )
+        self.hub_url = url
+        self.interval = float(getattr(resource_msgs, "resource_monitoring_interval", self.interval) or 0.0)
+        hand_over = getattr(resource_msgs, "sample_on_nodes", None)
+        if callable(hand_over):
+            hand_over()
+        return _NoReceiver()
+
+    def create_sender(self) -> ZMQRadioSender:
+        """The sender of this process (Parsl asks for one per message: it is cached)."""
+        if self.hub_url is None:
+            raise RuntimeError("ZMQRadio.create_sender called before create_receiver")
+        return ZMQRadioSender(self.hub_url, self.interval, self.buffer)
+
+
+class ZMQRadioSender(MonitoringRadioSender):
+    """Sends one Parsl message per call; never raises, never blocks."""
+
+    def __init__(self, hub_url: str, interval: float, buffer: int = DEFAULT_BUFFER) -> None:
+        self.hub_url = hub_url
+        self.interval = interval
+        self._channel = channel_for(hub_url, buffer)
+
+    def send(self, message: object) -> None:
+        """Forward ``(MessageType, payload)`` to the hub; start or end node sampling for the task."""
+        try:
+            wire = to_wire(message)
+            self._channel.send(wire)
+            for kind, values in wire:
+                if kind == MessageKind.WORKER_TASK_INFO:
+                    self._tell_agent(values)
+        except Exception:
+            logger.exception("monitoring message not sent from pid %d", os.getpid())
+
+    def _tell_agent(self, values: list[Any]) -> None:
+        link = link_for()
+        key = values[_RUN], values[_TASK], values[_TRY]
+        if values[_FIRST] and self.interval > 0:
+            link.started(key, self.hub_url, self.interval, values[_BLOCK])
+        elif values[_LAST]:
+            link.ended(key, self._channel.dropped)

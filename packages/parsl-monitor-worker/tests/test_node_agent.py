@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from parsl_monitor_core.wire import MessageKind
+from parsl_monitor_worker.node_agent import NodeAgent
+
+if TYPE_CHECKING:
+    import subprocess
+    from collections.abc import Callable, Iterator
+
+    from conftest import FakeHub
+    from parsl_monitor_core.wire import Message
+
+MIB = 2**20
+
+
+@pytest.fixture
+def agent(tmp_path: Path) -> Iterator[NodeAgent]:
+    node_agent = NodeAgent(f"ipc://{tmp_path / 'agent'}", interval=30)
+    assert node_agent.acquire(wait=False)
+    yield node_agent
+    node_agent.close()
+
+
+def test_running_tasks_get_resource_rows_and_the_node_a_sample_per_run(
+    agent: NodeAgent,
+    hub: FakeHub,
+    spawn: Callable[[str], subprocess.Popen[str]],
+    programs: dict[str, str],
+    fields: Callable[[Message], dict[str, Any]],
+) -> None:
+    holder = spawn(programs["hold"].format(mb=200))
+    burner = spawn(programs["burn"])
+    agent.handle(["start", "run-1", 1, 0, holder.pid, hub.url, 0.5, "0"])
+    agent.handle(["start", "run-1", 2, 0, burner.pid, hub.url, 0.5, "0"])
+    assert agent.interval() == 0.5  # the tasks' interval, not the default
+    agent.sample_all()
+    got = {(m.kind, fields(m).get("task_id")): fields(m) for m in hub.receive(3)}
+    memory = got[(MessageKind.RESOURCE_INFO, 1)]
+    assert memory["psutil_process_memory_resident"] >= 200 * MIB
+    assert memory["run_id"] == "run-1" and memory["resource_monitoring_interval"] == 0.5
+    node = got[(MessageKind.NODE_SAMPLE, None)]
+    assert node["tasks_running"] == 2 and node["memory_used"] > 200 * MIB
+    assert isinstance(node["timestamp"], datetime.datetime)
+
+
+def test_an_ending_task_gets_a_final_sample_and_is_no_longer_sampled(
+    agent: NodeAgent, hub: FakeHub, spawn: Callable[[str], subprocess.Popen[str]], programs: dict[str, str]
+) -> None:
+    proc = spawn(programs["hold"].format(mb=10))
+    agent.handle(["start", "run-1", 7, 1, proc.pid, hub.url, 10.0, None])
+    agent.handle(["end", "run-1", 7, 1, 0])
+    (final,) = hub.receive(1)
+    assert (final.kind, final.get("task_id"), final.get("try_id")) == (MessageKind.RESOURCE_INFO, 7, 1)
+    assert agent.tasks == {}
+
+
+def test_a_killed_task_is_dropped_without_a_row(
+    agent: NodeAgent, hub: FakeHub, spawn: Callable[[str], subprocess.Popen[str]], programs: dict[str, str]
+) -> None:
+    proc = spawn(programs["hold"].format(mb=1))
+    agent.handle(["start", "run-1", 3, 0, proc.pid, hub.url, 1.0, None])
+    proc.kill()
+    proc.wait()
+    agent.sample_all()
+    assert agent.tasks == {} and agent.samples_sent == 0
+    assert not hub.socket.poll(300)
+
+
+def test_a_second_agent_on_the_node_stands_by(agent: NodeAgent) -> None:
+    second = NodeAgent(agent.address, interval=30)
+    try:
+        assert not second.acquire(wait=False)
+    finally:
+        second.close()
+    assert Path(agent.address.removeprefix("ipc://")).exists()  # the first agent still serves
