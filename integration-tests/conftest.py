@@ -156,7 +156,7 @@ def postgres() -> Iterator[PostgresServer]:
 class HubProcess:
     """A ``parsl-monitor-hub`` CLI process on a free loopback port, as a user starts one."""
 
-    def __init__(self, db: str, log_file: Path) -> None:
+    def __init__(self, db: str, log_file: Path, bind: str = "tcp://127.0.0.1:*") -> None:
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -165,7 +165,7 @@ class HubProcess:
                 "--db",
                 db,
                 "--bind",
-                "tcp://127.0.0.1:*",
+                bind,
                 "--log-file",
                 str(log_file),
             ],
@@ -187,12 +187,12 @@ class HubProcess:
 
 
 @pytest.fixture
-def start_hub(tmp_path: Path) -> Iterator[Callable[[str], HubProcess]]:
-    """``start_hub(db_url)`` starts a hub CLI; every hub still running is stopped after the test."""
+def start_hub(tmp_path: Path) -> Iterator[Callable[..., HubProcess]]:
+    """``start_hub(db_url, bind=...)`` starts a hub CLI; every hub still running is stopped after the test."""
     started: list[HubProcess] = []
 
-    def start(db: str) -> HubProcess:
-        hub = HubProcess(db, tmp_path / f"hub-{len(started)}.log")
+    def start(db: str, bind: str = "tcp://127.0.0.1:*") -> HubProcess:
+        hub = HubProcess(db, tmp_path / f"hub-{len(started)}.log", bind)
         started.append(hub)
         return hub
 

@@ -43,7 +43,10 @@ def burn_cpu(seconds: float) -> int:
 
 @bash_app
 def children(n: int, seconds: float) -> str:
-    return " & ".join(f"python3 -c 'import time; x = bytearray(30 * 2**20); time.sleep({seconds})'" for _ in range(n)) + " & wait"
+    return (
+        " & ".join(f"python3 -c 'import time; x = bytearray(30 * 2**20); time.sleep({seconds})'" for _ in range(n))
+        + " & wait"
+    )
 
 
 @python_app
