@@ -4,7 +4,8 @@ Run it with ``hatch run demo`` from the repository root. It is the user guide's
 configuration with one changed import, on a local HighThroughputExecutor bound to
 127.0.0.1: a fan-out of simulations (some burning CPU, some holding memory), one that
 fails once and is retried, one that fails for good, a bash step, and a reduction.
-``parsl-visualize`` serves the database from the moment it exists (watch the run live at
+Resources are sampled by a node agent (``parsl-monitor-worker``, started by ``worker_init``)
+through ``ZMQRadio``. ``parsl-visualize`` serves the database from the moment it exists (watch the run live at
 http://127.0.0.1:8080/) and keeps serving it after the run until Ctrl-C.
 """
 
@@ -24,6 +25,7 @@ from parsl.executors import HighThroughputExecutor
 from parsl.providers import LocalProvider
 
 from parsl_monitor_hub import MonitoringHub  # was: from parsl.monitoring.monitoring import MonitoringHub
+from parsl_monitor_worker import ZMQRadio
 
 
 @python_app
@@ -83,7 +85,13 @@ def config(run_dir: str) -> Config:
                 max_workers_per_node=2,
                 address="127.0.0.1",
                 loopback_address="127.0.0.1",
-                provider=LocalProvider(init_blocks=1, max_blocks=1),  # type: ignore[no-untyped-call]
+                # One node agent per worker node samples every task and the node: no process per task.
+                remote_monitoring_radio=ZMQRadio(),
+                provider=LocalProvider(  # type: ignore[no-untyped-call]
+                    init_blocks=1,
+                    max_blocks=1,
+                    worker_init=f"parsl-monitor-worker --daemon --log-file {run_dir}/node_agent.log",
+                ),
             )
         ],
         monitoring=MonitoringHub(
@@ -151,7 +159,7 @@ def main() -> None:
     with sqlite3.connect(db) as conn:
         counts = {
             t: conn.execute(f"select count(*) from {t}").fetchone()[0]  # noqa: S608 - fixed names
-            for t in ("workflow", "task", "try", "status", "resource", "node", "block")
+            for t in ("workflow", "task", "try", "status", "resource", "node", "block", "node_sample")
         }
     print(f"monitoring database: {db.resolve()}")
     print("rows: " + ", ".join(f"{table} {n}" for table, n in counts.items()), flush=True)

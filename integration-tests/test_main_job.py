@@ -36,7 +36,7 @@ def test_the_demo_is_monitored_into_runinfo_and_served_by_the_dashboard(
     demo = subprocess.Popen(
         [sys.executable, str(ROOT / "examples" / "demo.py"), "--tasks", "6", "--port", str(port)],
         cwd=tmp_path,
-        env=parsl_environment,
+        env={**parsl_environment, "PARSL_MONITOR_AGENT": f"ipc://{tmp_path / 'agent'}"},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -66,6 +66,7 @@ def test_the_demo_is_monitored_into_runinfo_and_served_by_the_dashboard(
         assert states["failed"] == 1  # broken_step
         assert states["fail_retryable"] == 2  # calibrate (then succeeds) and broken_step (then fails for good)
         assert conn.execute("select count(*) from resource where psutil_process_memory_resident > 0").fetchone()[0] > 0
+        assert conn.execute("select count(*) from node_sample").fetchone()[0] > 0  # the node agent ran
 
 
 def test_the_benchmarks_still_run(tmp_path: Path, parsl_environment: dict[str, str]) -> None:

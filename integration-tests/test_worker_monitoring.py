@@ -158,7 +158,7 @@ def test_the_radio_takes_sampling_over_from_per_task_processes(tmp_path: Path) -
         assert hub.resource_monitoring_interval == 0  # what the DataFlowKernel gives each task's wrapper
     finally:
         hub.monitoring_hub_active = False
-        hub.resource_msgs.close(timeout=0)
+        hub.resource_msgs.close()
 
 
 def _count(path: Path, sql: str) -> int:

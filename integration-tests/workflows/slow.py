@@ -46,7 +46,7 @@ def main() -> None:
                 address="127.0.0.1",
                 max_workers_per_node=2,
                 provider=LocalProvider(init_blocks=1, max_blocks=1, worker_init=agent),  # type: ignore[no-untyped-call]
-                **({"remote_monitoring_radio": ZMQRadio()} if args.agent else {}),
+                remote_monitoring_radio=ZMQRadio() if args.agent else None,
             )
         ],
         monitoring=MonitoringHub(resource_monitoring_interval=1, hub_url=args.hub_url),

@@ -10,7 +10,7 @@ import pytest
 from litestar.testing import TestClient
 from sqlalchemy import create_engine, text
 
-from parsl_monitor_core.schema import Resource, Status, Task, Try, Workflow, create_or_upgrade, table_of
+from parsl_monitor_core.schema import NodeSample, Resource, Status, Task, Try, Workflow, create_or_upgrade, table_of
 from parsl_visualize.app import create_app
 from parsl_visualize.db import Database, open_database
 
@@ -174,6 +174,19 @@ def write_example(url: str, parsl_written: bool = False) -> None:
         *_statuses(LIVE, 0, ("pending", 7190, 0), ("launched", 7191, 0), ("running", 7192, 0)),
         *_statuses(STALE, 0, ("pending", 0, 0)),
     ]
+    nodes = [
+        {
+            "run_id": d,
+            "hostname": host,
+            "timestamp": at(t),
+            "cpu_percent": cpu,
+            "memory_used": 2**30 * gib,
+            "memory_total": 2**34,
+            "cpu_count": 8,
+            "tasks_running": 1,
+        }
+        for host, t, cpu, gib in (("nodeA", 5, 50.0, 1), ("nodeA", 15, 100.0, 2), ("nodeB", 25, 25.0, 4))
+    ]
     resources = [
         *_samples(d, 0, 0, start=3, rss=100 * 2**20, cpu0=10.0),
         *_samples(d, 1, 1, start=23, rss=300 * 2**20, cpu0=50.0),
@@ -192,6 +205,7 @@ def write_example(url: str, parsl_written: bool = False) -> None:
         conn.execute(table_of(Try).insert(), tries)
         conn.execute(table_of(Status).insert(), statuses)
         conn.execute(table_of(Resource).insert(), resources)
+        conn.execute(table_of(NodeSample).insert(), nodes)
         if parsl_written:
             conn.execute(text("DROP TABLE parsl_monitor_schema"))
     engine.dispose()

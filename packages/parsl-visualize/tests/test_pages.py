@@ -167,6 +167,14 @@ def test_a_run_that_just_started_has_every_page(client: Client, path: str) -> No
     assert "task" in response.text
 
 
+def test_node_agent_samples_are_drawn_per_node(client: Client) -> None:
+    drawn = charts(client.get(f"/workflow/{DONE}/resource_usage").text)
+    cpu = {s["name"]: [v for _t, v in s["data"]] for s in drawn["chart-node-cpu"]["series"]}
+    assert cpu == {"nodeA": [50.0, 100.0], "nodeB": [25.0]}
+    memory = {s["name"]: [v for _t, v in s["data"]] for s in drawn["chart-node-memory"]["series"]}
+    assert memory == {"nodeA": [1.0, 2.0], "nodeB": [4.0]}
+
+
 def test_a_run_without_resource_data_says_so(client: Client) -> None:
     assert "No resource data for this run" in client.get(f"/workflow/{STALE}/resource_usage").text
 

@@ -35,7 +35,7 @@ def seconds_axis(name: str = "seconds since the workflow started") -> Option:
 
 def lines_over_time(
     x: Sequence[float],
-    series: Mapping[str, Sequence[float]],
+    series: Mapping[str, Sequence[float | None]],
     unit: str,
     *,
     scale: float = 1.0,
@@ -53,7 +53,8 @@ def lines_over_time(
             "symbol": "none",
             **({"stack": unit, "areaStyle": {}} if stacked else {}),
             **({"itemStyle": {"color": colors[name]}} if colors and name in colors else {}),
-            "data": [[t, round(v / scale, 4)] for t, v in zip(x, values, strict=True)],
+            "connectNulls": True,
+            "data": [[t, round(v / scale, 4)] for t, v in zip(x, values, strict=True) if v is not None],
         }
         for name, values in series.items()
     ]

@@ -8,10 +8,10 @@ from parsl_visualize.charts._axes import GIB, base, lines_over_time
 
 if TYPE_CHECKING:
     from parsl_visualize.charts import Option
-    from parsl_visualize.queries.resources import AppUsage, UsageOverTime
+    from parsl_visualize.queries.resources import AppUsage, NodeUsage, UsageOverTime
     from parsl_visualize.queries.timeline import TimeAxis
 
-__all__ = ("app_usage_charts", "usage_charts")
+__all__ = ("app_usage_charts", "node_charts", "usage_charts")
 
 
 def usage_charts(usage: UsageOverTime, axis: TimeAxis) -> dict[str, Option]:
@@ -41,4 +41,13 @@ def app_usage_charts(usage: AppUsage) -> dict[str, Option]:
             usage.memory_edges, usage.memory_counts, "peak resident memory (GiB, bin start)", GIB
         ),
         "cpu_per_app": _histogram(usage.cpu_edges, usage.cpu_counts, "CPU time (s, bin start)", 1.0),
+    }
+
+
+def node_charts(usage: NodeUsage, axis: TimeAxis) -> dict[str, Option]:
+    """Whole-node CPU (%) and memory in use (GiB) per node, from the node agents."""
+    x = axis.offsets()
+    return {
+        "node_cpu": lines_over_time(x, usage.cpu_percent, "CPU %"),
+        "node_memory": lines_over_time(x, usage.memory_used, "GiB in use", scale=GIB),
     }

@@ -6,9 +6,15 @@ from typing import TYPE_CHECKING, Any
 
 from litestar import Controller, get
 
-from parsl_visualize.charts.resources import app_usage_charts, usage_charts
+from parsl_visualize.charts.resources import app_usage_charts, node_charts, usage_charts
 from parsl_visualize.pages._run import live_page
-from parsl_visualize.queries.resources import app_usage, has_resource_data, sampling_interval, usage_over_time
+from parsl_visualize.queries.resources import (
+    app_usage,
+    has_resource_data,
+    node_usage,
+    sampling_interval,
+    usage_over_time,
+)
 from parsl_visualize.queries.timeline import time_axis
 
 if TYPE_CHECKING:
@@ -30,7 +36,13 @@ def _charts(conn: Connection, run_id: str) -> dict[str, Any]:
     if axis is None:
         return {}
     usage = app_usage(conn, run_id)
-    return {**usage_charts(usage_over_time(conn, run_id, axis), axis), **app_usage_charts(usage), "usage": usage}
+    nodes = node_usage(conn, run_id, axis)
+    return {
+        **usage_charts(usage_over_time(conn, run_id, axis), axis),
+        **app_usage_charts(usage),
+        **(node_charts(nodes, axis) if nodes else {}),
+        "usage": usage,
+    }
 
 
 class ResourceController(Controller):

@@ -5,8 +5,9 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 
+from parsl_monitor_core.schema import NodeSample, table_of
 from parsl_visualize.queries._common import RESOURCE, TASK, TRY
 from parsl_visualize.sqltime import bucket, epoch
 
@@ -15,7 +16,16 @@ if TYPE_CHECKING:
 
     from parsl_visualize.queries.timeline import TimeAxis
 
-__all__ = ("AppUsage", "UsageOverTime", "app_usage", "has_resource_data", "sampling_interval", "usage_over_time")
+__all__ = (
+    "AppUsage",
+    "NodeUsage",
+    "UsageOverTime",
+    "app_usage",
+    "has_resource_data",
+    "node_usage",
+    "sampling_interval",
+    "usage_over_time",
+)
 
 MAX_HOSTS = 24
 BINS = 20
@@ -182,3 +192,34 @@ def app_usage(conn: Connection, run_id: str) -> AppUsage:
         cpu_efficiency=cpu_efficiency,
         memory_efficiency=memory_efficiency,
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class NodeUsage:
+    """Per node, mean CPU percent and memory in use per bucket, from node agent samples (None: no sample)."""
+
+    cpu_percent: dict[str, list[float | None]]
+    memory_used: dict[str, list[float | None]]
+
+
+def node_usage(conn: Connection, run_id: str, axis: TimeAxis) -> NodeUsage | None:
+    """None for databases without node samples (written by Parsl, or before schema version 2)."""
+    if not inspect(conn).has_table(NodeSample.__tablename__):
+        return None
+    n = table_of(NodeSample).c
+    index = bucket((epoch(n.timestamp) - axis.start) / axis.width)
+    query = (
+        select(n.hostname, index, func.avg(n.cpu_percent), func.avg(n.memory_used))
+        .where(n.run_id == run_id)
+        .group_by(n.hostname, index)
+    )
+    cpu: dict[str, list[float | None]] = {}
+    memory: dict[str, list[float | None]] = {}
+    for host, i, percent, used in conn.execute(query).tuples():
+        at = min(max(i, 0), axis.count - 1)
+        cpu.setdefault(host, [None] * axis.count)[at] = percent
+        memory.setdefault(host, [None] * axis.count)[at] = used
+    if not cpu:
+        return None
+    busiest = sorted(cpu, key=lambda host: -sum(v or 0.0 for v in cpu[host]))[:MAX_HOSTS]
+    return NodeUsage({h: cpu[h] for h in sorted(busiest)}, {h: memory[h] for h in sorted(busiest)})
