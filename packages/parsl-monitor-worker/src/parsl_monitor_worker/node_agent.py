@@ -23,7 +23,7 @@ import zmq
 
 from parsl_monitor_core.wire import MessageKind, to_wire
 from parsl_monitor_worker.channel import channel_for, close_channels
-from parsl_monitor_worker.sampler import NodeSampler, sample_tree
+from parsl_monitor_worker.sampler import NodeSampler, sample_tree, sample_trees
 
 __all__ = ("NodeAgent", "Tracked")
 
@@ -170,8 +170,9 @@ class NodeAgent:
 
     # -- sampling --------------------------------------------------------------------------
 
-    def _resource(self, key: TaskKey, tracked: Tracked, when: datetime.datetime) -> Any | None:
-        sample = sample_tree(tracked.pid)
+    def _resource(
+        self, key: TaskKey, tracked: Tracked, when: datetime.datetime, sample: dict[str, Any] | None
+    ) -> Any | None:
         if sample is None:
             return None
         run_id, task_id, try_id = key
@@ -186,7 +187,7 @@ class NodeAgent:
         return to_wire((MessageKind.RESOURCE_INFO, sample))[0]
 
     def _send_final(self, run_id: str, task_id: int, try_id: int, tracked: Tracked) -> None:
-        message = self._resource((run_id, task_id, try_id), tracked, _now())
+        message = self._resource((run_id, task_id, try_id), tracked, _now(), sample_tree(tracked.pid))
         if message is not None:
             channel_for(tracked.hub_url).send([message])
             self.samples_sent += 1
@@ -195,10 +196,11 @@ class NodeAgent:
         """One node sample and one sample per running task, to each task's hub."""
         when = _now()
         node = self.sampler.sample()
+        samples = sample_trees(t.pid for t in self.tasks.values())
         by_hub: dict[str, list[Any]] = {}
         runs: dict[str, dict[str, int]] = {}
         for key, tracked in list(self.tasks.items()):
-            message = self._resource(key, tracked, when)
+            message = self._resource(key, tracked, when, samples.get(tracked.pid))
             if message is None:  # the process is gone without an end announcement (killed)
                 del self.tasks[key]
                 continue

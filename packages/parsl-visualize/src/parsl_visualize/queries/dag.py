@@ -41,6 +41,5 @@ def dag_tasks(conn: Connection, run_id: str) -> list[DagTask]:
         .order_by(TASK.c.task_id)
     )
     return [
-        DagTask(task_id, app, state or "unknown", _ids(depends))
-        for task_id, app, state, depends in conn.execute(query).tuples()
+        DagTask(task_id, app, state or "unknown", _ids(depends)) for task_id, app, state, depends in conn.execute(query)
     ]

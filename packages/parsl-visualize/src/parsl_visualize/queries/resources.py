@@ -100,7 +100,7 @@ def usage_over_time(conn: Connection, run_id: str, axis: TimeAxis) -> UsageOverT
     memory = [0.0] * axis.count
     host_cpu: dict[str, list[float]] = {}
     host_memory: dict[str, list[float]] = {}
-    for name, index, used, rss in conn.execute(query).tuples():
+    for name, index, used, rss in conn.execute(query):
         i = min(max(index, 0), axis.count - 1)
         cores = (used or 0.0) / axis.width
         cpu[i] += cores
@@ -172,16 +172,14 @@ def app_usage(conn: Connection, run_id: str) -> AppUsage:
     for column, edges, counts in ((p.peak, memory_edges, memory_counts), (p.cpu, cpu_edges, cpu_counts)):
         width = edges[1] - edges[0]
         index = bucket((func.coalesce(column, edges[0]) - edges[0]) / width)
-        for name, i, n in conn.execute(
-            select(app, index, func.count()).select_from(source).group_by(app, index)
-        ).tuples():
+        for name, i, n in conn.execute(select(app, index, func.count()).select_from(source).group_by(app, index)):
             counts.setdefault(name, [0] * BINS)[min(max(i, 0), BINS - 1)] += n
     cpu_efficiency: dict[str, float | None] = {}
     memory_efficiency: dict[str, float | None] = {}
     query = select(app, func.sum(p.cpu), func.sum(p.span), func.avg(p.mean / func.nullif(p.peak, 0))).select_from(
         source
     )
-    for name, used, running, held in conn.execute(query.group_by(app).order_by(app)).tuples():
+    for name, used, running, held in conn.execute(query.group_by(app).order_by(app)):
         cpu_efficiency[name] = used / running if used is not None and running else None
         memory_efficiency[name] = held
     return AppUsage(
@@ -215,7 +213,7 @@ def node_usage(conn: Connection, run_id: str, axis: TimeAxis) -> NodeUsage | Non
     )
     cpu: dict[str, list[float | None]] = {}
     memory: dict[str, list[float | None]] = {}
-    for host, i, percent, used in conn.execute(query).tuples():
+    for host, i, percent, used in conn.execute(query):
         at = min(max(i, 0), axis.count - 1)
         cpu.setdefault(host, [None] * axis.count)[at] = percent
         memory.setdefault(host, [None] * axis.count)[at] = used

@@ -13,9 +13,9 @@ from parsl_visualize.sqltime import epoch
 from parsl_visualize.states import FAILED_STATES
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Sequence
 
-    from sqlalchemy import ColumnElement, Connection, Label, Row, Select, Subquery
+    from sqlalchemy import ColumnElement, Connection, Label, Select, Subquery
 
 __all__ = (
     "ANY_FAILURE",
@@ -135,7 +135,8 @@ def _states_of(conn: Connection, run_id: str, task_ids: list[int]) -> dict[int, 
         .where(STATUS.c.run_id == run_id, STATUS.c.task_id.in_(task_ids))
         .order_by(STATUS.c.task_id, STATUS.c.timestamp, final_last())
     )
-    return dict(conn.execute(query).tuples().all())  # the newest row of each task comes last and wins
+    # The newest row of each task comes last and wins; dict(Result) would call its keys().
+    return {task_id: state for task_id, state in conn.execute(query)}  # noqa: C416
 
 
 def list_tasks(conn: Connection, run_id: str, spec: TaskFilter) -> TaskPage:
@@ -170,7 +171,7 @@ def list_tasks(conn: Connection, run_id: str, spec: TaskFilter) -> TaskPage:
     return TaskPage(rows=tasks, total=total, page=page, per_page=spec.per_page)
 
 
-def _task_row(row: Row[Any]) -> TaskRow:
+def _task_row(row: Sequence[Any]) -> TaskRow:
     task_id, app, state, invoked, returned, duration, fail_count, depends = row
     return TaskRow(task_id, app, state or "unknown", invoked, returned, duration, fail_count, depends)
 
@@ -290,7 +291,7 @@ def task_detail(conn: Connection, run_id: str, task_id: int) -> TaskDetail | Non
             select(STATUS.c.task_status_name, STATUS.c.timestamp, STATUS.c.try_id)
             .where(STATUS.c.run_id == run_id, STATUS.c.task_id == task_id)
             .order_by(STATUS.c.timestamp, final_last())
-        ).tuples()
+        )
     ]
     tries = [
         TryRow(*row)
@@ -307,7 +308,7 @@ def task_detail(conn: Connection, run_id: str, task_id: int) -> TaskDetail | Non
             )
             .where(TRY.c.run_id == run_id, TRY.c.task_id == task_id)
             .order_by(TRY.c.try_id)
-        ).tuples()
+        )
     ]
     r = RESOURCE.c
     samples = (
@@ -328,7 +329,7 @@ def task_detail(conn: Connection, run_id: str, task_id: int) -> TaskDetail | Non
                 # Naming the tries lets the primary key (try_id, task_id, run_id, timestamp) serve this.
                 .where(and_(r.try_id.in_([row.try_id for row in tries]), r.task_id == task_id, r.run_id == run_id))
                 .order_by(r.timestamp)
-            ).tuples()
+            )
         ]
     )
     return TaskDetail(

@@ -78,7 +78,7 @@ def _net(
     for column, sign in zip(interval, (1, -1), strict=True):
         index = bucket((epoch(column) - axis.start) / axis.width)
         query = select(*group, index, func.count()).select_from(source).where(*where, column.is_not(None))
-        for *key, i, n in conn.execute(query.group_by(*group, index)).tuples():
+        for *key, i, n in conn.execute(query.group_by(*group, index)):
             deltas = series.setdefault(str(key[0]) if key else "", [0] * axis.count)
             deltas[min(max(i, 0), axis.count - 1)] += sign * n
     for deltas in series.values():
@@ -161,4 +161,4 @@ def gantt_tries(conn: Connection, run_id: str, axis: TimeAxis, limit: int) -> li
         .where(t.run_id == run_id)
         .order_by(t.task_id, y.try_id)
     )
-    return [GanttTry(*row) for row in conn.execute(query).tuples()]
+    return [GanttTry(*row) for row in conn.execute(query)]

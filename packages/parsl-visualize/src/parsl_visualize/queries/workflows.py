@@ -68,7 +68,7 @@ def _live_counts(conn: Connection, run_id: str) -> tuple[int, int]:
     # Parsl fills the workflow row's counts only at the end; count final states meanwhile.
     latest = latest_states(conn.dialect.name, run_id)
     rows = conn.execute(select(latest.c.state, func.count()).group_by(latest.c.state))
-    counts = dict(rows.tuples().all())
+    counts: dict[str, int] = {state: n for state, n in rows}  # noqa: C416 - dict(Result) would call its keys()
     failed = sum(counts.get(state, 0) for state in FAILED_STATES)
     return counts.get("exec_done", 0) + counts.get("memo_done", 0), failed
 
@@ -186,7 +186,7 @@ def states_by_app(conn: Connection, run_id: str) -> dict[str, dict[str, int]]:
         .group_by(app, latest.c.state)
     )
     counts: dict[str, dict[str, int]] = {}
-    for name, state, n in conn.execute(query).tuples():
+    for name, state, n in conn.execute(query):
         counts.setdefault(name, {})[state] = n
     return counts
 
@@ -229,7 +229,7 @@ def app_summary(conn: Connection, run_id: str, by_app: dict[str, dict[str, int]]
         .where(TASK.c.run_id == run_id)
         .group_by(app)
         .order_by(app)
-    ).tuples()
+    )
     return [
         AppSummary(
             app=name,
