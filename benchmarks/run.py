@@ -13,7 +13,7 @@ import platform
 import tempfile
 from pathlib import Path
 
-from benchmarks import bench_backlog, bench_ingest, bench_viewer, bench_workflow
+from benchmarks import bench_agent, bench_backlog, bench_ingest, bench_viewer, bench_workflow
 
 FULL = {
     "ingest": 200_000,
@@ -24,6 +24,7 @@ FULL = {
     "viewer": [1_000, 20_000, 100_000],
     "viewer_parsl_up_to": 20_000,
     "viewer_deadline": 180,
+    "agent": [100, 1_000],
 }
 QUICK = {
     "ingest": 2_000,
@@ -34,8 +35,9 @@ QUICK = {
     "viewer": [200],
     "viewer_parsl_up_to": 200,
     "viewer_deadline": 60,
+    "agent": [20],
 }
-BENCHMARKS = ["ingest", "backlog", "workflow", "viewer"]
+BENCHMARKS = ["ingest", "backlog", "workflow", "viewer", "agent"]
 
 
 def main() -> None:
@@ -61,6 +63,8 @@ def main() -> None:
             results["viewer"] = bench_viewer.run(
                 workdir, sizes["viewer"], parsl_up_to=sizes["viewer_parsl_up_to"], deadline=sizes["viewer_deadline"]
             )
+        if "agent" in args.only:
+            results["agent"] = bench_agent.run(str(workdir), sizes["agent"])
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=str))
 

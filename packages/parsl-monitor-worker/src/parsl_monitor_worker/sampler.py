@@ -13,12 +13,16 @@ from typing import TYPE_CHECKING, Any
 
 import psutil
 
+from parsl_monitor_worker import procfs
+
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
 __all__ = ("NodeSampler", "sample_tree", "sample_trees")
 
 _TOTAL_MEMORY = psutil.virtual_memory().total
+_STATUS = {"R": "running", "S": "sleeping", "D": "disk-sleep", "T": "stopped", "t": "tracing-stop", "I": "idle"}
+"""/proc state letters as psutil names them (what Parsl stores in ``psutil_process_status``)."""
 
 
 def _counters(process: psutil.Process) -> tuple[float, float, int, int, int, int, int, int] | None:
@@ -106,12 +110,61 @@ def _sample(pid: int, descendants: list[int]) -> dict[str, Any] | None:
     }
 
 
+def _sample_from_proc(
+    pid: int, stats: dict[int, procfs.ProcStat], children: dict[int, list[int]]
+) -> dict[str, Any] | None:
+    root = stats.get(pid)
+    if root is None or root.state == "Z":  # gone, or killed and not yet reaped
+        return None
+    members = [pid]
+    stack = list(children.get(pid, ()))
+    while stack:
+        child = stack.pop()
+        members.append(child)
+        stack.extend(children.get(child, ()))
+    user = system = 0.0
+    rss = vms = read = write = 0
+    for member in members:
+        stat = stats[member]
+        user += stat.user
+        system += stat.system
+        rss += stat.rss
+        vms += stat.vms
+        member_read, member_write = procfs.read_io(member)
+        read += member_read
+        write += member_write
+    voluntary, involuntary = procfs.read_switches(pid)
+    return {
+        "psutil_process_pid": pid,
+        "psutil_process_memory_percent": 100.0 * rss / _TOTAL_MEMORY,
+        "psutil_process_children_count": float(len(members) - 1),
+        "psutil_process_time_user": user,
+        "psutil_process_time_system": system,
+        "psutil_process_memory_virtual": float(vms),
+        "psutil_process_memory_resident": float(rss),
+        "psutil_process_disk_read": float(read),
+        "psutil_process_disk_write": float(write),
+        "psutil_process_status": _STATUS.get(root.state, root.state),
+        "psutil_cpu_num": str(root.cpu),
+        "psutil_process_num_ctx_switches_voluntary": float(voluntary),
+        "psutil_process_num_ctx_switches_involuntary": float(involuntary),
+    }
+
+
 def sample_trees(pids: Iterable[int]) -> dict[int, dict[str, Any]]:
     """A sample of each process and its descendants, summed as Parsl's ``monitor`` sums them.
 
-    Processes that are gone (or zombies) are left out.
+    Processes that are gone (or zombies) are left out. On Linux one scan of /proc serves
+    the whole sweep; elsewhere psutil is asked process by process.
     """
     wanted = list(dict.fromkeys(pids))
+    if procfs.AVAILABLE:
+        stats = procfs.scan()
+        children: dict[int, list[int]] = {}
+        for child, stat in stats.items():
+            children.setdefault(stat.ppid, []).append(child)
+        found = {pid: _sample_from_proc(pid, stats, children) for pid in wanted}
+        return {pid: sample for pid, sample in found.items() if sample is not None}
     trees = _descendants(wanted)
     out = {}
     for pid in wanted:
