@@ -1,8 +1,9 @@
 """N no-op tasks on a local HighThroughputExecutor (2 workers), timed from first submit to last result.
 
-    python -m benchmarks.noop_workflow --monitoring {none,parsl,ours} --tasks N --run-dir DIR [--interval S]
+    python -m benchmarks.noop_workflow --monitoring {none,parsl,ours,ours-agent} --tasks N --run-dir DIR [--interval S]
 
 Resource monitoring is off unless --interval is given (then on, at that interval).
+``ours-agent`` is ours with ZMQRadio and a node agent started by worker_init.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ def noop() -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--monitoring", choices=["none", "parsl", "ours"], required=True)
+    parser.add_argument("--monitoring", choices=["none", "parsl", "ours", "ours-agent"], required=True)
     parser.add_argument("--tasks", type=int, required=True)
     parser.add_argument("--run-dir", required=True)
     parser.add_argument("--interval", type=float)
@@ -33,14 +34,17 @@ def main() -> None:
     from parsl.monitoring.monitoring import MonitoringHub as ParslHub
 
     from parsl_monitor_hub import MonitoringHub
+    from parsl_monitor_worker import ZMQRadio
 
     enabled = args.interval is not None
     interval = args.interval or 30.0
     hub: ParslHub | None = None
     if args.monitoring == "parsl":
         hub = ParslHub(resource_monitoring_enabled=enabled, resource_monitoring_interval=interval)
-    elif args.monitoring == "ours":
+    elif args.monitoring in ("ours", "ours-agent"):
         hub = MonitoringHub(resource_monitoring_enabled=enabled, resource_monitoring_interval=interval)
+    agent = args.monitoring == "ours-agent"
+    worker_init = f"parsl-monitor-worker --daemon --log-file {args.run_dir}/agent.log" if agent else ""
     config = Config(
         executors=[
             HighThroughputExecutor(
@@ -48,7 +52,8 @@ def main() -> None:
                 address="127.0.0.1",
                 loopback_address="127.0.0.1",
                 max_workers_per_node=2,
-                provider=LocalProvider(init_blocks=1, max_blocks=1),  # type: ignore[no-untyped-call]
+                remote_monitoring_radio=ZMQRadio() if agent else None,
+                provider=LocalProvider(init_blocks=1, max_blocks=1, worker_init=worker_init),  # type: ignore[no-untyped-call]
             )
         ],
         monitoring=hub,

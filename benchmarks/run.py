@@ -25,6 +25,7 @@ FULL = {
     "viewer_parsl_up_to": 20_000,
     "viewer_deadline": 180,
     "agent": [100, 1_000],
+    "resource_rounds": 1,  # Parsl's per-task monitoring processes make one round of 10,000 tasks take minutes
 }
 QUICK = {
     "ingest": 2_000,
@@ -36,8 +37,9 @@ QUICK = {
     "viewer_parsl_up_to": 200,
     "viewer_deadline": 60,
     "agent": [20],
+    "resource_rounds": 1,
 }
-BENCHMARKS = ["ingest", "backlog", "workflow", "viewer", "agent"]
+BENCHMARKS = ["ingest", "backlog", "workflow", "resources", "viewer", "agent"]
 
 
 def main() -> None:
@@ -59,6 +61,10 @@ def main() -> None:
             results["backlog"] = bench_backlog.run(workdir, sizes["backlog"], deadline=sizes["deadline"])
         if "workflow" in args.only:
             results["workflow"] = bench_workflow.run(workdir, sizes["workflow"], sizes["rounds"])
+        if "resources" in args.only:
+            results["resources"] = bench_workflow.run(
+                workdir, sizes["workflow"], sizes["resource_rounds"], interval=10.0
+            )
         if "viewer" in args.only:
             results["viewer"] = bench_viewer.run(
                 workdir, sizes["viewer"], parsl_up_to=sizes["viewer_parsl_up_to"], deadline=sizes["viewer_deadline"]

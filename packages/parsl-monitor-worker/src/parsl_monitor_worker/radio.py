@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from parsl.monitoring.radios.base import MonitoringRadioReceiver, MonitoringRadioSender, RadioConfig
 
 from parsl_monitor_core.wire import FIELD_INDEX, MessageKind, to_wire
+from parsl_monitor_worker import task_wrapper
 from parsl_monitor_worker.agent_link import link_for
 from parsl_monitor_worker.channel import DEFAULT_BUFFER, channel_for
 
@@ -36,7 +37,8 @@ class _NoReceiver(MonitoringRadioReceiver):
     """Workers send to the hub directly: nothing to receive on the submit side."""
 
     def shutdown(self) -> None:
-        """Nothing to stop."""
+        """The executor is done: the DataFlowKernel gets Parsl's task wrapper back."""
+        task_wrapper.uninstall()
 
 
 class ZMQRadio(RadioConfig):
@@ -44,7 +46,8 @@ class ZMQRadio(RadioConfig):
 
     With ``parsl_monitor_hub.MonitoringHub`` it finds the hub and the sampling interval by
     itself, and turns off Parsl's per-task monitoring processes: resource samples come
-    from the node agent (``parsl-monitor-worker``, see the user guide) instead.
+    from the node agent (``parsl-monitor-worker``, see the user guide) instead. Its tasks
+    get a wrapper serialized once per app (:mod:`parsl_monitor_worker.task_wrapper`).
 
     Args:
         hub_url: the hub's ``tcp://host:port``; only needed with another monitoring hub.
@@ -68,6 +71,7 @@ class ZMQRadio(RadioConfig):
         hand_over = getattr(resource_msgs, "sample_on_nodes", None)
         if callable(hand_over):
             hand_over()
+        task_wrapper.install()
         return _NoReceiver()
 
     def create_sender(self) -> ZMQRadioSender:
