@@ -13,7 +13,7 @@ import platform
 import tempfile
 from pathlib import Path
 
-from benchmarks import bench_agent, bench_backlog, bench_ingest, bench_viewer, bench_workflow
+from benchmarks import bench_agent, bench_backlog, bench_ingest, bench_node_load, bench_viewer, bench_workflow
 
 FULL = {
     "ingest": 200_000,
@@ -26,6 +26,9 @@ FULL = {
     "viewer_deadline": 180,
     "agent": [100, 1_000],
     "resource_rounds": 1,  # Parsl's per-task monitoring processes make one round of 10,000 tasks take minutes
+    "node_load": [50_000, 100_000, 200_000, 400_000],
+    "node_interval": 10.0,
+    "node_intervals": 3,
 }
 QUICK = {
     "ingest": 2_000,
@@ -38,8 +41,11 @@ QUICK = {
     "viewer_deadline": 60,
     "agent": [20],
     "resource_rounds": 1,
+    "node_load": [500],
+    "node_interval": 1.0,
+    "node_intervals": 2,
 }
-BENCHMARKS = ["ingest", "backlog", "workflow", "resources", "viewer", "agent"]
+BENCHMARKS = ["ingest", "backlog", "workflow", "resources", "viewer", "agent", "node-load"]
 
 
 def main() -> None:
@@ -68,6 +74,10 @@ def main() -> None:
         if "viewer" in args.only:
             results["viewer"] = bench_viewer.run(
                 workdir, sizes["viewer"], parsl_up_to=sizes["viewer_parsl_up_to"], deadline=sizes["viewer_deadline"]
+            )
+        if "node-load" in args.only:
+            results["node_load"] = bench_node_load.run(
+                workdir, sizes["node_load"], sizes["node_interval"], sizes["node_intervals"]
             )
         if "agent" in args.only:
             results["agent"] = bench_agent.run(str(workdir), sizes["agent"])

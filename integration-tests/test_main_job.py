@@ -84,3 +84,6 @@ def test_the_benchmarks_still_run(tmp_path: Path, parsl_environment: dict[str, s
     assert "backlog ours :     5,000 of 5,000 stored" in result.stdout
     assert "no-op tasks" in result.stdout
     assert "viewer     200 tasks, summary   : ours" in result.stdout
+    assert "resource monitoring every 10 s" in result.stdout and "ours-agent" in result.stdout
+    assert "agent,    20 task processes" in result.stdout
+    assert "node load,     500 tasks" in result.stdout
