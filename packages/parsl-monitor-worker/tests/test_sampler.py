@@ -3,10 +3,14 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
+import pytest
+
 from parsl_monitor_worker.sampler import NodeSampler, sample_tree
 
 if TYPE_CHECKING:
     import subprocess
+
+    import pytest
     from collections.abc import Callable
 
 MIB = 2**20
@@ -65,3 +69,16 @@ def test_the_node_sample_has_cpu_memory_and_io_counters() -> None:
     assert 0 < sample["memory_used"] < sample["memory_total"]
     assert sample["net_sent_bytes"] >= 0 and sample["load_1m"] is not None
     assert sample["gpu_count"] == 0  # no NVML here
+
+
+def test_the_psutil_path_used_off_linux_measures_the_same(
+    spawn: Callable[[str], subprocess.Popen[str]], programs: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    proc = spawn(programs["parent"].format(child=programs["hold"].format(mb=40), n=2))
+    from_proc = sample_tree(proc.pid)
+    monkeypatch.setattr("parsl_monitor_worker.procfs.AVAILABLE", False)
+    from_psutil = sample_tree(proc.pid)
+    assert from_proc is not None and from_psutil is not None
+    assert from_psutil["psutil_process_children_count"] == from_proc["psutil_process_children_count"] == 2
+    assert abs(from_psutil["psutil_process_memory_resident"] - from_proc["psutil_process_memory_resident"]) < 4 * MIB
+    assert from_psutil["psutil_process_status"] == from_proc["psutil_process_status"] == "sleeping"

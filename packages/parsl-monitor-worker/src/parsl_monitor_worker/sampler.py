@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import socket
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import psutil
 
@@ -68,6 +68,37 @@ def _descendants(roots: Iterable[int]) -> dict[int, list[int]]:
     return out
 
 
+class Tree(NamedTuple):
+    """Counters of a process and its descendants, summed."""
+
+    children: int
+    user: float
+    system: float
+    rss: int
+    vms: int
+    read: int
+    write: int
+
+
+def _fields(pid: int, tree: Tree, status: str, cpu_num: str, switches: tuple[int, int]) -> dict[str, Any]:
+    """Parsl's RESOURCE_INFO field names for one task's process tree."""
+    return {
+        "psutil_process_pid": pid,
+        "psutil_process_memory_percent": 100.0 * tree.rss / _TOTAL_MEMORY,
+        "psutil_process_children_count": float(tree.children),
+        "psutil_process_time_user": tree.user,
+        "psutil_process_time_system": tree.system,
+        "psutil_process_memory_virtual": float(tree.vms),
+        "psutil_process_memory_resident": float(tree.rss),
+        "psutil_process_disk_read": float(tree.read),
+        "psutil_process_disk_write": float(tree.write),
+        "psutil_process_status": status,
+        "psutil_cpu_num": cpu_num,
+        "psutil_process_num_ctx_switches_voluntary": float(switches[0]),
+        "psutil_process_num_ctx_switches_involuntary": float(switches[1]),
+    }
+
+
 def _sample(pid: int, descendants: list[int]) -> dict[str, Any] | None:
     try:
         root = psutil.Process(pid)
@@ -93,21 +124,9 @@ def _sample(pid: int, descendants: list[int]) -> dict[str, Any] | None:
         vms += values[3]
         read += values[4]
         write += values[5]
-    return {
-        "psutil_process_pid": pid,
-        "psutil_process_memory_percent": 100.0 * rss / _TOTAL_MEMORY,
-        "psutil_process_children_count": float(counted),
-        "psutil_process_time_user": user,
-        "psutil_process_time_system": system,
-        "psutil_process_memory_virtual": float(vms),
-        "psutil_process_memory_resident": float(rss),
-        "psutil_process_disk_read": float(read),
-        "psutil_process_disk_write": float(write),
-        "psutil_process_status": status,
-        "psutil_cpu_num": str(cpu_num),
-        "psutil_process_num_ctx_switches_voluntary": float(voluntary),
-        "psutil_process_num_ctx_switches_involuntary": float(involuntary),
-    }
+    return _fields(
+        pid, Tree(counted, user, system, rss, vms, read, write), status, str(cpu_num), (voluntary, involuntary)
+    )
 
 
 def _sample_from_proc(
@@ -133,22 +152,8 @@ def _sample_from_proc(
         member_read, member_write = procfs.read_io(member)
         read += member_read
         write += member_write
-    voluntary, involuntary = procfs.read_switches(pid)
-    return {
-        "psutil_process_pid": pid,
-        "psutil_process_memory_percent": 100.0 * rss / _TOTAL_MEMORY,
-        "psutil_process_children_count": float(len(members) - 1),
-        "psutil_process_time_user": user,
-        "psutil_process_time_system": system,
-        "psutil_process_memory_virtual": float(vms),
-        "psutil_process_memory_resident": float(rss),
-        "psutil_process_disk_read": float(read),
-        "psutil_process_disk_write": float(write),
-        "psutil_process_status": _STATUS.get(root.state, root.state),
-        "psutil_cpu_num": str(root.cpu),
-        "psutil_process_num_ctx_switches_voluntary": float(voluntary),
-        "psutil_process_num_ctx_switches_involuntary": float(involuntary),
-    }
+    tree = Tree(len(members) - 1, user, system, rss, vms, read, write)
+    return _fields(pid, tree, _STATUS.get(root.state, root.state), str(root.cpu), procfs.read_switches(pid))
 
 
 def sample_trees(pids: Iterable[int]) -> dict[int, dict[str, Any]]:
