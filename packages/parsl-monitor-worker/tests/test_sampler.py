@@ -9,9 +9,9 @@ from parsl_monitor_worker.sampler import NodeSampler, sample_tree
 
 if TYPE_CHECKING:
     import subprocess
+    from collections.abc import Callable
 
     import pytest
-    from collections.abc import Callable
 
 MIB = 2**20
 
