@@ -47,6 +47,17 @@ class FakeHub:
         self.context.term()
 
 
+@pytest.fixture(autouse=True)
+def _close_process_sockets() -> Iterator[None]:
+    """Radios and agents cache one socket per process: close this (pytest) process's after each test."""
+    yield
+    from parsl_monitor_worker.agent_link import close_links
+    from parsl_monitor_worker.channel import close_channels
+
+    close_channels()
+    close_links()
+
+
 @pytest.fixture
 def start_hub() -> Iterator[Callable[..., FakeHub]]:
     """``start_hub(port=None)``: a hub on that port (or a free one), closed after the test."""

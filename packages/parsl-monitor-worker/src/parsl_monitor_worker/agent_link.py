@@ -11,6 +11,7 @@ report their first and last messages to the hub, and no resource rows are made u
 
 from __future__ import annotations
 
+import atexit
 import os
 import tempfile
 from pathlib import Path
@@ -18,7 +19,7 @@ from pathlib import Path
 import msgpack
 import zmq
 
-__all__ = ("AGENT_ENV", "AgentLink", "agent_address", "link_for")
+__all__ = ("AGENT_ENV", "AgentLink", "agent_address", "close_links", "link_for")
 
 AGENT_ENV = "PARSL_MONITOR_AGENT"
 """Overrides the agent's address (an ``ipc://`` URL) for the agent and the tasks alike."""
@@ -56,6 +57,11 @@ class AgentLink:
         run_id, task_id, try_id = key
         return self._send(["end", run_id, task_id, try_id, dropped])
 
+    def close(self) -> None:
+        """Close the socket (announcements still queued get half a second)."""
+        self._socket.close()
+        self._context.term()
+
     def _send(self, message: list[object]) -> bool:
         if not self._present():
             return False
@@ -71,4 +77,12 @@ def link_for(address: str | None = None) -> AgentLink:
     link = _links.get(os.getpid())
     if link is None:
         link = _links[os.getpid()] = AgentLink(address or agent_address())
+        atexit.register(close_links)
     return link
+
+
+def close_links() -> None:
+    """Close this process's link to the agent."""
+    link = _links.pop(os.getpid(), None)
+    if link is not None:
+        link.close()

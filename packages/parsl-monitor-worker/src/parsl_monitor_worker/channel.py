@@ -7,6 +7,7 @@ and counted. A task is never held up or failed by monitoring.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import socket
@@ -78,10 +79,15 @@ class HubChannel:
 
 
 def channel_for(url: str, buffer: int = DEFAULT_BUFFER) -> HubChannel:
-    """This process's channel to ``url``; a forked child gets its own, never its parent's."""
+    """This process's channel to ``url``; a forked child gets its own, never its parent's.
+
+    Channels are closed at exit, which gives queued frames LINGER_MS to leave.
+    """
     key = (os.getpid(), url)
     channel = _channels.get(key)
     if channel is None:
+        if not any(pid == key[0] for pid, _url in _channels):
+            atexit.register(close_channels)
         channel = _channels[key] = HubChannel(url, buffer)
     return channel
 
