@@ -1,4 +1,4 @@
-"""Jinja filters: how times, durations and sizes read on the pages."""
+"""Jinja filters: how times and durations read on the pages."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import datetime
 
-__all__ = ("FILTERS", "bytes_text", "duration_text", "time_text")
+__all__ = ("FILTERS", "duration_text", "time_text")
 
 
 def time_text(value: datetime.datetime | None) -> str:
@@ -30,16 +30,4 @@ def duration_text(seconds: float | None) -> str:
     return f"{hours} h {minutes:02d} min"
 
 
-def bytes_text(value: float | None) -> str:
-    """Binary units, three significant figures."""
-    if value is None:
-        return ""
-    size = float(value)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if abs(size) < 1024:  # noqa: PLR2004 - next unit
-            return f"{size:.3g} {unit}"
-        size /= 1024
-    return f"{size:.3g} TiB"
-
-
-FILTERS = {"time": time_text, "duration": duration_text, "bytes": bytes_text}
+FILTERS = {"time": time_text, "duration": duration_text}

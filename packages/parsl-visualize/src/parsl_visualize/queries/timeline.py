@@ -17,7 +17,6 @@ if TYPE_CHECKING:
 __all__ = ("Concurrency", "GanttTry", "TimeAxis", "concurrency", "gantt_tries", "time_axis")
 
 BUCKETS = 240
-PHASES = ("pending", "launched", "running")
 
 
 @dataclasses.dataclass(frozen=True)
