@@ -77,6 +77,7 @@ class MonitoringHub(_ParslMonitoringHub):
         self.hub_url = hub_url
         self.monitoring_hub_active = False
         self._embedded: EmbeddedHub | None = None
+        self._sender: HubSender | None = None
 
     @property
     def resource_monitoring_interval(self) -> float:
@@ -85,8 +86,7 @@ class MonitoringHub(_ParslMonitoringHub):
         0 once a ``parsl_monitor_worker.ZMQRadio`` took sampling over for node agents:
         tasks then send only their first and last messages, and no process is forked per task.
         """
-        sender = getattr(self, "_sender", None)
-        return 0 if sender is not None and sender.sampled_on_nodes else self._interval
+        return 0 if self._sender is not None and self._sender.sampled_on_nodes else self._interval
 
     @resource_monitoring_interval.setter
     def resource_monitoring_interval(self, seconds: float) -> None:
@@ -122,13 +122,12 @@ class MonitoringHub(_ParslMonitoringHub):
             )
         elif self.logging_endpoint is not None:
             logger.warning("logging_endpoint is ignored with hub_url: the hub at %s chooses the database", self.hub_url)
-        self._sender = HubSender(self.connect_url, self._interval)
-        self.resource_msgs = self._sender  # what the DataFlowKernel and executors put messages on
+        self._sender = self.resource_msgs = HubSender(self.connect_url, self._interval)  # what Parsl puts messages on
         self.monitoring_hub_active = True
 
     def close(self) -> None:
         """Called by the DataFlowKernel last: returns once every message sent is in the database."""
-        if not self.monitoring_hub_active:
+        if not self.monitoring_hub_active or self._sender is None:
             return
         self.monitoring_hub_active = False
         ticket = self._sender.request_flush()

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from parsl_visualize.db import Database
     from parsl_visualize.queries.workflows import WorkflowRow
 
-__all__ = ("RunContext", "live_page", "load_run", "provide_run")
+__all__ = ("RunContext", "live_page", "provide_run")
 
 T = TypeVar("T")
 
@@ -61,11 +61,6 @@ def provide_run(
     run_id: FromPath[str],
 ) -> RunContext:
     """The ``ctx`` dependency of every per-run route: the run of the path, or a 404 naming it."""
-    return load_run(db, conn, cache, run_id)
-
-
-def load_run(db: Database, conn: Connection, cache: RunCache, run_id: str) -> RunContext:
-    """The run, or a 404 naming it."""
     run = find_workflow(conn, run_id, db.now())
     if run is None:
         raise NotFoundException(f"no workflow run {run_id!r} in this database")
