@@ -16,7 +16,7 @@ from pathlib import Path
 from benchmarks import bench_agent, bench_backlog, bench_ingest, bench_node_load, bench_viewer, bench_workflow
 
 FULL = {
-    "ingest": 200_000,
+    "ingest": 1_000_000,
     "backlog": 1_000_000,
     "workflow": 10_000,
     "rounds": 3,
@@ -62,7 +62,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="parsl-monitor-bench-") as tmp:
         workdir = Path(tmp)
         if "ingest" in args.only:
-            results["ingest"] = bench_ingest.run(workdir, sizes["ingest"])
+            results["ingest"] = bench_ingest.run(workdir, sizes["ingest"], sizes["rounds"])
         if "backlog" in args.only:
             results["backlog"] = bench_backlog.run(workdir, sizes["backlog"], deadline=sizes["deadline"])
         if "workflow" in args.only:

@@ -71,8 +71,15 @@ def db_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def hub(db_path: Path) -> Iterator[RunningHub]:
-    config = HubConfig(db_url=f"sqlite:///{db_path}", bind="tcp://127.0.0.1:*", batch_delay=0.05)
+def hub_settings() -> dict[str, Any]:
+    """HubConfig fields a test changes (parametrize ``hub_settings`` to override)."""
+    return {}
+
+
+@pytest.fixture
+def hub(db_path: Path, hub_settings: dict[str, Any]) -> Iterator[RunningHub]:
+    settings = {"batch_delay": 0.05, **hub_settings}
+    config = HubConfig(db_url=f"sqlite:///{db_path}", bind="tcp://127.0.0.1:*", **settings)
     running = RunningHub(HubService(config), db_path)
     yield running
     if running.thread.is_alive():

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import sqlite3
@@ -46,6 +47,13 @@ def test_a_foreign_database_gets_one_line(tmp_path: Path) -> None:
         conn.execute("create table workflow (id integer primary key, name text)")
     error = one_line_error(run_hub("--db", str(tmp_path / "app.db"), "--bind", "tcp://127.0.0.1:*", cwd=tmp_path))
     assert "table 'workflow' exists but lacks columns run_id" in error
+
+
+def test_an_in_memory_database_gets_one_line(tmp_path: Path) -> None:
+    error = one_line_error(run_hub("--db", "sqlite://", "--bind", "tcp://127.0.0.1:*", cwd=tmp_path))
+    assert error == (
+        "parsl-monitor-hub: error: an in-memory SQLite database cannot be shared with the hub's writer process"
+    )
 
 
 def test_a_busy_port_gets_one_line(tmp_path: Path) -> None:
@@ -150,3 +158,46 @@ def test_the_hub_stops_when_its_parent_is_gone(tmp_path: Path) -> None:
         time.sleep(0.1)
     assert not pid_alive(hub_pid)
     assert "the process that started this hub is gone" in (tmp_path / "hub.log").read_text()
+
+
+def writer_pid(hub_pid: int) -> int:
+    """The hub's database writer process (its only child)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        children = Path(f"/proc/{hub_pid}/task/{hub_pid}/children").read_text().split()
+        if children:
+            (child,) = children
+            return int(child)
+        time.sleep(0.05)
+    raise AssertionError("the hub started no writer process")
+
+
+def test_a_dead_writer_stops_the_hub_with_one_line(
+    tmp_path: Path, hub_process: tuple[subprocess.Popen[str], str], make: Messages
+) -> None:
+    process, url = hub_process
+    os.kill(writer_pid(process.pid), signal.SIGKILL)
+    context = zmq.Context()
+    sock = context.socket(zmq.DEALER)
+    sock.connect(url)
+    sock.send(encode_frame([(K.WORKFLOW_INFO, make.workflow_start())], "t"))
+    try:
+        assert process.wait(timeout=30) == 1
+    finally:
+        sock.close(linger=0)
+        context.term()
+    _, err = process.communicate()
+    assert err.strip().splitlines() == [
+        "parsl-monitor-hub: error: the database writer process exited with code -9; see the hub's log"
+    ]
+
+
+def test_the_writer_stops_when_the_hub_is_killed(hub_process: tuple[subprocess.Popen[str], str]) -> None:
+    process, _url = hub_process
+    pid = writer_pid(process.pid)
+    process.kill()
+    process.wait()
+    deadline = time.monotonic() + 30
+    while pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not pid_alive(pid)

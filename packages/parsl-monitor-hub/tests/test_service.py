@@ -211,3 +211,26 @@ def test_flush_answers_after_everything_before_it_is_committed(
     client.send([(K.RESOURCE_INFO, make.resource_info(i, 1)) for i in range(count)])
     client.flush()
     assert rows(hub, "select count(*) from resource") == [(count,)]
+
+
+@pytest.mark.parametrize("hub_settings", [{"batch_size": 50}])  # many batches
+def test_a_refused_message_costs_only_itself_and_later_batches_keep_their_order(
+    hub: RunningHub, client: Client, make: Messages
+) -> None:
+    # A database-side refusal (here a trigger, as a constraint or a type check would be) in one of
+    # many batches: the rest of its batch and every batch after it are written, in order.
+    with sqlite3.connect(hub.db_path) as conn:
+        conn.execute(
+            "create trigger refuse_666 before insert on resource when new.task_id = 666 "
+            "begin select raise(abort, 'task 666 is refused'); end"
+        )
+    client.send([(K.WORKFLOW_INFO, make.workflow_start())])
+    for start in range(0, 1000, 100):
+        client.send([(K.RESOURCE_INFO, make.resource_info(i, 1)) for i in range(start, start + 100)])
+    end = {"run_id": "run-1", "time_completed": make.at(9), "tasks_failed_count": 0, "tasks_completed_count": 0}
+    client.send([(K.WORKFLOW_INFO, end)])  # an update: it must still come after the workflow's insert
+    written = client.flush()
+    assert written == 1 + 999 + 1
+    assert hub.service.stats.rejected_messages == 1
+    assert rows(hub, "select count(*), sum(task_id = 666) from resource") == [(999, 0)]
+    assert rows(hub, "select time_completed from workflow") == [("2026-05-01 12:00:09.000000",)]

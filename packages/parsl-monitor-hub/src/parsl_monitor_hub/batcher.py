@@ -26,6 +26,10 @@ class Batcher:
             self._since = time.monotonic()
         self._messages.append(message)
 
+    def full(self) -> bool:
+        """True when the batch has reached its size: take no more before writing it."""
+        return len(self._messages) >= self.max_size
+
     def due(self) -> bool:
         """True when the batch should be written now."""
         return len(self._messages) >= self.max_size or (

@@ -103,6 +103,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         batch_delay=args.batch_delay,
         stats_interval=args.stats_interval,
         parent_pid=args.parent_pid,
+        log_file=args.log_file,
+        log_level=args.log_level,
     )
     from parsl_monitor_hub.service import HubService  # SQLAlchemy and ZMQ only once arguments are good
 
@@ -123,7 +125,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     print(f"parsl-monitor-hub: listening on {service.url}, writing {config.db_url}", flush=True)
-    service.run()
+    try:
+        service.run()
+    except HubError as exc:
+        logging.getLogger(__name__).error("%s", exc)
+        print(f"parsl-monitor-hub: error: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

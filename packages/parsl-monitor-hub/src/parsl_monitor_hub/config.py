@@ -34,6 +34,8 @@ class HubConfig:
         max_frame_bytes: frames above this size are rejected unread.
         stats_interval: seconds between the throughput log lines.
         parent_pid: stop (and finish abnormally ended workflows) when this process is gone.
+        log_file: where the writer process logs (the hub's own log); None for standard error.
+        log_level: the writer process's log level.
     """
 
     db_url: str = DEFAULT_DB_URL
@@ -44,3 +46,5 @@ class HubConfig:
     max_frame_bytes: int = 64 * 1024 * 1024
     stats_interval: float = 10.0
     parent_pid: int | None = None
+    log_file: Path | None = None
+    log_level: str = "INFO"

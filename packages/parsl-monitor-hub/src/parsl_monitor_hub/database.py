@@ -15,7 +15,7 @@ from parsl_monitor_hub.errors import DatabaseOpenError
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-__all__ = ("open_database",)
+__all__ = ("open_database", "writer_engine")
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -30,8 +30,17 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
     cursor.close()
 
 
+def writer_engine(url: str) -> Engine:
+    """The engine of the process that writes: SQLite pragmas set on every connection, schema untouched."""
+    parsed = make_url(url)
+    engine = create_engine(parsed, pool_pre_ping=parsed.get_backend_name() != "sqlite")
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
 def open_database(url: str) -> Engine:
-    """Create the engine, make sure the schema is current, and return the engine.
+    """Check ``url``, make sure the schema is current, and return its engine.
 
     Raises:
         DatabaseOpenError: with a one-line reason (bad URL, not a database, foreign or newer schema).
@@ -40,18 +49,18 @@ def open_database(url: str) -> Engine:
         parsed = make_url(url)
     except ArgumentError as exc:
         raise DatabaseOpenError(f"not a database URL: {url!r} ({exc})") from None
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        path = Path(parsed.database)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database in (None, "", ":memory:"):
+            raise DatabaseOpenError("an in-memory SQLite database cannot be shared with the hub's writer process")
+        path = Path(str(parsed.database))
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise DatabaseOpenError(f"cannot create the directory of {path}: {exc.strerror}") from None
     try:
-        engine = create_engine(parsed, pool_pre_ping=parsed.get_backend_name() != "sqlite")
+        engine = writer_engine(url)
     except (ArgumentError, ImportError) as exc:
         raise DatabaseOpenError(f"cannot use {parsed.render_as_string()}: {exc}") from None
-    if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas)
     try:
         create_or_upgrade(engine)
     except SchemaError as exc:

@@ -73,11 +73,15 @@ class Receiver:
         return self.socket.getsockopt_string(zmq.LAST_ENDPOINT)
 
     def receive(
-        self, max_frames: int, on_message: Callable[[Message], None], on_flush: Callable[[FlushRequest], None]
+        self,
+        max_frames: int,
+        on_message: Callable[[Message], None],
+        on_flush: Callable[[FlushRequest], None],
+        enough: Callable[[], bool],
     ) -> int:
-        """Take up to ``max_frames`` waiting frames without blocking; returns how many were taken."""
+        """Take waiting frames without blocking, up to ``max_frames`` or until ``enough()``; returns how many."""
         taken = 0
-        while taken < max_frames:
+        while taken < max_frames and not enough():
             try:
                 parts = self.socket.recv_multipart(zmq.NOBLOCK, copy=False)
             except zmq.Again:

@@ -7,15 +7,19 @@ import gc
 import logging
 import os
 import threading
-import time
 from typing import TYPE_CHECKING
+
+import zmq
 
 from parsl_monitor_core.wire import MessageKind
 from parsl_monitor_hub.batcher import Batcher
 from parsl_monitor_hub.database import open_database
+from parsl_monitor_hub.pipeline import WritePipeline
 from parsl_monitor_hub.receiver import FlushRequest, Receiver
+from parsl_monitor_hub.rows import RowBuilder
+from parsl_monitor_hub.statements import compile_statements
 from parsl_monitor_hub.stats import HubStats
-from parsl_monitor_hub.writer import Writer
+from parsl_monitor_hub.writer_process import GC_THRESHOLDS, WriterProcess
 
 if TYPE_CHECKING:
     from parsl_monitor_core.wire import Message
@@ -42,17 +46,22 @@ class HubService:
     def __init__(self, config: HubConfig) -> None:
         self.config = config
         self.stats = HubStats(config.stats_interval)
-        self._writer = Writer(open_database(config.db_url))
+        engine = open_database(config.db_url)  # checked and upgraded here, so errors come before we listen
+        builder = RowBuilder(compile_statements(engine.dialect))
+        engine.dispose()
+        self._receiver = Receiver(
+            config.bind,
+            any_port_if_busy=config.any_port_if_busy,
+            max_frame_bytes=config.max_frame_bytes,
+            stats=self.stats,
+        )
         try:
-            self._receiver = Receiver(
-                config.bind,
-                any_port_if_busy=config.any_port_if_busy,
-                max_frame_bytes=config.max_frame_bytes,
-                stats=self.stats,
-            )
+            writer = WriterProcess(config.db_url, log_file=config.log_file, log_level=config.log_level)
         except BaseException:
-            self._writer.close()
+            self._receiver.close()
             raise
+        self._builder = builder
+        self._pipeline = WritePipeline(writer, builder, self.stats, self._receiver.answer_flush)
         self._batcher = Batcher(config.batch_size, config.batch_delay)
         self._flushes: list[FlushRequest] = []
         self._open_runs: dict[str, None] = {}
@@ -77,35 +86,39 @@ class HubService:
         self._batcher.add(message)
 
     def _write(self) -> None:
+        """Send the waiting batch to the writer, and pending FLUSHes after it."""
         messages = self._batcher.take()
         if messages:
-            started = time.perf_counter()
-            result = self._writer.write(messages)
-            logger.debug(
-                "wrote %d of %d messages in %.1f ms",
-                result.written,
-                len(messages),
-                1000 * (time.perf_counter() - started),
-            )
-            self.stats.written += result.written
-            for message, reason in result.rejected:
-                self.stats.reject(f"{message.kind.name} message", message.get("run_id") or "?", reason, frame=False)
+            self._pipeline.submit(messages)
         for request in self._flushes:
-            self._receiver.answer_flush(request, self.stats.written)
+            self._pipeline.flush_after_sent(request)
         self._flushes.clear()
 
     def _parent_gone(self) -> bool:
         return self.config.parent_pid is not None and os.getppid() != self.config.parent_pid
 
     def run(self) -> None:
-        """Serve until :meth:`stop`; then drain, write, close abandoned workflows and release everything."""
+        """Serve until :meth:`stop`; then drain, write, close abandoned workflows and release everything.
+
+        Raises:
+            HubError: the writer process died; what it had not written is lost.
+        """
         logger.info("listening on %s, writing %s", self.url, self.config.db_url)
         gc.freeze()  # start-up objects (SQLAlchemy, compiled statements) never need collecting
+        gc.set_threshold(*GC_THRESHOLDS)
+        pipeline = self._pipeline
+        poller = zmq.Poller()  # a frame or the writer's answer, whichever comes first
+        poller.register(self._receiver.socket, zmq.POLLIN)
+        poller.register(pipeline.writer.socket, zmq.POLLIN)
         try:
             while not self._stop.is_set():
-                timeout = min(self._batcher.seconds_until_due(), POLL_CEILING)
-                if self._receiver.socket.poll(int(timeout * 1000)):
-                    self._receiver.receive(FRAMES_PER_TURN, self._on_message, self._flushes.append)
+                timeout = int(1000 * min(self._batcher.seconds_until_due(), POLL_CEILING))
+                if not pipeline.has_room:
+                    pipeline.wait(timeout)  # frames wait in ZMQ's queue meanwhile
+                    continue
+                if self._receiver.socket in dict(poller.poll(timeout)):
+                    self._receiver.receive(FRAMES_PER_TURN, self._on_message, self._flushes.append, self._batcher.full)
+                pipeline.settle()
                 if self._flushes or self._batcher.due():
                     self._write()
                 if self._parent_gone():
@@ -113,19 +126,34 @@ class HubService:
                     self._stop.set()
                 self.stats.maybe_log()
             self._drain()
+            pipeline.writer.stop()
         finally:
             self._receiver.close()
-            self._writer.close()
+            pipeline.writer.close()
         self.stats.maybe_log(force=True)
         logger.info("stopped: %d messages written, %d rejected", self.stats.written, self.stats.rejected)
 
+    def _wait_for_room(self) -> None:
+        while not self._pipeline.has_room:
+            self._pipeline.wait(int(1000 * POLL_CEILING))
+
     def _drain(self) -> None:
         """Write what already arrived, then mark workflows that never ended, as Parsl does."""
-        while self._receiver.receive(FRAMES_PER_TURN, self._on_message, self._flushes.append):
+        self._wait_for_room()
+        while True:
+            taken = self._receiver.receive(FRAMES_PER_TURN, self._on_message, self._flushes.append, self._batcher.full)
             if self._batcher.due():
                 self._write()
+                self._wait_for_room()
+            elif not taken:
+                break
         self._write()
         if self._open_runs:
             logger.info("workflows without an end message, marked completed now: %s", ", ".join(self._open_runs))
-            self._writer.mark_abandoned(list(self._open_runs), datetime.datetime.now(datetime.timezone.utc))
+            self._wait_for_room()
+            self._pipeline.submit_rows(
+                self._builder.abandoned(list(self._open_runs), datetime.datetime.now(datetime.timezone.utc))
+            )
             self._open_runs.clear()
+        while not self._pipeline.idle:
+            self._pipeline.wait(int(1000 * POLL_CEILING))

@@ -1,259 +1,30 @@
-"""Writing validated messages to the database, one transaction per batch.
+"""Running one transaction of ready-made rows, and waiting out a database that is away.
 
-The update rules are those of Parsl's DatabaseManager (``parsl/monitoring/db_manager.py``):
-the first TASK_INFO of a task or try inserts its row and later ones update the columns
-Parsl updates; every TASK_INFO adds a ``status`` row and refreshes the workflow's counts;
-a worker's first message marks the try running (even before the try row exists: it is
-an upsert, so no message is deferred or lost) and its last adds ``running_ended``.
-
-Each message kind (and variant: workflow start or end, a worker's first or last message)
-feeds a fixed list of statements; every statement's row is one ``itemgetter`` over the
-message's positional values, built once per kind.
+Only the writer process (``writer_process``) uses this: it owns the one writing
+connection of a hub.
 """
 
 from __future__ import annotations
 
-import datetime
 import logging
 import time
-from operator import itemgetter
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
-from parsl_monitor_core.wire import FIELD_INDEX, PAYLOAD_FIELDS, Message, MessageKind
-from parsl_monitor_hub.statements import Statement, Statements, compile_statements
+from parsl_monitor_hub.rows import RANK
+from parsl_monitor_hub.statements import Statement, compile_statements
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable
 
     from sqlalchemy import Engine
 
-__all__ = ("WriteResult", "Writer")
+    from parsl_monitor_hub.rows import Rows
+
+__all__ = ("Writer", "one_line")
 
 logger = logging.getLogger(__name__)
 
 RETRY_DELAY_MAX = 10.0
-_UTC = datetime.timezone.utc
-_MAX_CACHED_SECONDS = 100_000
-
-_K = MessageKind
-# (kind, variant) -> statements it feeds, with the fields a message of that kind lacks:
-# a constant (str) or, for ("same as", name), another of its fields.
-_ROUTES: dict[tuple[MessageKind, str], tuple[tuple[str, dict[str, Any]], ...]] = {
-    (_K.TASK_INFO, ""): (("task_upsert", {}), ("try_upsert", {}), ("status_insert", {})),
-    (_K.WORKER_TASK_INFO, "first"): (
-        ("try_running_upsert", {"task_executor": "", "task_try_time_running": ("same as", "timestamp")}),
-        ("status_insert", {"task_status_name": "running"}),
-    ),
-    (_K.WORKER_TASK_INFO, "last"): (("status_insert", {"task_status_name": "running_ended"}),),
-    (_K.WORKFLOW_INFO, "start"): (("workflow_insert", {}),),
-    (_K.WORKFLOW_INFO, "end"): (("workflow_end", {}),),
-    (_K.NODE_INFO, ""): (("node_insert", {}),),
-    (_K.BLOCK_INFO, ""): (("block_insert", {}),),
-    (_K.RESOURCE_INFO, ""): (("resource_insert", {}),),
-    (_K.NODE_SAMPLE, ""): (("node_sample_insert", {}),),
-}
-_ORDER = (
-    "workflow_insert",
-    "task_upsert",
-    "try_upsert",
-    "try_running_upsert",
-    "status_insert",
-    "workflow_counts",
-    "workflow_end",
-    "node_insert",
-    "block_insert",
-    "resource_insert",
-    "node_sample_insert",
-)
-"""Statements run in this order in each transaction: the workflow row first, its updates after its inserts."""
-_RANK = {name: rank for rank, name in enumerate((*_ORDER, "workflow_abandoned"))}
-
-
-class WriteResult:
-    """How many messages a write stored, and why any were refused."""
-
-    __slots__ = ("rejected", "written")
-
-    def __init__(self) -> None:
-        self.written = 0
-        self.rejected: list[tuple[Message, str]] = []
-
-
-def _sqlite_time_formatter() -> Callable[[datetime.datetime], str]:
-    """Format times as SQLAlchemy stores them in SQLite: "YYYY-MM-DD HH:MM:SS.ffffff", in UTC.
-
-    A hot path (a task message carries up to five times), measured 2x faster than
-    ``isoformat``: times of one batch mostly share their second, so the text up to the
-    second is cached, keyed by the integer Unix second.
-    """
-    seconds: dict[int, str] = {}
-    cached = seconds.get
-
-    def sqlite_time(value: datetime.datetime) -> str:
-        if value.tzinfo is None:  # decoded wire times are aware; a naive one here means UTC
-            value = value.replace(tzinfo=_UTC)
-        second = int(value.timestamp() // 1)
-        prefix = cached(second)
-        if prefix is None:
-            if len(seconds) >= _MAX_CACHED_SECONDS:
-                seconds.clear()
-            prefix = seconds[second] = datetime.datetime.fromtimestamp(second, _UTC).strftime("%Y-%m-%d %H:%M:%S.")
-        return prefix + str(value.microsecond).zfill(6)
-
-    return sqlite_time
-
-
-def _pg_time(value: datetime.datetime) -> datetime.datetime:
-    if value.tzinfo is not None:
-        return value.astimezone(_UTC).replace(tzinfo=None)
-    return value
-
-
-def _text(value: object) -> object:
-    if isinstance(value, bool):
-        return str(int(value))  # Parsl's SQLite databases hold task_memoize as '0' / '1'
-    if isinstance(value, (int, float)):
-        return str(value)
-    return value
-
-
-class _Route(NamedTuple):
-    statement: str
-    pick: Callable[[list[Any]], tuple[Any, ...]]
-    extras: list[Any]
-
-
-class _KindPlan(NamedTuple):
-    times: tuple[int, ...]
-    texts: tuple[int, ...]
-    routes: dict[str, tuple[_Route, ...]]
-
-
-def _compile_routes(statements: Statements) -> dict[MessageKind, _KindPlan]:
-    by_name = {name: getattr(statements, name) for name in _ORDER}
-    plans: dict[MessageKind, _KindPlan] = {}
-    for kind in {kind for kind, _ in _ROUTES}:
-        index = FIELD_INDEX[kind]
-        specs = {spec.name: spec for spec in PAYLOAD_FIELDS[kind]}
-        width = len(index)
-        routes: dict[str, tuple[_Route, ...]] = {}
-        texts: set[int] = set()
-        for (route_kind, variant), targets in _ROUTES.items():
-            if route_kind is not kind:
-                continue
-            compiled = []
-            for name, lacking in targets:
-                statement: Statement = by_name[name]
-                extras: list[Any] = []
-                positions = []
-                for field in statement.fields:
-                    if field in lacking:
-                        given = lacking[field]
-                        if isinstance(given, tuple):
-                            positions.append(index[given[1]])
-                        else:
-                            positions.append(width + len(extras))
-                            extras.append(given)
-                    else:
-                        positions.append(index[field])
-                    if field in statement.text_fields and field in index and specs[field].types != (str,):
-                        texts.add(index[field])  # e.g. task_memoize (bool), psutil_cpu_num (int)
-                compiled.append(_Route(name, itemgetter(*positions), extras))
-            routes[variant] = tuple(compiled)
-        times = tuple(i for i, f in enumerate(PAYLOAD_FIELDS[kind]) if f.types == (datetime.datetime,))
-        plans[kind] = _KindPlan(times, tuple(sorted(texts)), routes)
-    return plans
-
-
-_WORKER_FIRST = FIELD_INDEX[_K.WORKER_TASK_INFO]["first_msg"]
-_WORKER_LAST = FIELD_INDEX[_K.WORKER_TASK_INFO]["last_msg"]
-_TASK_RUN = FIELD_INDEX[_K.TASK_INFO]["run_id"]
-_TASK_DONE = FIELD_INDEX[_K.TASK_INFO]["tasks_completed_count"]
-_TASK_FAILED = FIELD_INDEX[_K.TASK_INFO]["tasks_failed_count"]
-
-
-class _Upserts:
-    """Upsert rows of one batch, one per conflict key: the first row, updated by the last.
-
-    That is what the database would hold after running them one by one (the first inserts,
-    the others only update ``update_positions``), for a third of the work when a task's
-    pending, launched and done messages arrive in the same batch.
-    """
-
-    def __init__(self, statement: Statement) -> None:
-        self._key = itemgetter(*statement.key_positions)
-        self._updated = statement.update_positions
-        self._rows: dict[Any, list[Any]] = {}
-
-    def append(self, row: tuple[Any, ...]) -> None:
-        key = self._key(row)
-        entry = self._rows.get(key)
-        if entry is None:
-            self._rows[key] = [row, None]
-        else:
-            entry[1] = row
-
-    def rows(self) -> list[tuple[Any, ...]]:
-        out = []
-        for first, last in self._rows.values():
-            if last is None:
-                out.append(first)
-            else:
-                merged = list(first)
-                for i in self._updated:
-                    merged[i] = last[i]
-                out.append(tuple(merged))
-        return out
-
-
-class _Batch:
-    """The rows of every statement for one batch of messages."""
-
-    def __init__(
-        self,
-        plans: dict[MessageKind, _KindPlan],
-        statements: dict[str, Statement],
-        to_time: Callable[[datetime.datetime], object],
-    ) -> None:
-        self._plans = plans
-        self._to_time = to_time
-        self.rows: dict[str, Any] = {
-            name: _Upserts(statements[name]) if statements[name].key_positions else [] for name in _ORDER
-        }
-        self._counts: dict[str, tuple[Any, ...]] = {}
-        self._counts_pick = itemgetter(_TASK_FAILED, _TASK_DONE, _TASK_RUN)
-
-    def add(self, message: Message) -> None:
-        kind = message.kind
-        plan = self._plans.get(kind)
-        if plan is None:
-            return
-        values = message.values.copy()  # converted below; the message may be written again alone
-        to_time = self._to_time
-        for i in plan.times:
-            if values[i] is not None:
-                values[i] = to_time(values[i])
-        for i in plan.texts:
-            if values[i] is not None:
-                values[i] = _text(values[i])
-        if kind is _K.WORKER_TASK_INFO:
-            variant = "first" if values[_WORKER_FIRST] else "last" if values[_WORKER_LAST] else None
-        elif kind is _K.WORKFLOW_INFO:
-            variant = "start" if message.is_workflow_start else "end"
-        else:
-            variant = ""
-        if kind is _K.TASK_INFO and values[_TASK_DONE] is not None and values[_TASK_FAILED] is not None:
-            self._counts[values[_TASK_RUN]] = self._counts_pick(values)
-        elif variant == "end":
-            self._counts.pop(message.get("run_id"), None)
-        if variant is None:
-            return
-        for route in plan.routes[variant]:
-            self.rows[route.statement].append(route.pick(values + route.extras if route.extras else values))
-
-    def finish(self) -> dict[str, list[tuple[Any, ...]]]:
-        self.rows["workflow_counts"].extend(self._counts.values())
-        return {name: rows.rows() if isinstance(rows, _Upserts) else rows for name, rows in self.rows.items()}
 
 
 class Writer:
@@ -261,14 +32,11 @@ class Writer:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._statements = compile_statements(engine.dialect)
-        self._by_name: dict[str, Statement] = {name: getattr(self._statements, name) for name in _RANK}
-        self._plans = _compile_routes(self._statements)
-        self._time: Callable[[datetime.datetime], object] = (
-            _sqlite_time_formatter() if engine.dialect.name == "sqlite" else _pg_time
-        )
+        statements = compile_statements(engine.dialect)
+        self._by_name: dict[str, Statement] = {name: getattr(statements, name) for name in RANK}
         dbapi = engine.dialect.dbapi
-        self._db_error: type[BaseException] = dbapi.Error  # type: ignore[union-attr]
+        self.refused: type[BaseException] = dbapi.Error  # type: ignore[union-attr]
+        """What the database raises for rows it will never take (constraints, types)."""
         self._operational: type[BaseException] = dbapi.OperationalError  # type: ignore[union-attr]
         self._open: Any = None  # opened on first use, and again after a lost connection
 
@@ -285,16 +53,28 @@ class Writer:
             self._open = None
         self._engine.dispose()
 
-    def _executemany(self, cursor: Any, statement: Statement, rows: list[tuple[Any, ...]]) -> None:
+    def execute(self, rows: Rows) -> None:
+        """Write ``rows`` in one transaction, statements in their fixed order.
+
+        Operational errors (database locked, connection lost, disk full) are retried with
+        backoff until they pass: rows stay in memory rather than being dropped.
+
+        Raises:
+            Exception: ``self.refused`` (the DBAPI's ``Error``) when the database refuses
+                a row; the transaction is rolled back.
+        """
+        self._with_retry(lambda: self._run(rows))
+
+    def _executemany(self, cursor: Any, statement: Statement, rows: list[Any]) -> None:
         params: list[Any] = rows
         if statement.bind_names is not None:
             params = [dict(zip(statement.bind_names, row, strict=True)) for row in rows]
         cursor.executemany(statement.sql, params)
 
-    def _run(self, rows: dict[str, list[tuple[Any, ...]]]) -> None:
+    def _run(self, rows: Rows) -> None:
         cursor = self._connection.cursor()
         try:
-            for name, statement_rows in sorted(rows.items(), key=lambda item: _RANK[item[0]]):
+            for name, statement_rows in sorted(rows.items(), key=lambda item: RANK[item[0]]):
                 if statement_rows:
                     self._executemany(cursor, self._by_name[name], statement_rows)
             self._connection.commit()
@@ -304,38 +84,6 @@ class Writer:
         finally:
             cursor.close()
 
-    def _rows(self, messages: Sequence[Message]) -> dict[str, list[tuple[Any, ...]]]:
-        batch = _Batch(self._plans, self._by_name, self._time)
-        for message in messages:
-            batch.add(message)
-        return batch.finish()
-
-    def write(self, messages: Sequence[Message]) -> WriteResult:
-        """Write ``messages`` in one transaction, isolating any message the database refuses.
-
-        A refused batch (constraint or type error) is written again message by message, so
-        one bad message costs only itself. Operational errors (database locked, connection
-        lost, disk full) are retried with backoff until they pass: messages stay in memory
-        rather than being dropped.
-        """
-        result = WriteResult()
-        if not messages:
-            return result
-        try:
-            self._with_retry(lambda: self._run(self._rows(messages)))
-        except self._db_error as exc:
-            if len(messages) == 1:
-                result.rejected.append((messages[0], _one_line(exc)))
-                return result
-            logger.warning("batch of %d refused (%s); writing message by message", len(messages), _one_line(exc))
-            for message in messages:
-                single = self.write([message])
-                result.written += single.written
-                result.rejected.extend(single.rejected)
-            return result
-        result.written = len(messages)
-        return result
-
     def _with_retry(self, action: Callable[[], None]) -> None:
         delay = 0.1
         while True:
@@ -344,7 +92,7 @@ class Writer:
             except self._operational as exc:
                 if not _is_transient(exc):
                     raise
-                logger.error("database unavailable (%s); retrying in %.1f s, nothing is dropped", _one_line(exc), delay)
+                logger.error("database unavailable (%s); retrying in %.1f s, nothing is dropped", one_line(exc), delay)
                 time.sleep(delay)
                 delay = min(delay * 2, RETRY_DELAY_MAX)
                 self._reconnect()
@@ -356,15 +104,6 @@ class Writer:
         if connection is not None:
             connection.close()
 
-    def mark_abandoned(self, run_ids: Sequence[str], when: datetime.datetime) -> None:
-        """Give workflows that never sent their end message a ``time_completed``, as Parsl does."""
-        if not run_ids:
-            return
-        statement = self._statements.workflow_abandoned
-        stamp = self._time(when)
-        rows = [tuple(run_id if field == "run_id" else stamp for field in statement.fields) for run_id in run_ids]
-        self._with_retry(lambda: self._run({statement.name: rows}))
-
 
 def _is_transient(exc: BaseException) -> bool:
     text = str(exc).lower()
@@ -372,6 +111,7 @@ def _is_transient(exc: BaseException) -> bool:
     return not any(word in text for word in ("no such table", "no such column", "syntax error", "has no column"))
 
 
-def _one_line(exc: BaseException) -> str:
+def one_line(exc: BaseException) -> str:
+    """An exception as ``Type: first line``, for a log line or a rejection reason."""
     lines = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {lines[0] if lines else ''}"

@@ -1,0 +1,92 @@
+"""The hub's side of the writer process: batches in flight, refusals, FLUSH answers."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from parsl_monitor_core.wire import Message, MessageKind, validate_message
+from parsl_monitor_hub.database import open_database
+from parsl_monitor_hub.errors import HubError
+from parsl_monitor_hub.pipeline import WritePipeline
+from parsl_monitor_hub.receiver import FlushRequest
+from parsl_monitor_hub.rows import RowBuilder
+from parsl_monitor_hub.statements import compile_statements
+from parsl_monitor_hub.stats import HubStats
+from parsl_monitor_hub.writer_process import WriterProcess
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from conftest import Messages
+
+
+def message(kind: MessageKind, payload: dict[str, Any]) -> Message:
+    return validate_message([int(kind), payload])
+
+
+class Pipe:
+    def __init__(self, db_path: Path) -> None:
+        self.url = f"sqlite:///{db_path}"
+        engine = open_database(self.url)
+        builder = RowBuilder(compile_statements(engine.dialect))
+        engine.dispose()
+        self.stats = HubStats(3600)
+        self.answers: list[tuple[bytes, int]] = []
+        self.writer = WriterProcess(self.url, log_file=None, log_level="WARNING")
+        self.pipeline = WritePipeline(
+            self.writer, builder, self.stats, lambda request, written: self.answers.append((request.identity, written))
+        )
+
+    def wait_idle(self) -> None:
+        while not self.pipeline.idle:
+            self.pipeline.wait(100)
+
+
+@pytest.fixture
+def pipe(db_path: Path) -> Iterator[Pipe]:
+    running = Pipe(db_path)
+    yield running
+    running.writer.stop()
+
+
+def test_batches_sent_after_a_refused_one_are_written_again_in_order(pipe: Pipe, db_path: Path, make: Messages) -> None:
+    with sqlite3.connect(db_path) as conn:
+        conn.execute(
+            "create trigger refuse_66 before insert on resource when new.task_id = 66 "
+            "begin select raise(abort, 'task 66 is refused'); end"
+        )
+    end = {"run_id": "run-1", "time_completed": make.at(9), "tasks_failed_count": 0, "tasks_completed_count": 0}
+    # Both sent before any answer is read: the second is in flight when the first is refused.
+    pipe.pipeline.submit(
+        [message(MessageKind.WORKFLOW_INFO, make.workflow_start())]
+        + [message(MessageKind.RESOURCE_INFO, make.resource_info(i, 1)) for i in range(100)]
+    )
+    pipe.pipeline.submit(
+        [message(MessageKind.RESOURCE_INFO, make.resource_info(i, 1)) for i in range(100, 200)]
+        + [message(MessageKind.WORKFLOW_INFO, end)]
+    )
+    pipe.pipeline.flush_after_sent(FlushRequest(b"sender", 1))
+    pipe.wait_idle()
+    assert pipe.answers == [(b"sender", 1 + 199 + 1)]
+    assert pipe.stats.rejected_messages == 1
+    with sqlite3.connect(db_path) as conn:
+        assert conn.execute("select count(*), sum(task_id = 66) from resource").fetchone() == (199, 0)
+        assert conn.execute("select time_completed from workflow").fetchone() == ("2026-05-01 12:00:09.000000",)
+
+
+def test_a_flush_with_nothing_in_flight_is_answered_at_once(pipe: Pipe) -> None:
+    pipe.pipeline.flush_after_sent(FlushRequest(b"sender", 1))
+    assert pipe.answers == [(b"sender", 0)]
+
+
+def test_a_dead_writer_is_reported_not_waited_for(pipe: Pipe, make: Messages) -> None:
+    pipe.writer.process.kill()
+    pipe.writer.process.wait()
+    with pytest.raises(HubError, match=r"^the database writer process exited with code -9; see the hub's log$"):
+        pipe.pipeline.submit([message(MessageKind.WORKFLOW_INFO, make.workflow_start())])  # raises here, or
+        while True:
+            pipe.pipeline.wait(100)  # here, if ZMQ has not yet seen the connection close
