@@ -119,8 +119,8 @@ def _cell(page: dict[str, Any]) -> str:
     return f"{page['cold']:.2f}{warm} s, {page['bytes'] / 1e6:.2f} MB"
 
 
-def run(workdir: Path, sizes: list[int], parsl_up_to: int, deadline: float) -> dict[str, Any]:
-    results: dict[str, Any] = {}
+def run(workdir: Path, sizes: list[int], parsl_up_to: int, deadline: float) -> dict[int, Any]:
+    results: dict[int, Any] = {}
     parsl_installed = importlib.util.find_spec("flask") is not None
     if not parsl_installed:
         print("viewer: Parsl's parsl-visualize is not installed (pip install 'parsl[visualization]'): ours only")

@@ -39,9 +39,11 @@ def one(workdir: Path, system: str, tasks: int, interval: float | None) -> dict[
     return json.loads(result.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
-def run(workdir: Path, tasks: int, rounds: int, interval: float | None = None) -> dict[str, Any]:
+def run(
+    workdir: Path, tasks: int, rounds: int, interval: float | None = None, *, with_parsl: bool = True
+) -> dict[str, Any]:
     label = "resource monitoring off" if interval is None else f"resource monitoring every {interval:g} s"
-    systems = SYSTEMS if interval is None else WITH_RESOURCES
+    systems = tuple(s for s in (SYSTEMS if interval is None else WITH_RESOURCES) if with_parsl or s != "parsl")
     rates: dict[str, list[float]] = {s: [] for s in systems}
     for r in range(rounds):
         for system in systems:  # interleaved, so drift on a noisy machine hits all three alike
@@ -53,7 +55,9 @@ def run(workdir: Path, tasks: int, rounds: int, interval: float | None = None) -
     print(
         f"workflow, {tasks:,} no-op tasks, {label}, median of {rounds}: "
         + ", ".join(f"{s} {median[s]:,.0f} tasks/s ({median[s] / median['none']:.0%})" for s in systems)
-        + f"; ours / Parsl's = {median[ours] / median['parsl']:.2f}x",
+        + (f"; ours / Parsl's = {median[ours] / median['parsl']:.2f}x" if with_parsl else "")
+        + "; each round: "
+        + "; ".join(f"{s} " + ", ".join(f"{rate:,.0f}" for rate in rates[s]) for s in systems),
         flush=True,
     )
     return {"label": label, "tasks": tasks, "rounds": rates, "median": median}

@@ -3,6 +3,7 @@
 python -m benchmarks.run            # full sizes (several minutes)
 python -m benchmarks.run --quick    # tiny sizes: checks the benchmarks still work
 python -m benchmarks.run --only ingest backlog workflow
+python -m benchmarks.run --only resources --rounds 5 --without-parsl   # interleaved none / ours only
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 import platform
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from benchmarks import bench_agent, bench_backlog, bench_ingest, bench_node_load, bench_viewer, bench_workflow
 
@@ -53,8 +55,14 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--only", nargs="+", choices=BENCHMARKS, default=BENCHMARKS)
     parser.add_argument("--json", type=Path, help="also write the results to this file")
+    parser.add_argument("--rounds", type=int, help="rounds of the workflow benchmarks (default: 3, resources 1)")
+    parser.add_argument(
+        "--without-parsl", action="store_true", help="workflow benchmarks: leave Parsl's monitoring out (it is slow)"
+    )
     args = parser.parse_args()
-    sizes = QUICK if args.quick else FULL
+    sizes: dict[str, Any] = dict(QUICK if args.quick else FULL)
+    if args.rounds:
+        sizes["rounds"] = sizes["resource_rounds"] = args.rounds
     print(
         f"machine: {platform.node()}, {platform.processor() or platform.machine()}, Python {platform.python_version()}"
     )
@@ -66,10 +74,12 @@ def main() -> None:
         if "backlog" in args.only:
             results["backlog"] = bench_backlog.run(workdir, sizes["backlog"], deadline=sizes["deadline"])
         if "workflow" in args.only:
-            results["workflow"] = bench_workflow.run(workdir, sizes["workflow"], sizes["rounds"])
+            results["workflow"] = bench_workflow.run(
+                workdir, sizes["workflow"], sizes["rounds"], with_parsl=not args.without_parsl
+            )
         if "resources" in args.only:
             results["resources"] = bench_workflow.run(
-                workdir, sizes["workflow"], sizes["resource_rounds"], interval=10.0
+                workdir, sizes["workflow"], sizes["resource_rounds"], interval=10.0, with_parsl=not args.without_parsl
             )
         if "viewer" in args.only:
             results["viewer"] = bench_viewer.run(

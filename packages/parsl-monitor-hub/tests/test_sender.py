@@ -94,3 +94,26 @@ def test_another_process_given_the_pickled_sender_delivers_everything_at_exit(hu
     assert sender.request_flush().wait(30)
     assert count(hub, "resource") == 500
     sender.close(timeout=10)
+
+
+def _put_in_fork_child(sender: HubSender, payloads: list[dict[str, object]]) -> None:
+    for payload in payloads:
+        sender.put((FakeMessageType(1), payload))
+    sender.close(timeout=30)
+
+
+def test_a_fork_child_opens_its_own_channel(hub: RunningHub, make: Messages) -> None:
+    # The parent's channel (thread, socket) does not exist in a fork child; using it would lose everything.
+    sender = HubSender(hub.service.url)
+    sender.put((FakeMessageType(2), make.workflow_start()))
+    assert sender.request_flush().wait(30)
+    child = multiprocessing.get_context("fork").Process(
+        target=_put_in_fork_child, args=(sender, [make.resource_info(i, 3) for i in range(200)])
+    )
+    child.start()
+    child.join(60)
+    assert child.exitcode == 0
+    sender.put((FakeMessageType(1), make.resource_info(999, 3)))  # the parent's channel still works
+    assert sender.request_flush().wait(30)
+    assert count(hub, "resource") == 201
+    sender.close(timeout=10)

@@ -55,6 +55,7 @@ def test_an_ending_task_gets_a_final_sample_and_is_no_longer_sampled(
     proc = spawn(programs["hold"].format(mb=10))
     agent.handle(["start", "run-1", 7, 1, proc.pid, hub.url, 10.0, None])
     agent.handle(["end", "run-1", 7, 1, 0])
+    agent.send_finals()
     (final,) = hub.receive(1)
     assert (final.kind, final.get("task_id"), final.get("try_id")) == (MessageKind.RESOURCE_INFO, 7, 1)
     assert agent.tasks == {}

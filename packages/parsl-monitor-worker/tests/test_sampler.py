@@ -5,13 +5,12 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from parsl_monitor_worker.sampler import NodeSampler, sample_tree
+from parsl_monitor_worker import procfs
+from parsl_monitor_worker.sampler import NodeSampler, sample_tree, sample_trees
 
 if TYPE_CHECKING:
     import subprocess
     from collections.abc import Callable
-
-    import pytest
 
 MIB = 2**20
 
@@ -83,3 +82,19 @@ def test_the_psutil_path_used_off_linux_measures_the_same(
     assert abs(from_psutil["psutil_process_memory_resident"] - from_proc["psutil_process_memory_resident"]) < 4 * MIB
     # taken moments apart, so the state may differ; both paths name it as psutil does
     assert {from_psutil["psutil_process_status"], from_proc["psutil_process_status"]} <= {"sleeping", "running"}
+
+
+def test_a_final_sample_reads_only_the_tree_and_agrees_with_a_full_sweep(
+    spawn: Callable[[str], subprocess.Popen[str]], programs: dict[str, str]
+) -> None:
+    # A task's final sample follows /proc/<pid>/task/*/children instead of reading every
+    # process on the node; both ways must see the same tree.
+    proc = spawn(programs["parent"].format(child=programs["hold"].format(mb=20), n=2))
+    tree = procfs.scan_tree(proc.pid)
+    assert len(tree) == 3
+    assert {stat.ppid for pid, stat in tree.items() if pid != proc.pid} == {proc.pid}
+    alone = sample_tree(proc.pid)
+    swept = sample_trees([proc.pid])[proc.pid]
+    assert alone is not None
+    assert alone["psutil_process_children_count"] == swept["psutil_process_children_count"] == 2
+    assert alone["psutil_process_memory_resident"] == pytest.approx(swept["psutil_process_memory_resident"], rel=0.05)

@@ -10,14 +10,14 @@ background thread packs everything waiting into one msgpack frame per send.
 
 from __future__ import annotations
 
+import collections
 import logging
 import multiprocessing.queues
 import multiprocessing.util
 import os
-import queue
 import socket
 import threading
-import time
+import weakref
 from typing import Any
 
 import zmq
@@ -41,9 +41,9 @@ __all__ = ("FlushTicket", "HubSender")
 logger = logging.getLogger(__name__)
 
 MAX_MESSAGES_PER_FRAME = 5000
-GATHER_SECONDS = 0.002
-"""After the first message, wait this long for more to share its frame: at a few thousand
-messages per second, one frame per message would cost more in both processes than packing."""
+SEND_INTERVAL = 0.05
+"""The sending thread wakes this often (or at once for a flush) and sends all that waits, so
+Parsl's threads never pay for waking it and a frame carries many messages."""
 EXIT_FLUSH_TIMEOUT = 20.0
 """At process exit, how long to wait for the hub to confirm (Parsl joins its helper processes for 30 s)."""
 _STOP = object()
@@ -83,18 +83,22 @@ class _Channel:
         self.url = url
         self.name = f"{socket.gethostname()}:{os.getpid()}"
         self.unencodable = 0
-        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._pending: collections.deque[Any] = collections.deque()
+        self._wake = threading.Event()
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="parsl-monitor-sender", daemon=True)
         self._thread.start()
         multiprocessing.util.Finalize(self, self.close, kwargs={"timeout": EXIT_FLUSH_TIMEOUT}, exitpriority=10)
 
     def submit(self, item: object) -> None:
-        self._queue.put(item)
+        # Only an append: waking the sending thread per message (a queue's put) cost about
+        # 30 us of the caller's time here, a cross-CPU wake-up each time.
+        self._pending.append(item)
 
     def request_flush(self) -> FlushTicket:
         ticket = FlushTicket()
-        self._queue.put(ticket)
+        self._pending.append(ticket)
+        self._wake.set()
         return ticket
 
     def close(self, timeout: float | None = None) -> None:
@@ -107,7 +111,8 @@ class _Channel:
             logger.error(
                 "monitoring hub at %s did not confirm within %s s; recent messages may be lost", self.url, timeout
             )
-        self._queue.put(_STOP)
+        self._pending.append(_STOP)
+        self._wake.set()
         self._thread.join(timeout)
 
     def _encode(self, item: object) -> list[bytes]:
@@ -132,12 +137,13 @@ class _Channel:
         token = 0
         try:
             while True:
-                items = [self._queue.get()]
-                deadline = time.monotonic() + GATHER_SECONDS
-                while len(items) < MAX_MESSAGES_PER_FRAME and not isinstance(items[-1], FlushTicket):
-                    try:
-                        items.append(self._queue.get(timeout=max(0.0, deadline - time.monotonic())))
-                    except queue.Empty:
+                if not self._pending:
+                    self._wake.wait(SEND_INTERVAL)
+                    self._wake.clear()
+                items: list[Any] = []
+                while self._pending and len(items) < MAX_MESSAGES_PER_FRAME:
+                    items.append(self._pending.popleft())
+                    if isinstance(items[-1], FlushTicket):
                         break
                 packed: list[bytes] = []
                 stop = False
@@ -213,19 +219,21 @@ class HubSender(multiprocessing.queues.Queue):  # type: ignore[type-arg]
         self.sampled_on_nodes = True
 
     def _local(self) -> _Channel:
-        # A fork or spawn child must never touch its parent's ZMQ context: one channel per pid.
-        if self._channel is None or self._pid != os.getpid():
+        # A fork or spawn child must never touch its parent's ZMQ context: one channel per
+        # process (a spawn child unpickles without one; a fork child forgets it, see below).
+        if self._channel is None:
             self._channel = _Channel(self.url)
             self._pid = os.getpid()
+            _SENDERS.add(self)
         return self._channel
 
     def put(self, obj: object, block: bool = True, timeout: float | None = None) -> None:  # noqa: ARG002 - Queue's signature
         """Queue one ``(MessageType, payload)`` for the hub; never blocks the caller."""
-        self._local().submit(obj)
+        (self._channel or self._local()).submit(obj)
 
     def put_nowait(self, obj: object) -> None:
         """Same as :meth:`put`."""
-        self._local().submit(obj)
+        (self._channel or self._local()).submit(obj)
 
     def request_flush(self) -> FlushTicket:
         """Ask the hub to confirm that everything put so far (from this process) is committed."""
@@ -246,3 +254,16 @@ class HubSender(multiprocessing.queues.Queue):  # type: ignore[type-arg]
     def empty(self) -> bool:
         """Always True: messages leave this process as soon as the sending thread runs."""
         return True
+
+
+_SENDERS: weakref.WeakSet[HubSender] = weakref.WeakSet()
+"""Senders with a channel in this process, forgotten in a fork child (no per-message getpid)."""
+
+
+def _forget_channels() -> None:
+    for sender in list(_SENDERS):
+        sender._channel = None
+    _SENDERS.clear()
+
+
+os.register_at_fork(after_in_child=_forget_channels)

@@ -7,6 +7,7 @@ import gc
 import logging
 import os
 import threading
+import time
 from typing import TYPE_CHECKING
 
 import zmq
@@ -33,6 +34,10 @@ FRAMES_PER_TURN = 1000
 """Frames taken between two checks of the batch clock, so a flood cannot delay writes."""
 POLL_CEILING = 0.1
 """Longest wait in one poll: the loop must notice a stop request or a dead parent quickly."""
+TRICKLE_PAUSE = 0.01
+"""After a turn that found only a few frames, let more gather before the next: waking per
+frame (thousands per second from workers) costs more than handling the frames, and a
+batch waits 0.2 s anyway."""
 
 
 class HubService:
@@ -116,11 +121,16 @@ class HubService:
                 if not pipeline.has_room:
                     pipeline.wait(timeout)  # frames wait in ZMQ's queue meanwhile
                     continue
+                taken = 0
                 if self._receiver.socket in dict(poller.poll(timeout)):
-                    self._receiver.receive(FRAMES_PER_TURN, self._on_message, self._flushes.append, self._batcher.full)
+                    taken = self._receiver.receive(
+                        FRAMES_PER_TURN, self._on_message, self._flushes.append, self._batcher.full
+                    )
                 pipeline.settle()
                 if self._flushes or self._batcher.due():
                     self._write()
+                elif 0 < taken < FRAMES_PER_TURN // 10:
+                    time.sleep(TRICKLE_PAUSE)
                 if self._parent_gone():
                     logger.warning("the process that started this hub is gone; stopping")
                     self._stop.set()

@@ -33,6 +33,10 @@ TaskKey = tuple[str, int, int]
 """(run_id, task_id, try_id)"""
 
 MAX_MESSAGES_PER_FRAME = 500
+ANNOUNCEMENT_PAUSE = 0.01
+"""After handling announcements, let more gather before looking again: tasks start and end
+in bursts, and a wake-up per announcement cost more than the announcement (a final sample
+is at most this late, taken while the worker process still exists)."""
 
 
 @dataclasses.dataclass
@@ -66,6 +70,7 @@ class NodeAgent:
         self.sampler = NodeSampler()
         self.samples_sent = 0
         self._dropped_by_tasks: dict[int, int] = {}
+        self._finals: list[tuple[str, Any]] = []  # (hub, final sample) of tasks ended in this drain
         self._stopping = False
         self._context = zmq.Context()
         self._inbox = self._context.socket(zmq.PULL)
@@ -101,6 +106,7 @@ class NodeAgent:
 
     def close(self) -> None:
         """Unbind (removing the socket file, so tasks stop announcing) and close channels."""
+        self.send_finals()
         self._inbox.close(linger=0)
         self._context.term()
         close_channels()
@@ -136,6 +142,7 @@ class NodeAgent:
             if poller.poll(int(min(timeout, 1.0) * 1000)):
                 self._drain()
                 next_sample = min(next_sample, time.monotonic() + self.interval())  # a task asked for less
+                time.sleep(min(ANNOUNCEMENT_PAUSE, max(0.0, next_sample - time.monotonic())))
             if time.monotonic() >= next_sample:
                 self.sample_all()
                 next_sample = time.monotonic() + self.interval()
@@ -148,14 +155,18 @@ class NodeAgent:
             try:
                 raw = self._inbox.recv(zmq.NOBLOCK)
             except zmq.Again:
+                self.send_finals()
                 return
             try:
                 self.handle(msgpack.unpackb(raw))
             except Exception:
                 logger.exception("ignored a malformed task announcement")
+            finally:
+                if len(self._finals) >= MAX_MESSAGES_PER_FRAME:
+                    self.send_finals()
 
     def handle(self, message: list[Any]) -> None:
-        """Apply one ``start`` or ``end`` announcement."""
+        """Apply one ``start`` or ``end`` announcement (an end's final sample waits for :meth:`send_finals`)."""
         if message[0] == "start":
             _, run_id, task_id, try_id, pid, hub_url, interval, block_id = message
             self.tasks[(run_id, task_id, try_id)] = Tracked(pid, hub_url, float(interval), block_id)
@@ -189,8 +200,17 @@ class NodeAgent:
     def _send_final(self, run_id: str, task_id: int, try_id: int, tracked: Tracked) -> None:
         message = self._resource((run_id, task_id, try_id), tracked, _now(), sample_tree(tracked.pid))
         if message is not None:
-            channel_for(tracked.hub_url).send([message])
-            self.samples_sent += 1
+            self._finals.append((tracked.hub_url, message))
+
+    def send_finals(self) -> None:
+        """Send the final samples taken so far, one frame per hub: tasks end in bursts."""
+        by_hub: dict[str, list[Any]] = {}
+        for hub_url, message in self._finals:
+            by_hub.setdefault(hub_url, []).append(message)
+        self._finals.clear()
+        for hub_url, messages in by_hub.items():
+            channel_for(hub_url).send(messages)
+            self.samples_sent += len(messages)
 
     def sample_all(self) -> None:
         """One node sample and one sample per running task, to each task's hub."""

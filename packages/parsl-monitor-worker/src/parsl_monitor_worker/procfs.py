@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from typing import NamedTuple
 
-__all__ = ("AVAILABLE", "ProcStat", "read_io", "read_switches", "scan")
+__all__ = ("AVAILABLE", "ProcStat", "read_io", "read_switches", "scan", "scan_tree")
 
 AVAILABLE = os.path.isdir("/proc/self") and os.path.exists("/proc/self/stat")  # noqa: PTH112, PTH110 - hot path
 _TICKS = os.sysconf("SC_CLK_TCK") if AVAILABLE else 100
@@ -69,6 +69,44 @@ def scan() -> dict[int, ProcStat]:
             stat = _stat(int(entry.name))
             if stat is not None:
                 out[int(entry.name)] = stat
+    return out
+
+
+def _children(pid: int) -> list[int] | None:
+    """Direct children of ``pid`` (of all its threads); None when the kernel does not say."""
+    try:
+        threads = os.listdir(f"/proc/{pid}/task")  # noqa: PTH208 - hot path, as _read
+    except OSError:
+        return []  # gone
+    out: list[int] = []
+    for thread in threads:
+        data = _read(f"/proc/{pid}/task/{thread}/children")
+        if data is None:
+            if os.path.exists(f"/proc/{pid}/task/{thread}"):  # noqa: PTH110 - the file, not the thread, is missing
+                return None
+            continue  # the thread ended meanwhile
+        out.extend(int(child) for child in data.split())
+    return out
+
+
+def scan_tree(pid: int) -> dict[int, ProcStat]:
+    """``pid`` and its descendants only: a task's final sample should not read every process.
+
+    Follows ``/proc/<pid>/task/<tid>/children``; where the kernel lacks those files, falls
+    back to :func:`scan`.
+    """
+    out: dict[int, ProcStat] = {}
+    stack = [pid]
+    while stack:
+        member = stack.pop()
+        stat = _stat(member)
+        if stat is None:
+            continue
+        out[member] = stat
+        children = _children(member)
+        if children is None:
+            return scan()
+        stack.extend(children)
     return out
 
 

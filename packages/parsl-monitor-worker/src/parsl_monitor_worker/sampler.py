@@ -165,9 +165,7 @@ def sample_trees(pids: Iterable[int]) -> dict[int, dict[str, Any]]:
     wanted = list(dict.fromkeys(pids))
     if procfs.AVAILABLE:
         stats = procfs.scan()
-        children: dict[int, list[int]] = {}
-        for child, stat in stats.items():
-            children.setdefault(stat.ppid, []).append(child)
+        children = _children_of(stats)
         found = {pid: _sample_from_proc(pid, stats, children) for pid in wanted}
         return {pid: sample for pid, sample in found.items() if sample is not None}
     trees = _descendants(wanted)
@@ -181,7 +179,17 @@ def sample_trees(pids: Iterable[int]) -> dict[int, dict[str, Any]]:
 
 def sample_tree(pid: int) -> dict[str, Any] | None:
     """One process tree (a task's final sample); None when the process is gone."""
-    return sample_trees([pid]).get(pid)
+    if not procfs.AVAILABLE:
+        return sample_trees([pid]).get(pid)
+    stats = procfs.scan_tree(pid)
+    return _sample_from_proc(pid, stats, _children_of(stats))
+
+
+def _children_of(stats: dict[int, procfs.ProcStat]) -> dict[int, list[int]]:
+    children: dict[int, list[int]] = {}
+    for child, stat in stats.items():
+        children.setdefault(stat.ppid, []).append(child)
+    return children
 
 
 class NodeSampler:
