@@ -141,6 +141,13 @@ def pid_alive(pid: int) -> bool:
         return False
 
 
+def gone_within(pid: int, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return not pid_alive(pid)
+
+
 def test_the_hub_stops_when_its_parent_is_gone(tmp_path: Path) -> None:
     # The adapter passes --parent-pid: a Parsl program killed outright must not leave a hub behind.
     parent = subprocess.Popen(
@@ -153,10 +160,7 @@ def test_the_hub_stops_when_its_parent_is_gone(tmp_path: Path) -> None:
     assert pid_alive(hub_pid)
     parent.kill()
     parent.communicate()
-    deadline = time.monotonic() + 30
-    while pid_alive(hub_pid) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not pid_alive(hub_pid)
+    assert gone_within(hub_pid, 30)
     assert "the process that started this hub is gone" in (tmp_path / "hub.log").read_text()
 
 
@@ -197,7 +201,4 @@ def test_the_writer_stops_when_the_hub_is_killed(hub_process: tuple[subprocess.P
     pid = writer_pid(process.pid)
     process.kill()
     process.wait()
-    deadline = time.monotonic() + 30
-    while pid_alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not pid_alive(pid)
+    assert gone_within(pid, 30)

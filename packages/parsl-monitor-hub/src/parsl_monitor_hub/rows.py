@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     from parsl_monitor_hub.statements import Statement, Statements
 
-__all__ = ("ORDER", "RowBuilder", "Rows")
+__all__ = ("RANK", "RowBuilder", "Rows")
 
 Rows = dict[str, list[tuple[Any, ...]]]
 """Statement name -> its parameter rows, for one transaction."""
@@ -51,7 +51,7 @@ _ROUTES: dict[tuple[MessageKind, str], tuple[tuple[str, dict[str, Any]], ...]] =
     (_K.RESOURCE_INFO, ""): (("resource_insert", {}),),
     (_K.NODE_SAMPLE, ""): (("node_sample_insert", {}),),
 }
-ORDER = (
+_ORDER = (
     "workflow_insert",
     "task_upsert",
     "try_upsert",
@@ -65,7 +65,7 @@ ORDER = (
     "node_sample_insert",
 )
 """Statements run in this order in each transaction: the workflow row first, its updates after its inserts."""
-RANK = {name: rank for rank, name in enumerate((*ORDER, "workflow_abandoned"))}
+RANK = {name: rank for rank, name in enumerate((*_ORDER, "workflow_abandoned"))}
 """Each statement's place in a transaction, the abandoned-workflow update last."""
 
 
@@ -116,7 +116,7 @@ class _KindPlan(NamedTuple):
 
 
 def _compile_routes(statements: Statements) -> dict[MessageKind, _KindPlan]:
-    by_name = {name: getattr(statements, name) for name in ORDER}
+    by_name = {name: getattr(statements, name) for name in _ORDER}
     plans: dict[MessageKind, _KindPlan] = {}
     for kind in {kind for kind, _ in _ROUTES}:
         index = FIELD_INDEX[kind]
@@ -204,7 +204,7 @@ class _Batch:
         self._plans = plans
         self._to_time = to_time
         self.rows: dict[str, Any] = {
-            name: _Upserts(statements[name]) if statements[name].key_positions else [] for name in ORDER
+            name: _Upserts(statements[name]) if statements[name].key_positions else [] for name in _ORDER
         }
         self._counts: dict[str, tuple[Any, ...]] = {}
         self._counts_pick = itemgetter(_TASK_FAILED, _TASK_DONE, _TASK_RUN)
