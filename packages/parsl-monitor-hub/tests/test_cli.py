@@ -196,9 +196,13 @@ def test_a_dead_writer_stops_the_hub_with_one_line(
     ]
 
 
-def test_the_writer_stops_when_the_hub_is_killed(hub_process: tuple[subprocess.Popen[str], str]) -> None:
+def test_the_writer_stops_when_the_hub_is_killed(
+    tmp_path: Path, hub_process: tuple[subprocess.Popen[str], str]
+) -> None:
     process, _url = hub_process
     pid = writer_pid(process.pid)
     process.kill()
     process.wait()
     assert gone_within(pid, 30)
+    log = (tmp_path / "hub.log").read_text()
+    assert "parsl_monitor_hub.writer_process [ERROR] the hub process is gone; the database writer stops" in log

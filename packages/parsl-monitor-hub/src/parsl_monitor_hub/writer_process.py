@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 __all__ = ("WriterProcess",)
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("parsl_monitor_hub.writer_process")  # not __main__ when run with -m
 
 BATCH, SINGLE, RESUME, STOP = "batch", "single", "resume", "stop"
 OK, REFUSED, SKIPPED, STOPPED = "ok", "refused", "skipped", "stopped"
