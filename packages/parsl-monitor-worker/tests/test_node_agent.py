@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from parsl_monitor_core.wire import MessageKind
+from parsl_monitor_core.wire import MessageKind, decode_frame, pack_message, validate_message
 from parsl_monitor_worker.node_agent import NodeAgent
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ def test_an_ending_task_gets_a_final_sample_and_is_no_longer_sampled(
     proc = spawn(programs["hold"].format(mb=10))
     agent.handle(["start", "run-1", 7, 1, proc.pid, hub.url, 10.0, None])
     agent.handle(["end", "run-1", 7, 1, 0])
-    agent.send_finals()
+    agent.send_outbox()
     (final,) = hub.receive(1)
     assert (final.kind, final.get("task_id"), final.get("try_id")) == (MessageKind.RESOURCE_INFO, 7, 1)
     assert agent.tasks == {}
@@ -80,3 +80,45 @@ def test_a_second_agent_on_the_node_stands_by(agent: NodeAgent) -> None:
     finally:
         second.close()
     assert Path(agent.address.removeprefix("ipc://")).exists()  # the first agent still serves
+
+
+def test_forwarded_first_and_last_messages_reach_the_hub_in_one_frame_with_the_final_sample(
+    agent: NodeAgent, hub: FakeHub, spawn: Callable[[str], subprocess.Popen[str]], programs: dict[str, str]
+) -> None:
+    # Tasks hand their first and last message to the agent (half the sends per task); the
+    # agent sends them on with the final samples, also for a task whose start it never saw.
+    proc = spawn(programs["hold"].format(mb=1))
+    now = datetime.datetime.now(datetime.timezone.utc)
+
+    def worker_message(task_id: int, *, first: bool) -> bytes:
+        return pack_message(
+            MessageKind.WORKER_TASK_INFO,
+            {
+                "run_id": "run-1",
+                "task_id": task_id,
+                "try_id": 0,
+                "timestamp": now,
+                "hostname": "node1",
+                "block_id": "0",
+                "first_msg": first,
+                "last_msg": not first,
+            },
+        )
+
+    agent.handle(["start", "run-1", 5, 0, proc.pid, hub.url, 10.0, None, worker_message(5, first=True)])
+    agent.handle(["end", "run-1", 5, 0, 0, hub.url, worker_message(5, first=False)])
+    agent.handle(["end", "run-1", 6, 0, 0, hub.url, worker_message(6, first=False)])  # started before this agent
+    agent.send_outbox()
+    assert hub.socket.poll(5000)
+    _peer, data = hub.socket.recv_multipart()
+    frame = [validate_message(raw) for raw in decode_frame(data).messages]
+    got = sorted(
+        (m.kind, m.get("task_id"), m.get("first_msg") if m.kind is MessageKind.WORKER_TASK_INFO else None)
+        for m in frame
+    )
+    assert got == [
+        (MessageKind.RESOURCE_INFO, 5, None),
+        (MessageKind.WORKER_TASK_INFO, 5, False),
+        (MessageKind.WORKER_TASK_INFO, 5, True),
+        (MessageKind.WORKER_TASK_INFO, 6, False),
+    ]

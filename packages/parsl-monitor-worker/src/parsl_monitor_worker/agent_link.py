@@ -47,15 +47,20 @@ class AgentLink:
     def _present(self) -> bool:
         return self._path is None or self._path.exists()
 
-    def started(self, key: tuple[str, int, int], hub_url: str, interval: float, block_id: str | None) -> bool:
-        """Ask the agent to sample this process tree for the task; False when there is no agent."""
-        run_id, task_id, try_id = key
-        return self._send(["start", run_id, task_id, try_id, os.getpid(), hub_url, interval, block_id])
+    def started(
+        self, key: tuple[str, int, int], hub_url: str, interval: float, block_id: str | None, forward: bytes
+    ) -> bool:
+        """Ask the agent to sample this process tree; False when there is no agent to take it.
 
-    def ended(self, key: tuple[str, int, int], dropped: int) -> bool:
-        """Ask for the task's final sample and stop sampling it."""
+        The agent also sends ``forward`` (the task's packed first message) on to ``hub_url``.
+        """
         run_id, task_id, try_id = key
-        return self._send(["end", run_id, task_id, try_id, dropped])
+        return self._send(["start", run_id, task_id, try_id, os.getpid(), hub_url, interval, block_id, forward])
+
+    def ended(self, key: tuple[str, int, int], dropped: int, hub_url: str, forward: bytes) -> bool:
+        """Ask for the task's final sample, to stop sampling it, and to forward its packed last message."""
+        run_id, task_id, try_id = key
+        return self._send(["end", run_id, task_id, try_id, dropped, hub_url, forward])
 
     def close(self) -> None:
         """Close the socket (announcements still queued get half a second)."""

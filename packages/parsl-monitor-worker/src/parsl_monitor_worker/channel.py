@@ -58,6 +58,10 @@ class HubChannel:
             except EncodeError as exc:
                 logger.warning("not sent, cannot encode: %s", exc)
                 self.dropped += 1
+        return self.send_packed(packed)
+
+    def send_packed(self, packed: list[bytes]) -> bool:
+        """Queue already packed messages as one frame; False (and counted) when the buffer is full."""
         if not packed:
             return False
         try:

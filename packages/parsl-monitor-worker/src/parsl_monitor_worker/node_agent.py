@@ -21,7 +21,7 @@ from typing import Any
 import msgpack
 import zmq
 
-from parsl_monitor_core.wire import MessageKind, to_wire
+from parsl_monitor_core.wire import EncodeError, MessageKind, pack_message, to_wire
 from parsl_monitor_worker.channel import channel_for, close_channels
 from parsl_monitor_worker.sampler import NodeSampler, sample_tree, sample_trees
 
@@ -70,7 +70,7 @@ class NodeAgent:
         self.sampler = NodeSampler()
         self.samples_sent = 0
         self._dropped_by_tasks: dict[int, int] = {}
-        self._finals: list[tuple[str, Any]] = []  # (hub, final sample) of tasks ended in this drain
+        self._outbox: list[tuple[str, bytes]] = []  # (hub, packed message) to send at the end of a drain
         self._stopping = False
         self._context = zmq.Context()
         self._inbox = self._context.socket(zmq.PULL)
@@ -106,7 +106,7 @@ class NodeAgent:
 
     def close(self) -> None:
         """Unbind (removing the socket file, so tasks stop announcing) and close channels."""
-        self.send_finals()
+        self.send_outbox()
         self._inbox.close(linger=0)
         self._context.term()
         close_channels()
@@ -155,27 +155,31 @@ class NodeAgent:
             try:
                 raw = self._inbox.recv(zmq.NOBLOCK)
             except zmq.Again:
-                self.send_finals()
+                self.send_outbox()
                 return
             try:
                 self.handle(msgpack.unpackb(raw))
             except Exception:
                 logger.exception("ignored a malformed task announcement")
             finally:
-                if len(self._finals) >= MAX_MESSAGES_PER_FRAME:
-                    self.send_finals()
+                if len(self._outbox) >= MAX_MESSAGES_PER_FRAME:
+                    self.send_outbox()
 
     def handle(self, message: list[Any]) -> None:
-        """Apply one ``start`` or ``end`` announcement (an end's final sample waits for :meth:`send_finals`)."""
+        """Apply one ``start`` or ``end`` announcement (what it sends waits for :meth:`send_outbox`)."""
         if message[0] == "start":
-            _, run_id, task_id, try_id, pid, hub_url, interval, block_id = message
+            _, run_id, task_id, try_id, pid, hub_url, interval, block_id, *forward = message
             self.tasks[(run_id, task_id, try_id)] = Tracked(pid, hub_url, float(interval), block_id)
+            if forward:
+                self._outbox.append((hub_url, bytes(forward[0])))
         elif message[0] == "end":
-            _, run_id, task_id, try_id, dropped = message
+            _, run_id, task_id, try_id, dropped, *forward = message
             tracked = self.tasks.pop((run_id, task_id, try_id), None)
             if tracked is not None:
                 self._dropped_by_tasks[tracked.pid] = int(dropped)
                 self._send_final(run_id, task_id, try_id, tracked)
+            if forward:  # even for a task this agent never saw start: its running time must arrive
+                self._outbox.append((forward[0], bytes(forward[1])))
         else:
             raise ValueError(f"unknown announcement {message[0]!r}")
 
@@ -199,18 +203,27 @@ class NodeAgent:
 
     def _send_final(self, run_id: str, task_id: int, try_id: int, tracked: Tracked) -> None:
         message = self._resource((run_id, task_id, try_id), tracked, _now(), sample_tree(tracked.pid))
-        if message is not None:
-            self._finals.append((tracked.hub_url, message))
+        if message is None:
+            return
+        try:
+            self._outbox.append((tracked.hub_url, pack_message(*message)))
+        except EncodeError as exc:
+            logger.warning("final sample not sent, cannot encode: %s", exc)
+        else:
+            self.samples_sent += 1
 
-    def send_finals(self) -> None:
-        """Send the final samples taken so far, one frame per hub: tasks end in bursts."""
-        by_hub: dict[str, list[Any]] = {}
-        for hub_url, message in self._finals:
-            by_hub.setdefault(hub_url, []).append(message)
-        self._finals.clear()
+    def send_outbox(self) -> None:
+        """Send final samples and forwarded first and last messages, one frame per hub.
+
+        Tasks start and end in bursts: one frame carries a burst.
+        """
+        by_hub: dict[str, list[bytes]] = {}
+        for hub_url, packed in self._outbox:
+            by_hub.setdefault(hub_url, []).append(packed)
+        self._outbox.clear()
         for hub_url, messages in by_hub.items():
-            channel_for(hub_url).send(messages)
-            self.samples_sent += len(messages)
+            for start in range(0, len(messages), MAX_MESSAGES_PER_FRAME):
+                channel_for(hub_url).send_packed(messages[start : start + MAX_MESSAGES_PER_FRAME])
 
     def sample_all(self) -> None:
         """One node sample and one sample per running task, to each task's hub."""

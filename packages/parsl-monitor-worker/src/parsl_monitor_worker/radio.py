@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from parsl.monitoring.radios.base import MonitoringRadioReceiver, MonitoringRadioSender, RadioConfig
 
-from parsl_monitor_core.wire import FIELD_INDEX, MessageKind, to_wire
+from parsl_monitor_core.wire import FIELD_INDEX, MessageKind, pack_message, to_wire
 from parsl_monitor_worker import task_wrapper
 from parsl_monitor_worker.agent_link import link_for
 from parsl_monitor_worker.channel import DEFAULT_BUFFER, channel_for
@@ -92,18 +92,26 @@ class ZMQRadioSender(MonitoringRadioSender):
     def send(self, message: object) -> None:
         """Forward ``(MessageType, payload)`` to the hub; start or end node sampling for the task."""
         try:
-            wire = to_wire(message)
-            self._channel.send(wire)
-            for kind, values in wire:
-                if kind == MessageKind.WORKER_TASK_INFO:
-                    self._tell_agent(values)
+            direct = [
+                (kind, values)
+                for kind, values in to_wire(message)
+                if not (kind == MessageKind.WORKER_TASK_INFO and self._via_agent(values))
+            ]
+            if direct:
+                self._channel.send(direct)
         except Exception:
             logger.exception("monitoring message not sent from pid %d", os.getpid())
 
-    def _tell_agent(self, values: list[Any]) -> None:
+    def _via_agent(self, values: list[Any]) -> bool:
+        """Hand a task's first or last message to the node agent; False (send it directly) without one.
+
+        The agent sends it on with the task's samples: half the sends per task.
+        """
+        if self.interval <= 0 or not (values[_FIRST] or values[_LAST]):
+            return False
         link = link_for()
         key = values[_RUN], values[_TASK], values[_TRY]
-        if values[_FIRST] and self.interval > 0:
-            link.started(key, self.hub_url, self.interval, values[_BLOCK])
-        elif values[_LAST]:
-            link.ended(key, self._channel.dropped)
+        packed = pack_message(MessageKind.WORKER_TASK_INFO, values)
+        if values[_FIRST]:
+            return link.started(key, self.hub_url, self.interval, values[_BLOCK], packed)
+        return link.ended(key, self._channel.dropped, self.hub_url, packed)
