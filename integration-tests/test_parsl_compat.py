@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.slow
 
 TABLES = ("workflow", "task", "try", "status", "resource", "node", "block")
+PER_RUN = {"run_id", "helper_processes"}
+ROUTER = "parsl: monitoring zmq router"
 WORKER_STATES = {"running", "running_ended"}  # stamped by workers, so they interleave with the DFK's by clock
 
 
@@ -50,7 +52,7 @@ def runs(mixed_runs: dict[str, tuple[Path, dict[str, Any]]]) -> dict[str, Run]:
 
 def test_the_workflow_itself_behaves_the_same(runs: dict[str, Run]) -> None:
     theirs, ours = (runs[m].summary for m in ("parsl", "ours"))
-    assert {k: v for k, v in ours.items() if k != "run_id"} == {k: v for k, v in theirs.items() if k != "run_id"}
+    assert {k: v for k, v in ours.items() if k not in PER_RUN} == {k: v for k, v in theirs.items() if k not in PER_RUN}
     assert ours["dependency_failure"] == "DependencyError"
 
 
@@ -80,10 +82,27 @@ def test_every_task_went_through_the_same_states(runs: dict[str, Run]) -> None:
 
 
 def test_node_and_block_messages_are_all_stored(runs: dict[str, Run]) -> None:
-    # Their number depends on timing, so compare each run's rows with what Parsl logged as sent.
+    # Their number depends on timing, so compare each run's rows with what was logged as sent.
     for run in runs.values():
-        assert run.count("node") == run.logged(r"Sending message .* to MonitoringHub", "htex/interchange.log") > 0
         assert run.count("block") == run.logged(r"Sending block monitoring message", "parsl.log") > 0
+    theirs = runs["parsl"]
+    assert theirs.count("node") == theirs.logged(r"Sending message .* to MonitoringHub", "htex/interchange.log") > 0
+    assert runs["ours"].count("node") == node_records_sent(runs["ours"]) > 0
+
+
+def node_records_sent(run: Run) -> int:
+    """What our interchange logs at exit: how many node records it sent, and that the hub confirmed them."""
+    text = "".join(p.read_text() for p in run.run_dir.glob("*/htex/interchange.log"))
+    ((sent, confirmed),) = re.findall(r"Sent (\d+) node records to the monitoring hub at \S+ \(([^)]*)\)", text)
+    assert confirmed == "all confirmed"
+    return int(sent)
+
+
+def test_the_interchange_sends_to_our_hub_without_parsls_router(runs: dict[str, Run]) -> None:
+    assert ROUTER in runs["parsl"].summary["helper_processes"]
+    assert "parsl: HTEX interchange" in runs["ours"].summary["helper_processes"]
+    assert ROUTER not in runs["ours"].summary["helper_processes"]
+    assert runs["ours"].logged(r"Sending message .* to MonitoringHub", "htex/interchange.log") == 0
 
 
 def test_resource_rows_are_present(runs: dict[str, Run]) -> None:

@@ -50,6 +50,10 @@ def test_concurrent_workflows_share_one_hub(tmp_path: Path, start_hub: StartHub,
         ).fetchone()[0]
         # pending, launched, running, running_ended, exec_done for every no-op task of both runs
         assert noop_states == 2 * NOOPS * 5
+        # each workflow's interchange sent its node records to the shared hub itself
+        nodes = dict(conn.execute("select run_id, count(*) from node group by run_id").fetchall())
+        assert sorted(nodes) == sorted(per_run)
+        assert min(nodes.values()) >= NOOPS  # at least one per result
     assert not (tmp_path / "first" / "runinfo" / "monitoring.db").exists(), "the shared hub's database is used"
     assert hub.process.poll() is None, "the shared hub outlives its workflows"
     assert hub.stop() == 0

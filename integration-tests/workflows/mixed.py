@@ -4,13 +4,18 @@ A diamond DAG, an app that fails once and succeeds on retry, an app that always 
 (and a task depending on it), a bash_app, a join_app and a memoized app, on a local
 HighThroughputExecutor bound to 127.0.0.1. Run it with Parsl's own MonitoringHub or ours:
 
-    python mixed.py --monitoring {parsl,ours} --run-dir DIR [--hub-url tcp://...] [--noop N]
+    python mixed.py --monitoring {parsl,ours} --run-dir DIR [--hub-url tcp://...] [--noop N] [--custom-interchange]
+
+The summary it prints includes the titles of the Parsl helper processes that ran (for
+example Parsl's monitoring router), read from ``/proc`` while the workflow was loaded.
+``--custom-interchange`` gives the executor an ``interchange_launch_cmd`` of its own.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -68,7 +73,9 @@ def fan_out(n: int) -> Any:
     return [inc(i) for i in range(n)]
 
 
-def make_config(monitoring: str, run_dir: str, hub_url: str | None, interval: float) -> Config:
+def make_config(
+    monitoring: str, run_dir: str, hub_url: str | None, interval: float, *, custom_interchange: bool = False
+) -> Config:
     from parsl.monitoring.monitoring import MonitoringHub as ParslMonitoringHub
 
     from parsl_monitor_hub import MonitoringHub  # the one-import switch
@@ -85,6 +92,7 @@ def make_config(monitoring: str, run_dir: str, hub_url: str | None, interval: fl
                 address="127.0.0.1",
                 loopback_address="127.0.0.1",
                 max_workers_per_node=2,
+                interchange_launch_cmd=[sys.executable, "-m", INTERCHANGE] if custom_interchange else None,
                 provider=LocalProvider(init_blocks=1, min_blocks=0, max_blocks=1),  # type: ignore[no-untyped-call]
             )
         ],
@@ -93,6 +101,23 @@ def make_config(monitoring: str, run_dir: str, hub_url: str | None, interval: fl
         strategy="none",
         run_dir=run_dir,
     )
+
+
+INTERCHANGE = "parsl.executors.high_throughput.interchange"
+
+
+def helper_processes() -> list[str]:
+    """Titles of this program's Parsl helper processes (Parsl names them ``parsl: ...``)."""
+    titles = set()
+    for child in Path(f"/proc/{os.getpid()}/task").glob("*/children"):
+        for pid in child.read_text().split():
+            try:
+                title = Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ").strip()
+            except OSError:
+                continue
+            if title.startswith("parsl: "):
+                titles.add(title)
+    return sorted(titles)
 
 
 def run(run_dir: str, noops: int) -> dict[str, Any]:
@@ -120,11 +145,15 @@ def main() -> None:
     parser.add_argument("--hub-url")
     parser.add_argument("--noop", type=int, default=0)
     parser.add_argument("--interval", type=float, default=1.0)
+    parser.add_argument("--custom-interchange", action="store_true")
     args = parser.parse_args()
-    config = make_config(args.monitoring, args.run_dir, args.hub_url, args.interval)
+    config = make_config(
+        args.monitoring, args.run_dir, args.hub_url, args.interval, custom_interchange=args.custom_interchange
+    )
     with parsl.load(config) as dfk:
         result = run(args.run_dir, args.noop)
         result["run_id"] = dfk.run_id
+        result["helper_processes"] = helper_processes()
     json.dump(result, sys.stdout)
 
 

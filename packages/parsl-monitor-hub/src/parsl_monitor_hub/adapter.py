@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from parsl.monitoring.monitoring import MonitoringHub as _ParslMonitoringHub
 
+from parsl_monitor_hub import htex_launch
 from parsl_monitor_hub.embedded import EmbeddedHub
 from parsl_monitor_hub.sender import HubSender
 
@@ -123,6 +124,7 @@ class MonitoringHub(_ParslMonitoringHub):
         elif self.logging_endpoint is not None:
             logger.warning("logging_endpoint is ignored with hub_url: the hub at %s chooses the database", self.hub_url)
         self._sender = self.resource_msgs = HubSender(self.connect_url, self._interval)  # what Parsl puts messages on
+        htex_launch.install()  # HTEX interchanges send to the hub themselves, without Parsl's router process
         self.monitoring_hub_active = True
 
     def close(self) -> None:

@@ -1,0 +1,81 @@
+"""HighThroughputExecutor with our hub: its interchange sends straight to the hub, without Parsl's router.
+
+With Parsl's monitoring, HTEX starts a "monitoring zmq router" process: the interchange
+pickles every node record (two per task) to it, and it puts them on the monitoring queue.
+With our ``MonitoringHub`` that queue is a :class:`~parsl_monitor_hub.sender.HubSender`
+anyway, so the interchange may as well hold one itself. :func:`install` wraps
+``HighThroughputExecutor.start`` so that, for an executor whose monitoring queue is one of
+our senders and whose ``interchange_launch_cmd`` is Parsl's default, the interchange is
+started as ``python -m parsl_monitor_hub.interchange <hub url>`` and no router process is
+started. Any other executor, or any HTEX under Parsl's own monitoring, starts unchanged.
+The executor's ``interchange_launch_cmd`` is restored once the interchange runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import sys
+from typing import TYPE_CHECKING, Any
+
+from parsl.executors.high_throughput import executor as htex_module
+
+from parsl_monitor_hub.sender import HubSender
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+__all__ = ("install", "interchange_command")
+
+_MARK = "_parsl_monitor_direct"
+
+
+def interchange_command(hub_url: str) -> list[str]:
+    """The command that starts Parsl's interchange sending to the hub at ``hub_url``."""
+    return [sys.executable, "-m", "parsl_monitor_hub.interchange", hub_url]
+
+
+class _NoRouter:
+    """Stands in for Parsl's router: port 0 still tells the interchange to create its radio (ours)."""
+
+    port = 0
+
+    def close(self) -> None:
+        """Nothing runs."""
+
+
+@contextlib.contextmanager
+def _without_router() -> Iterator[None]:
+    names = vars(htex_module)  # HTEX.start() calls the module's start_zmq_receiver by name
+    original = names["start_zmq_receiver"]
+    names["start_zmq_receiver"] = lambda **_: _NoRouter()
+    try:
+        yield
+    finally:
+        names["start_zmq_receiver"] = original
+
+
+def _wrap(start: Callable[[Any], None]) -> Callable[[Any], None]:
+    @functools.wraps(start)
+    def start_direct(executor: Any) -> None:
+        sender = executor.monitoring_messages
+        launch = executor.interchange_launch_cmd
+        if not isinstance(sender, HubSender) or list(launch) != list(htex_module.DEFAULT_INTERCHANGE_LAUNCH_CMD):
+            start(executor)
+            return
+        executor.interchange_launch_cmd = interchange_command(sender.url)
+        try:
+            with _without_router():
+                start(executor)
+        finally:
+            executor.interchange_launch_cmd = launch
+
+    setattr(start_direct, _MARK, True)
+    return start_direct
+
+
+def install() -> None:
+    """Wrap ``HighThroughputExecutor.start`` (once per process); see the module's docstring."""
+    cls = htex_module.HighThroughputExecutor
+    if not getattr(cls.start, _MARK, False):
+        cls.start = _wrap(cls.start)  # type: ignore[method-assign]
