@@ -1,13 +1,18 @@
 from __future__ import annotations
 
 import datetime
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import msgpack
 import pytest
+import zmq
 
 from parsl_monitor_core.wire import MessageKind, decode_frame, pack_message, validate_message
+from parsl_monitor_worker import node_agent
 from parsl_monitor_worker.node_agent import NodeAgent
+from parsl_monitor_worker.sampler import sample_tree
 
 if TYPE_CHECKING:
     import subprocess
@@ -122,3 +127,47 @@ def test_forwarded_first_and_last_messages_reach_the_hub_in_one_frame_with_the_f
         (MessageKind.WORKER_TASK_INFO, 5, True),
         (MessageKind.WORKER_TASK_INFO, 6, False),
     ]
+
+
+def test_tasks_ending_together_share_one_reading_and_a_later_end_gets_a_fresh_one(
+    agent: NodeAgent,
+    hub: FakeHub,
+    spawn: Callable[[str], subprocess.Popen[str]],
+    programs: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Tasks 1 and 2 ran one after the other in the same (CPU-burning) worker process and
+    # their ends arrive in one burst; task 3 of that process ends later.
+    worker = spawn(programs["burn"])
+    readings: list[int] = []
+
+    def counted(pid: int) -> dict[str, Any] | None:
+        readings.append(pid)
+        return sample_tree(pid)
+
+    monkeypatch.setattr(node_agent, "sample_tree", counted)
+    with zmq.Context() as context, context.socket(zmq.PUSH) as task_side:
+        task_side.connect(agent.address)
+
+        def burst(task_ids: list[int]) -> list[Message]:
+            before = agent.samples_sent
+            for task_id in task_ids:
+                task_side.send(msgpack.packb(["start", "run-1", task_id, 0, worker.pid, hub.url, 10.0, None]))
+            for task_id in task_ids:
+                task_side.send(msgpack.packb(["end", "run-1", task_id, 0, 0]))
+            deadline = time.monotonic() + 10
+            while agent.samples_sent < before + len(task_ids):
+                assert time.monotonic() < deadline, "the agent did not handle the burst"
+                time.sleep(0.2)  # let the whole burst arrive (the agent itself pauses 10 ms after a wake-up)
+                agent.drain()
+            return sorted(hub.receive(len(task_ids)), key=lambda m: int(m.get("task_id")))
+
+        first = burst([1, 2])
+        assert readings == [worker.pid]
+        time.sleep(0.3)
+        (later,) = burst([3])
+    assert readings == [worker.pid, worker.pid]
+    cpu = "psutil_process_time_user"
+    assert [m.get("task_id") for m in first] == [1, 2]
+    assert first[0].get(cpu) == first[1].get(cpu)
+    assert later.get(cpu) > first[0].get(cpu)

@@ -71,6 +71,7 @@ class NodeAgent:
         self.samples_sent = 0
         self._dropped_by_tasks: dict[int, int] = {}
         self._outbox: list[tuple[str, bytes]] = []  # (hub, packed message) to send at the end of a drain
+        self._finals: dict[int, dict[str, Any] | None] | None = None  # during a batch: pid -> its tree, read once
         self._stopping = False
         self._context = zmq.Context()
         self._inbox = self._context.socket(zmq.PULL)
@@ -140,7 +141,7 @@ class NodeAgent:
         while not self._stopping:
             timeout = max(0.0, next_sample - time.monotonic())
             if poller.poll(int(min(timeout, 1.0) * 1000)):
-                self._drain()
+                self.drain()
                 next_sample = min(next_sample, time.monotonic() + self.interval())  # a task asked for less
                 time.sleep(min(ANNOUNCEMENT_PAUSE, max(0.0, next_sample - time.monotonic())))
             if time.monotonic() >= next_sample:
@@ -150,20 +151,30 @@ class NodeAgent:
                 logger.info("parent %s is gone and no task runs: stopping", self.parent_pid)
                 break
 
-    def _drain(self) -> None:
-        while True:
+    def drain(self) -> None:
+        """Handle every announcement waiting, in batches, then send what they produced."""
+        while batch := self._receive_batch():
+            # Every end of this batch was received before any tree is read, so tasks of one
+            # worker process that ended together share one reading of its tree.
+            self._finals = {}
             try:
-                raw = self._inbox.recv(zmq.NOBLOCK)
-            except zmq.Again:
-                self.send_outbox()
-                return
-            try:
-                self.handle(msgpack.unpackb(raw))
-            except Exception:
-                logger.exception("ignored a malformed task announcement")
+                for raw in batch:
+                    try:
+                        self.handle(msgpack.unpackb(raw))
+                    except Exception:
+                        logger.exception("ignored a malformed task announcement")
             finally:
-                if len(self._outbox) >= MAX_MESSAGES_PER_FRAME:
-                    self.send_outbox()
+                self._finals = None
+            self.send_outbox()
+
+    def _receive_batch(self) -> list[bytes]:
+        batch: list[bytes] = []
+        while len(batch) < MAX_MESSAGES_PER_FRAME:
+            try:
+                batch.append(self._inbox.recv(zmq.NOBLOCK))
+            except zmq.Again:
+                break
+        return batch
 
     def handle(self, message: list[Any]) -> None:
         """Apply one ``start`` or ``end`` announcement (what it sends waits for :meth:`send_outbox`)."""
@@ -202,7 +213,13 @@ class NodeAgent:
         return to_wire((MessageKind.RESOURCE_INFO, sample))[0]
 
     def _send_final(self, run_id: str, task_id: int, try_id: int, tracked: Tracked) -> None:
-        message = self._resource((run_id, task_id, try_id), tracked, _now(), sample_tree(tracked.pid))
+        if self._finals is None:
+            tree = sample_tree(tracked.pid)
+        elif tracked.pid in self._finals:
+            tree = self._finals[tracked.pid]
+        else:
+            tree = self._finals[tracked.pid] = sample_tree(tracked.pid)
+        message = self._resource((run_id, task_id, try_id), tracked, _now(), None if tree is None else dict(tree))
         if message is None:
             return
         try:
