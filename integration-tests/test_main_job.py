@@ -69,21 +69,36 @@ def test_the_demo_is_monitored_into_runinfo_and_served_by_the_dashboard(
         assert conn.execute("select count(*) from node_sample").fetchone()[0] > 0  # the node agent ran
 
 
-def test_the_benchmarks_still_run(tmp_path: Path, parsl_environment: dict[str, str]) -> None:
+def benchmark(env: dict[str, str], module: str, *args: str) -> str:
+    """Run ``python -m benchmarks.<module> ARGS`` from the repository root; its standard output."""
     result = subprocess.run(
-        [sys.executable, "-m", "benchmarks.run", "--quick", "--json", str(tmp_path / "results.json")],
+        [sys.executable, "-m", f"benchmarks.{module}", *args],
         cwd=ROOT,
-        env=parsl_environment,
+        env=env,
         capture_output=True,
         text=True,
         timeout=900,
         check=False,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "ingest resource" in result.stdout
-    assert "backlog ours :     5,000 of 5,000 stored" in result.stdout
-    assert "no-op tasks" in result.stdout
-    assert "viewer     200 tasks, summary   : ours" in result.stdout
-    assert "resource monitoring every 10 s" in result.stdout and "ours-agent" in result.stdout
-    assert "agent,    20 task processes" in result.stdout
-    assert "node load,     500 tasks" in result.stdout
+    return result.stdout
+
+
+def test_the_benchmarks_still_run(tmp_path: Path, parsl_environment: dict[str, str]) -> None:
+    stdout = benchmark(parsl_environment, "run", "--quick", "--json", str(tmp_path / "results.json"))
+    assert "ingest resource" in stdout
+    assert "backlog ours :     5,000 of 5,000 stored" in stdout
+    assert "no-op tasks" in stdout
+    assert "viewer     200 tasks, summary   : ours" in stdout
+    assert "resource monitoring every 10 s" in stdout and "ours-agent" in stdout
+    assert "agent,    20 task processes" in stdout
+    assert "node load,     500 tasks" in stdout
+
+
+def test_the_interleaving_benchmark_runs(tmp_path: Path, parsl_environment: dict[str, str]) -> None:
+    # An old checkout is given as PYTHONPATH in real use; an empty directory keeps this run's code.
+    config = f"ours+PYTHONPATH={tmp_path}"
+    lines = benchmark(parsl_environment, "interleave", "--tasks", "20", "--rounds", "1", "none", config).splitlines()
+    assert [line.split(":")[1].strip() for line in lines[:2]] == ["none", config]
+    assert lines[2].startswith("none: median ") and "(100%)" in lines[2]
+    assert lines[3].startswith(f"{config}: median ")

@@ -34,6 +34,9 @@ SHARED_HUB_CONFIRM_TIMEOUT = 300.0
 class MonitoringHub(_ParslMonitoringHub):
     """Parsl's ``MonitoringHub``, writing through a parsl-monitor hub.
 
+    A HighThroughputExecutor's interchange sends its node records to the hub itself,
+    without Parsl's router process (see :mod:`parsl_monitor_hub.htex_launch`).
+
     Args:
         hub_address: address the embedded hub listens on (default 127.0.0.1).
         hub_port: port the embedded hub listens on. Left at its default (55055), a busy
