@@ -1,5 +1,7 @@
 import datetime
 import os
+import subprocess
+import sys
 import time
 from typing import Any
 
@@ -91,3 +93,32 @@ def test_oversized_frames_are_refused_before_decoding() -> None:
     data = encode_frame([(0, {"blob": "x" * 2000})], "s")
     with pytest.raises(FrameError, match="exceeds the limit of 1000 bytes"):
         decode_frame(data, max_bytes=1000)
+
+
+CHECK_AROUND_TRANSITIONS = """
+import datetime, sys
+from parsl_monitor_core.wire.codec import to_timestamp
+wrong = []
+for day in (datetime.datetime(2026, 3, 8), datetime.datetime(2026, 11, 1), datetime.datetime(2026, 7, 1)):
+    for step in range(0, 6 * 3600, 7):  # midnight to 6 am, every 7 s: before, in and after the change
+        for fold in (0, 1):
+            naive = (day + datetime.timedelta(seconds=step, microseconds=step)).replace(fold=fold)
+            if to_timestamp(naive).seconds != int(naive.replace(microsecond=0).timestamp()):
+                wrong.append(str(naive))
+print(len(wrong), wrong[:3])
+"""
+
+
+@pytest.mark.parametrize("zone", ["EST5EDT,M3.2.0,M11.1.0", "XST5XDT,M3.2.0/2:30,M11.1.0/1:30", "UTC0", "<+0530>-5:30"])
+def test_naive_times_convert_as_timestamp_does_across_daylight_saving_changes(zone: str) -> None:
+    # Offsets are cached per minute of wall-clock time: the spring gap and the autumn
+    # repeat (both folds) must still convert exactly as datetime.timestamp() does.
+    result = subprocess.run(
+        [sys.executable, "-c", CHECK_AROUND_TRANSITIONS],
+        env={**os.environ, "TZ": zone},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert result.stdout.strip() == "0 []"

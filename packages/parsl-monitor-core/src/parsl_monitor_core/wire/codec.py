@@ -15,6 +15,7 @@ Decoded times are timezone-aware UTC ``datetime`` objects.
 from __future__ import annotations
 
 import datetime
+import time
 from enum import Enum
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -50,11 +51,37 @@ class Frame(NamedTuple):
     messages: list[Any]
 
 
+_EPOCH_DAY = datetime.date(1970, 1, 1).toordinal()
+_MAX_CACHED_MINUTES = 4096
+_local_offsets: dict[int, int] = {}
+_offsets_zone: list[object] = [None]  # the time.tzname the cached offsets belong to
+
+
+def _local_seconds(value: datetime.datetime) -> int:
+    """Whole seconds since the epoch of a naive local time, exactly as ``value.timestamp()`` gives them.
+
+    ``timestamp()`` asks the C library (``mktime``) for the local offset on every call, the
+    largest cost of packing a Parsl message here. Offsets change only at whole minutes, so
+    it is asked once per minute of wall-clock time (and per ``fold``). ``time.tzset()``
+    makes a new ``time.tzname``, which empties the cache; a ``TZ`` change without
+    ``tzset()`` is not noticed.
+    """
+    wall = (value.toordinal() - _EPOCH_DAY) * 86400 + value.hour * 3600 + value.minute * 60 + value.second
+    key = (wall // 60) * 2 + value.fold
+    offset = _local_offsets.get(key)
+    if offset is None or time.tzname is not _offsets_zone[0]:
+        if len(_local_offsets) >= _MAX_CACHED_MINUTES or time.tzname is not _offsets_zone[0]:
+            _local_offsets.clear()
+            _offsets_zone[0] = time.tzname
+        offset = _local_offsets[key] = int(value.replace(second=0, microsecond=0).timestamp()) - (wall - value.second)
+    return wall + offset
+
+
 def to_timestamp(value: datetime.datetime) -> msgpack.Timestamp:
     """Convert a datetime to the wire's UTC timestamp; a naive one is taken as local time."""
-    # timestamp() on the whole seconds is exact; adding microseconds as integer nanoseconds
-    # keeps full precision, which a float of seconds since 1970 does not.
-    seconds = int(value.replace(microsecond=0).timestamp())
+    # Whole seconds are exact; adding microseconds as integer nanoseconds keeps full
+    # precision, which a float of seconds since 1970 does not.
+    seconds = _local_seconds(value) if value.tzinfo is None else int(value.replace(microsecond=0).timestamp())
     return msgpack.Timestamp(seconds, value.microsecond * 1000)
 
 
