@@ -2,7 +2,8 @@
 
 ``from parsl_monitor_hub import MonitoringHub`` instead of
 ``from parsl.monitoring.monitoring import MonitoringHub``; the configuration stays as the
-Parsl user guide shows it. Only this module imports Parsl.
+Parsl user guide shows it. Only this module and the two it uses for HighThroughputExecutor
+(``htex_launch``, ``interchange``) import Parsl.
 """
 
 from __future__ import annotations
