@@ -56,12 +56,7 @@ class HubRadio(MonitoringRadioSender):
 
     def close(self) -> bool:
         """Send what is queued and wait for the hub to commit it; True if it confirmed."""
-        ticket = self._sender.request_flush()
-        confirmed = ticket.wait(CONFIRM_TIMEOUT) and ticket.confirmed
-        if not confirmed:
-            ticket.cancel()
-        self._sender.close(timeout=1.0)
-        return confirmed
+        return self._sender.close(timeout=CONFIRM_TIMEOUT)
 
 
 def _send_node_info(

@@ -86,6 +86,7 @@ class _Channel:
         self._pending: collections.deque[Any] = collections.deque()
         self._wake = threading.Event()
         self._closed = False
+        self._confirmed = False
         self._thread = threading.Thread(target=self._run, name="parsl-monitor-sender", daemon=True)
         self._thread.start()
         multiprocessing.util.Finalize(self, self.close, kwargs={"timeout": EXIT_FLUSH_TIMEOUT}, exitpriority=10)
@@ -101,9 +102,9 @@ class _Channel:
         self._wake.set()
         return ticket
 
-    def close(self, timeout: float | None = None) -> None:
+    def close(self, timeout: float | None = None) -> bool:
         if self._closed:
-            return
+            return self._confirmed
         self._closed = True
         ticket = self.request_flush()
         if not ticket.wait(timeout):
@@ -111,9 +112,11 @@ class _Channel:
             logger.error(
                 "monitoring hub at %s did not confirm within %s s; recent messages may be lost", self.url, timeout
             )
+        self._confirmed = ticket.confirmed
         self._pending.append(_STOP)
         self._wake.set()
         self._thread.join(timeout)
+        return self._confirmed
 
     def _encode(self, item: object) -> list[bytes]:
         try:
@@ -239,11 +242,17 @@ class HubSender(multiprocessing.queues.Queue):  # type: ignore[type-arg]
         """Ask the hub to confirm that everything put so far (from this process) is committed."""
         return self._local().request_flush()
 
-    def close(self, timeout: float | None = None) -> None:
-        """Flush (waiting up to ``timeout`` seconds for the hub's confirmation) and stop sending."""
-        if self._channel is not None and self._pid == os.getpid():
-            self._channel.close(timeout)
-            self._channel = None
+    def close(self, timeout: float | None = None) -> bool:  # type: ignore[override]
+        """Flush (waiting up to ``timeout`` seconds for the hub's confirmation) and stop sending.
+
+        Returns:
+            True if the hub confirmed everything this process sent (or it sent nothing).
+        """
+        if self._channel is None or self._pid != os.getpid():
+            return True
+        confirmed = self._channel.close(timeout)
+        self._channel = None
+        return confirmed
 
     def join_thread(self) -> None:
         """Nothing to join: :meth:`close` already waited."""
