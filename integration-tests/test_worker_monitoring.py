@@ -134,6 +134,16 @@ def test_the_node_is_sampled_while_tasks_run(monitored: Monitored) -> None:
     assert samples >= 5 and running >= 1 and memory > 200 * MIB and cpus >= 1
 
 
+def test_the_node_is_sampled_while_only_short_tasks_run(monitored: Monitored) -> None:
+    # 3 s of tasks far shorter than the 0.5 s interval: rarely is one running at a sample.
+    ((samples,),) = monitored.rows(
+        "select count(*) from node_sample where timestamp between "
+        "(select min(task_time_invoked) from task where task_func_name = 'quick') and "
+        "(select max(task_time_returned) from task where task_func_name = 'quick')"
+    )
+    assert samples >= 3
+
+
 def test_without_an_agent_running_times_are_kept_and_no_rows_are_made_up(
     tmp_path: Path, parsl_environment: dict[str, str]
 ) -> None:

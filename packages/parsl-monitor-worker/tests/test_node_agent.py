@@ -74,7 +74,32 @@ def test_a_killed_task_is_dropped_without_a_row(
     proc.kill()
     proc.wait()
     agent.sample_all()
-    assert agent.tasks == {} and agent.samples_sent == 0
+    assert agent.tasks == {}
+    (node,) = hub.receive(1)  # the node is still sampled for the run; the task gets no row
+    assert node.kind is MessageKind.NODE_SAMPLE and node.get("tasks_running") == 0
+    assert not hub.socket.poll(300)
+
+
+def test_a_run_of_short_tasks_gets_node_samples_at_its_interval(
+    agent: NodeAgent, hub: FakeHub, spawn: Callable[[str], subprocess.Popen[str]], programs: dict[str, str]
+) -> None:
+    # Tasks shorter than a moment are never running when the agent samples; their node
+    # must still be sampled for their run, at the interval they asked for.
+    proc = spawn(programs["hold"].format(mb=1))
+    agent.handle(["start", "run-short", 1, 0, proc.pid, hub.url, 2.0, None])
+    agent.handle(["end", "run-short", 1, 0, 0])
+    agent.send_outbox()
+    assert [m.kind for m in hub.receive(1)] == [MessageKind.RESOURCE_INFO]  # the final sample
+    assert agent.tasks == {} and agent.interval() == 2.0  # the task's interval outlives it
+    agent.sample_all()
+    (node,) = hub.receive(1)
+    assert (node.kind, node.get("run_id"), node.get("tasks_running"), node.get("interval")) == (
+        MessageKind.NODE_SAMPLE,
+        "run-short",
+        0,
+        2.0,
+    )
+    agent.sample_all()  # an interval without tasks: no sample for a run that has gone quiet
     assert not hub.socket.poll(300)
 
 

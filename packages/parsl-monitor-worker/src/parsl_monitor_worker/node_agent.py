@@ -5,6 +5,10 @@ and end. Every interval the agent samples the node once and each task's process 
 once, and sends RESOURCE_INFO rows (Parsl's fields) and NODE_SAMPLE rows to the hub each
 task reported to; a task's end gets a final sample at once. One process for the whole
 node instead of one per task.
+
+A run gets a node sample every interval in which it had a task on this node: running at
+the sample, or started or ended since the last one. Short tasks are rarely running at the
+instant of a sample, and their node must not go unsampled.
 """
 
 from __future__ import annotations
@@ -67,6 +71,8 @@ class NodeAgent:
         self.default_interval = interval
         self.parent_pid = parent_pid
         self.tasks: dict[TaskKey, Tracked] = {}
+        self._seen: dict[tuple[str, str], None] = {}  # (hub, run) with a start or end since the last sample
+        self._asked_interval: float | None = None  # the latest task's interval, kept between tasks
         self.sampler = NodeSampler()
         self.samples_sent = 0
         self._dropped_by_tasks: dict[int, int] = {}
@@ -130,8 +136,8 @@ class NodeAgent:
     # -- the loop --------------------------------------------------------------------------
 
     def interval(self) -> float:
-        """The shortest interval any running task asked for, else the default."""
-        return min((t.interval for t in self.tasks.values()), default=self.default_interval)
+        """The shortest interval any running task asked for, else the latest task's, else the default."""
+        return min((t.interval for t in self.tasks.values()), default=self._asked_interval or self.default_interval)
 
     def run(self) -> None:
         """Serve until stopped, or until the parent is gone and nothing is left to sample."""
@@ -181,12 +187,15 @@ class NodeAgent:
         if message[0] == "start":
             _, run_id, task_id, try_id, pid, hub_url, interval, block_id, *forward = message
             self.tasks[(run_id, task_id, try_id)] = Tracked(pid, hub_url, float(interval), block_id)
+            self._seen[(hub_url, run_id)] = None
+            self._asked_interval = float(interval)
             if forward:
                 self._outbox.append((hub_url, bytes(forward[0])))
         elif message[0] == "end":
             _, run_id, task_id, try_id, dropped, *forward = message
             tracked = self.tasks.pop((run_id, task_id, try_id), None)
             if tracked is not None:
+                self._seen[(tracked.hub_url, run_id)] = None
                 self._dropped_by_tasks[tracked.pid] = int(dropped)
                 self._send_final(run_id, task_id, try_id, tracked)
             if forward:  # even for a task this agent never saw start: its running time must arrive
@@ -248,15 +257,18 @@ class NodeAgent:
         node = self.sampler.sample()
         samples = sample_trees(t.pid for t in self.tasks.values())
         by_hub: dict[str, list[Any]] = {}
-        runs: dict[str, dict[str, int]] = {}
+        runs: dict[str, dict[str, int]] = {}  # hub -> run -> tasks running at the sample
+        for hub_url, run_id in self._seen:
+            runs.setdefault(hub_url, {})[run_id] = 0
+        self._seen.clear()
         for key, tracked in list(self.tasks.items()):
             message = self._resource(key, tracked, when, samples.get(tracked.pid))
             if message is None:  # the process is gone without an end announcement (killed)
                 del self.tasks[key]
                 continue
             by_hub.setdefault(tracked.hub_url, []).append(message)
-            runs.setdefault(tracked.hub_url, {})
-            runs[tracked.hub_url][key[0]] = runs[tracked.hub_url].get(key[0], 0) + 1
+            per_run = runs.setdefault(tracked.hub_url, {})
+            per_run[key[0]] = per_run.get(key[0], 0) + 1
         for hub_url, run_counts in runs.items():
             channel = channel_for(hub_url)
             dropped = channel.dropped + sum(self._dropped_by_tasks.values())
@@ -269,7 +281,7 @@ class NodeAgent:
                     "tasks_running": running,
                     "messages_dropped": dropped,
                 }
-                by_hub[hub_url].append(to_wire((MessageKind.NODE_SAMPLE, fields))[0])
+                by_hub.setdefault(hub_url, []).append(to_wire((MessageKind.NODE_SAMPLE, fields))[0])
         for hub_url, messages in by_hub.items():
             channel = channel_for(hub_url)
             for start in range(0, len(messages), MAX_MESSAGES_PER_FRAME):
