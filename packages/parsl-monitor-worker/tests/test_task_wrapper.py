@@ -1,16 +1,24 @@
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
+import pytest
 from parsl.dataflow import dflow
 from parsl.monitoring.radios.htex import HTEXRadio
 from parsl.monitoring.remote import monitor_wrapper
 
 from parsl_monitor_core.wire import MessageKind
 from parsl_monitor_worker import ZMQRadio, task_wrapper
+from parsl_monitor_worker.agent_link import AGENT_ENV, ANNOUNCE_AFTER
+from parsl_monitor_worker.node_agent import NodeAgent
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from pathlib import Path
+
     from conftest import FakeHub
+    from parsl_monitor_core.wire import Message
 
 
 def add(a: int, b: int) -> int:
@@ -60,3 +68,96 @@ def test_other_radios_keep_parsl_s_wrapper() -> None:
         assert first is not second  # Parsl's: a new closure per task
     finally:
         task_wrapper.uninstall()
+
+
+@pytest.fixture
+def agent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[NodeAgent]:
+    address = f"ipc://{tmp_path / 'agent'}"
+    monkeypatch.setenv(AGENT_ENV, address)
+    node_agent = NodeAgent(address, interval=30)
+    assert node_agent.acquire(wait=False)
+    yield node_agent
+    node_agent.close()
+
+
+@pytest.fixture
+def announcements(agent: NodeAgent, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The kinds of announcement the agent handles, in order."""
+    seen: list[str] = []
+    handle = agent.handle
+
+    def recorded(message: list[Any]) -> None:
+        seen.append(message[0])
+        handle(message)
+
+    monkeypatch.setattr(agent, "handle", recorded)
+    return seen
+
+
+def run_task(hub: FakeHub, task_id: int, f: Callable[[], Any]) -> Any:
+    radio = ZMQRadio(hub_url=hub.url)
+    radio.interval = 10.0  # what create_receiver learns from our MonitoringHub
+    wrapped, args, kwargs = task_wrapper.monitored(
+        f=f,
+        args=(),
+        kwargs={},
+        x_try_id=0,
+        x_task_id=task_id,
+        radio_config=radio,
+        run_id="run-1",
+        logging_level=20,
+        sleep_dur=0,
+        monitor_resources=False,
+        run_dir="/tmp",
+    )
+    return wrapped(*args, **kwargs)
+
+
+def arrivals(agent: NodeAgent, hub: FakeHub, count: int) -> list[str]:
+    """What reaches the hub through the agent: "first", "sample" and "last", sorted that way."""
+    got: list[Message] = []
+    deadline = time.monotonic() + 10
+    while len(got) < count:
+        assert time.monotonic() < deadline, f"got {len(got)} of {count} messages"
+        agent.drain()
+        if hub.socket.poll(100):
+            got += hub.receive(1)
+    names = [
+        "sample" if m.kind is MessageKind.RESOURCE_INFO else "first" if m.get("first_msg") else "last" for m in got
+    ]
+    return sorted(names, key=["first", "sample", "last"].index)
+
+
+def test_a_short_task_is_announced_to_the_agent_once_when_it_ends(
+    agent: NodeAgent, announcements: list[str], hub: FakeHub
+) -> None:
+    assert run_task(hub, 1, lambda: 5) == 5
+    assert arrivals(agent, hub, 3) == ["first", "sample", "last"]
+    assert announcements == ["ran"]  # one message to the agent instead of a start and an end
+    assert agent.tasks == {}
+
+
+def test_a_task_running_longer_is_announced_while_it_runs_and_sampled(
+    agent: NodeAgent, announcements: list[str], hub: FakeHub
+) -> None:
+    def long_task() -> list[Any]:
+        time.sleep(4 * ANNOUNCE_AFTER)
+        agent.drain()
+        return list(agent.tasks)  # what the agent samples while the task runs
+
+    assert run_task(hub, 2, long_task) == [("run-1", 2, 0)]
+    assert arrivals(agent, hub, 3) == ["first", "sample", "last"]
+    assert announcements == ["start", "end"]
+    assert agent.tasks == {}
+
+
+def test_without_an_agent_a_task_s_first_and_last_messages_go_to_the_hub(
+    hub: FakeHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(AGENT_ENV, f"ipc://{tmp_path / 'nobody'}")
+    assert run_task(hub, 3, lambda: 7) == 7
+    got = hub.receive(2)
+    assert sorted((m.get("task_id"), m.get("first_msg"), m.get("last_msg")) for m in got) == [
+        (3, False, True),
+        (3, True, False),
+    ]

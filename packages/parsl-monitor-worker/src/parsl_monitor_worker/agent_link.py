@@ -2,8 +2,15 @@
 
 Messages are tiny msgpack arrays on a PUSH socket to the agent's ``ipc://`` address:
 
-- ``["start", run_id, task_id, try_id, pid, hub_url, interval, block_id]``
-- ``["end", run_id, task_id, try_id, dropped]``
+- ``["start", run_id, task_id, try_id, pid, hub_url, interval, block_id, first]``
+- ``["end", run_id, task_id, try_id, dropped, hub_url, last]``
+- ``["ran", run_id, task_id, try_id, pid, hub_url, interval, block_id, dropped, first, last]``
+
+``first`` and ``last`` are the task's packed first and last messages, which the agent
+sends on to ``hub_url`` with its samples. Most tasks of a busy workflow are far shorter
+than any sampling interval, so the task wrapper announces a start only once the task has
+run for ``ANNOUNCE_AFTER``; a task that ends sooner sends one ``ran`` (half the messages,
+and the agent takes its final sample as before).
 
 Without an agent on the node (its socket file is absent) nothing is sent: tasks still
 report their first and last messages to the hub, and no resource rows are made up.
@@ -12,8 +19,11 @@ report their first and last messages to the hub, and no resource rows are made u
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import os
 import tempfile
+import threading
+import time
 from pathlib import Path
 
 import msgpack
@@ -24,7 +34,26 @@ __all__ = ("AGENT_ENV", "AgentLink", "agent_address", "close_links", "link_for")
 AGENT_ENV = "PARSL_MONITOR_AGENT"
 """Overrides the agent's address (an ``ipc://`` URL) for the agent and the tasks alike."""
 
+ANNOUNCE_AFTER = 0.05
+"""Seconds a task runs before the agent hears of its start (then it is sampled every interval)."""
+
 _links: dict[int, AgentLink] = {}
+
+TaskKey = tuple[str, int, int]
+"""(run_id, task_id, try_id)"""
+
+
+@dataclasses.dataclass
+class _Running:
+    """The task this process runs, and whether the agent has heard of it yet."""
+
+    key: TaskKey
+    hub_url: str
+    interval: float
+    block_id: str | None
+    first: bytes
+    started: float
+    announced: bool = False
 
 
 def agent_address() -> str:
@@ -43,33 +72,86 @@ class AgentLink:
         self._socket.setsockopt(zmq.SNDHWM, 1000)
         self._socket.setsockopt(zmq.LINGER, 500)
         self._socket.connect(address)
+        self._lock = threading.Lock()  # the socket is not thread-safe: the announcer thread sends too
+        self._running: _Running | None = None
+        self._wake = threading.Event()
+        self._announcer: threading.Thread | None = None
+        self._closed = False
 
     def _present(self) -> bool:
         return self._path is None or self._path.exists()
 
-    def started(
-        self, key: tuple[str, int, int], hub_url: str, interval: float, block_id: str | None, forward: bytes
-    ) -> bool:
+    def started(self, key: TaskKey, hub_url: str, interval: float, block_id: str | None, forward: bytes) -> bool:
         """Ask the agent to sample this process tree; False when there is no agent to take it.
 
         The agent also sends ``forward`` (the task's packed first message) on to ``hub_url``.
         """
         run_id, task_id, try_id = key
-        return self._send(["start", run_id, task_id, try_id, os.getpid(), hub_url, interval, block_id, forward])
+        with self._lock:
+            return self._present() and self._send(
+                ["start", run_id, task_id, try_id, os.getpid(), hub_url, interval, block_id, forward]
+            )
 
-    def ended(self, key: tuple[str, int, int], dropped: int, hub_url: str, forward: bytes) -> bool:
+    def ended(self, key: TaskKey, dropped: int, hub_url: str, forward: bytes) -> bool:
         """Ask for the task's final sample, to stop sampling it, and to forward its packed last message."""
         run_id, task_id, try_id = key
-        return self._send(["end", run_id, task_id, try_id, dropped, hub_url, forward])
+        with self._lock:
+            return self._present() and self._send(["end", run_id, task_id, try_id, dropped, hub_url, forward])
+
+    def task_started(self, key: TaskKey, hub_url: str, interval: float, block_id: str | None, first: bytes) -> bool:
+        """Note that this process started a task; the agent hears of it after ``ANNOUNCE_AFTER``.
+
+        Returns False when there is no agent (send ``first`` to the hub instead).
+        """
+        if not self._present():
+            return False
+        with self._lock:
+            self._running = _Running(key, hub_url, interval, block_id, first, time.monotonic())
+        if self._announcer is None:
+            self._announcer = threading.Thread(target=self._announce_long_tasks, name="agent-announcer", daemon=True)
+            self._announcer.start()
+        if not self._wake.is_set():
+            self._wake.set()
+        return True
+
+    def task_ended(self, key: TaskKey, dropped: int, hub_url: str, last: bytes) -> list[bytes]:
+        """Tell the agent the task ended; returns the packed messages it did not take (send them to the hub)."""
+        run_id, task_id, try_id = key
+        with self._lock:
+            running, self._running = self._running, None
+            if running is None or running.key != key:  # no agent at its start: perhaps there is one now
+                taken = self._present() and self._send(["end", run_id, task_id, try_id, dropped, hub_url, last])
+                return [] if taken else [last]
+            if running.announced:
+                return [] if self._send(["end", run_id, task_id, try_id, dropped, hub_url, last]) else [last]
+            ran = ["ran", run_id, task_id, try_id, os.getpid(), hub_url, running.interval, running.block_id]
+            return [] if self._send([*ran, dropped, running.first, last]) else [running.first, last]
+
+    def _announce_long_tasks(self) -> None:
+        """Announce the running task once it has run for ``ANNOUNCE_AFTER``; sleeps while no task starts."""
+        while not self._closed:
+            self._wake.wait()
+            self._wake.clear()  # a task starting from now on sets it again: it is looked at next round
+            time.sleep(ANNOUNCE_AFTER)
+            with self._lock:
+                task = None if self._closed else self._running
+                if task is None or task.announced or time.monotonic() - task.started < ANNOUNCE_AFTER:
+                    continue
+                run_id, task_id, try_id = task.key
+                start = ["start", run_id, task_id, try_id, os.getpid(), task.hub_url, task.interval, task.block_id]
+                # Not taken (the agent went away): the task's end sends its first message on.
+                task.announced = self._send([*start, task.first])
 
     def close(self) -> None:
         """Close the socket (announcements still queued get half a second)."""
-        self._socket.close()
-        self._context.term()
+        with self._lock:
+            self._closed = True
+            self._socket.close()
+            self._context.term()
+        self._wake.set()  # the announcer thread ends
 
     def _send(self, message: list[object]) -> bool:
-        if not self._present():
-            return False
+        """Queue one announcement (the caller holds the lock); False when the queue is full."""
         try:
             self._socket.send(msgpack.packb(message), zmq.NOBLOCK)
         except zmq.Again:

@@ -183,7 +183,7 @@ class NodeAgent:
         return batch
 
     def handle(self, message: list[Any]) -> None:
-        """Apply one ``start`` or ``end`` announcement (what it sends waits for :meth:`send_outbox`)."""
+        """Apply one ``start``, ``end`` or ``ran`` announcement (what it sends waits for :meth:`send_outbox`)."""
         if message[0] == "start":
             _, run_id, task_id, try_id, pid, hub_url, interval, block_id, *forward = message
             self.tasks[(run_id, task_id, try_id)] = Tracked(pid, hub_url, float(interval), block_id)
@@ -191,6 +191,14 @@ class NodeAgent:
             self._asked_interval = float(interval)
             if forward:
                 self._outbox.append((hub_url, bytes(forward[0])))
+        elif message[0] == "ran":  # a task shorter than the tasks' ANNOUNCE_AFTER: its start and end at once
+            _, run_id, task_id, try_id, pid, hub_url, interval, block_id, dropped, first, last = message
+            self._seen[(hub_url, run_id)] = None
+            self._asked_interval = float(interval)
+            self._dropped_by_tasks[pid] = int(dropped)
+            self._outbox.append((hub_url, bytes(first)))
+            self._send_final(run_id, task_id, try_id, Tracked(pid, hub_url, float(interval), block_id))
+            self._outbox.append((hub_url, bytes(last)))
         elif message[0] == "end":
             _, run_id, task_id, try_id, dropped, *forward = message
             tracked = self.tasks.pop((run_id, task_id, try_id), None)

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import logging
 import os
+import platform
+import time
 from typing import TYPE_CHECKING, Any
 
+import msgpack
 from parsl.monitoring.radios.base import MonitoringRadioReceiver, MonitoringRadioSender, RadioConfig
 
 from parsl_monitor_core.wire import FIELD_INDEX, MessageKind, pack_message, to_wire
 from parsl_monitor_worker import task_wrapper
-from parsl_monitor_worker.agent_link import link_for
+from parsl_monitor_worker.agent_link import TaskKey, link_for
 from parsl_monitor_worker.channel import DEFAULT_BUFFER, channel_for
 
 if TYPE_CHECKING:
@@ -30,6 +33,7 @@ logger = logging.getLogger(__name__)
 _W = FIELD_INDEX[MessageKind.WORKER_TASK_INFO]
 _RUN, _TASK, _TRY = _W["run_id"], _W["task_id"], _W["try_id"]
 _FIRST, _LAST, _BLOCK = _W["first_msg"], _W["last_msg"], _W["block_id"]
+_TIME, _HOST = _W["timestamp"], _W["hostname"]
 DEFAULT_INTERVAL = 30.0
 
 
@@ -102,6 +106,20 @@ class ZMQRadioSender(MonitoringRadioSender):
         except Exception:
             logger.exception("monitoring message not sent from pid %d", os.getpid())
 
+    def task_started(self, key: TaskKey) -> None:
+        """Send the task's first message, through the node agent when there is one (see agent_link)."""
+        first = _task_message(key, last=False)
+        if self.interval > 0 and link_for().task_started(key, self.hub_url, self.interval, _block_id(), first):
+            return
+        self._channel.send_packed([first])
+
+    def task_ended(self, key: TaskKey) -> None:
+        """Send the task's last message (and its first, if still held), through the agent when it takes them."""
+        last = _task_message(key, last=True)
+        left = link_for().task_ended(key, self._channel.dropped, self.hub_url, last) if self.interval > 0 else [last]
+        if left:
+            self._channel.send_packed(left)
+
     def _via_agent(self, values: list[Any]) -> bool:
         """Hand a task's first or last message to the node agent; False (send it directly) without one.
 
@@ -115,3 +133,19 @@ class ZMQRadioSender(MonitoringRadioSender):
         if values[_FIRST]:
             return link.started(key, self.hub_url, self.interval, values[_BLOCK], packed)
         return link.ended(key, self._channel.dropped, self.hub_url, packed)
+
+
+def _block_id() -> str | None:
+    return os.environ.get("PARSL_WORKER_BLOCK_ID")
+
+
+def _task_message(key: TaskKey, *, last: bool) -> bytes:
+    """A task's first or last WORKER_TASK_INFO, as Parsl's wrapper sends it (stamped now), packed."""
+    values: list[Any] = [None] * len(_W)
+    values[_RUN], values[_TASK], values[_TRY] = key
+    values[_TIME] = msgpack.Timestamp.from_unix_nano(time.time_ns())
+    values[_HOST] = platform.node()
+    values[_BLOCK] = _block_id()
+    values[_FIRST] = not last
+    values[_LAST] = last
+    return pack_message(MessageKind.WORKER_TASK_INFO, values)

@@ -6,7 +6,8 @@ each task's closure is serialized again (about 1.2 ms measured here) and deseria
 the worker, and a multiprocessing ``Event`` is made per task (0.3 ms) for the sampling
 process it may fork. With ``ZMQRadio`` and node agents there is no such process, so this
 wrapper is the same function object for every task of an app (serialized once) and only
-sends the task's first and last messages, exactly as Parsl's does.
+sends the task's first and last messages (Parsl's fields), through the node agent when
+one runs (see :mod:`parsl_monitor_worker.agent_link`).
 
 ``ZMQRadio`` installs it on the submit side when its receiver is created and removes it
 when the executor shuts down; tasks of other radios keep Parsl's wrapper.
@@ -14,10 +15,8 @@ when the executor shuts down; tasks of other radios keep Parsl's wrapper.
 
 from __future__ import annotations
 
-import datetime
 import functools
-import os
-import platform
+import logging
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +25,11 @@ if TYPE_CHECKING:
 
     from parsl.monitoring.radios.base import RadioConfig
 
+    from parsl_monitor_worker.radio import ZMQRadio
+
 __all__ = ("install", "monitored", "uninstall")
+
+logger = logging.getLogger(__name__)
 
 _TASK_KEY = "_parsl_monitoring_task_id"
 _TRY_KEY = "_parsl_monitoring_try_id"
@@ -36,35 +39,22 @@ _original: Callable[..., Any] | None = None
 _installs = 0
 
 
-def _message(run_id: str, task_id: int, try_id: int, *, last: bool) -> tuple[Any, dict[str, Any]]:
-    from parsl.monitoring.message_type import MessageType
-
-    return (
-        MessageType.WORKER_TASK_INFO,
-        {
-            "run_id": run_id,
-            "try_id": try_id,
-            "task_id": task_id,
-            "hostname": platform.node(),
-            "block_id": os.environ.get("PARSL_WORKER_BLOCK_ID"),
-            "first_msg": not last,
-            "last_msg": last,
-            "timestamp": datetime.datetime.now(),  # noqa: DTZ005 - Parsl's messages carry local time; the codec converts
-        },
-    )
-
-
-def _build(f: Callable[..., Any], radio_config: RadioConfig, run_id: str) -> Callable[..., Any]:
+def _build(f: Callable[..., Any], radio_config: ZMQRadio, run_id: str) -> Callable[..., Any]:
     @functools.wraps(f)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
-        task_id = kwargs.pop(_TASK_KEY)
-        try_id = kwargs.pop(_TRY_KEY)
+        key = (run_id, kwargs.pop(_TASK_KEY), kwargs.pop(_TRY_KEY))
         sender = radio_config.create_sender()
-        sender.send(_message(run_id, task_id, try_id, last=False))
+        try:
+            sender.task_started(key)
+        except Exception:  # monitoring never fails a task
+            logger.exception("first monitoring message of task %s not sent", key)
         try:
             return f(*args, **kwargs)
         finally:
-            sender.send(_message(run_id, task_id, try_id, last=True))
+            try:
+                sender.task_ended(key)
+            except Exception:
+                logger.exception("last monitoring message of task %s not sent", key)
 
     return wrapped
 
