@@ -44,20 +44,34 @@ def run(
 ) -> dict[str, Any]:
     label = "resource monitoring off" if interval is None else f"resource monitoring every {interval:g} s"
     systems = tuple(s for s in (SYSTEMS if interval is None else WITH_RESOURCES) if with_parsl or s != "parsl")
+    ours = systems[-1]
     rates: dict[str, list[float]] = {s: [] for s in systems}
     for r in range(rounds):
-        for system in systems:  # interleaved, so drift on a noisy machine hits all three alike
+        for system in round_order(systems, ours, r):
             sub = workdir / f"wf-{system}-{r}-{interval}"
             sub.mkdir()
             rates[system].append(one(sub, system, tasks, interval)["tasks_per_s"])
     median = {s: statistics.median(v) for s, v in rates.items()}
-    ours = systems[-1]
+    per_round = [o / n for o, n in zip(rates[ours], rates["none"], strict=True)]
     print(
         f"workflow, {tasks:,} no-op tasks, {label}, median of {rounds}: "
         + ", ".join(f"{s} {median[s]:,.0f} tasks/s ({median[s] / median['none']:.0%})" for s in systems)
         + (f"; ours / Parsl's = {median[ours] / median['parsl']:.2f}x" if with_parsl else "")
         + "; each round: "
-        + "; ".join(f"{s} " + ", ".join(f"{rate:,.0f}" for rate in rates[s]) for s in systems),
+        + "; ".join(f"{s} " + ", ".join(f"{rate:,.0f}" for rate in rates[s]) for s in systems)
+        + f"; ours / none by round: {', '.join(f'{x:.0%}' for x in per_round)}"
+        + f" (median {statistics.median(per_round):.0%})",
         flush=True,
     )
     return {"label": label, "tasks": tasks, "rounds": rates, "median": median}
+
+
+def round_order(systems: tuple[str, ...], ours: str, round_number: int) -> tuple[str, ...]:
+    """None and ours back to back, the others after them; every other round reversed.
+
+    The machine drifts: ours is compared with the none run right next to it, first after
+    it and then before it, and Parsl's slow runs (minutes with resource monitoring) never
+    sit between the two.
+    """
+    order = ("none", ours, *(s for s in systems if s not in ("none", ours)))
+    return order if round_number % 2 == 0 else order[::-1]

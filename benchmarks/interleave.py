@@ -11,7 +11,9 @@ machine's speed drifts between runs::
     python -m benchmarks.interleave none \\
         "ours+PYTHONPATH=/tmp/before/packages/parsl-monitor-hub/src:/tmp/before/packages/parsl-monitor-worker/src" ours
 
-The first CONFIG is the baseline of the printed ratios.
+The first CONFIG is the baseline of the printed ratios. Every other round runs the
+configurations in reverse order, so a drift of the machine's speed during the run does
+not favour the ones that come first.
 """
 
 from __future__ import annotations
@@ -41,7 +43,8 @@ def main() -> None:
     rates: dict[str, list[float]] = {config: [] for config in args.configs}
     base = Path(tempfile.mkdtemp(prefix="interleave-"))
     for round_number in range(args.rounds):
-        for index, config in enumerate(args.configs):
+        order = list(enumerate(args.configs))
+        for index, config in order if round_number % 2 == 0 else order[::-1]:  # every other round reversed: drift
             system, extra = _environment(config)
             saved = dict(os.environ)
             os.environ.update(extra)

@@ -91,6 +91,7 @@ def test_the_benchmarks_still_run(tmp_path: Path, parsl_environment: dict[str, s
     assert "no-op tasks" in stdout
     assert "viewer     200 tasks, summary   : ours" in stdout
     assert "resource monitoring every 10 s" in stdout and "ours-agent" in stdout
+    assert "ours / none by round: " in stdout
     assert "agent,    20 task processes" in stdout
     assert "node load,     500 tasks" in stdout
 
