@@ -25,11 +25,17 @@ def add(a: int, b: int) -> int:
     return a + b
 
 
-def wrap(radio: Any, task_id: int) -> tuple[Any, Any, dict[str, Any]]:
+def wrap(
+    radio: Any,
+    task_id: int,
+    f: Callable[..., Any] = add,
+    args: tuple[Any, ...] = (1,),
+    kwargs: dict[str, Any] | None = None,
+) -> tuple[Any, Any, dict[str, Any]]:
     return task_wrapper.monitored(
-        f=add,
-        args=(1,),
-        kwargs={"b": 2},
+        f=f,
+        args=args,
+        kwargs={"b": 2} if kwargs is None else kwargs,
         x_try_id=0,
         x_task_id=task_id,
         radio_config=radio,
@@ -97,19 +103,7 @@ def announcements(agent: NodeAgent, monkeypatch: pytest.MonkeyPatch) -> list[str
 def run_task(hub: FakeHub, task_id: int, f: Callable[[], Any]) -> Any:
     radio = ZMQRadio(hub_url=hub.url)
     radio.interval = 10.0  # what create_receiver learns from our MonitoringHub
-    wrapped, args, kwargs = task_wrapper.monitored(
-        f=f,
-        args=(),
-        kwargs={},
-        x_try_id=0,
-        x_task_id=task_id,
-        radio_config=radio,
-        run_id="run-1",
-        logging_level=20,
-        sleep_dur=0,
-        monitor_resources=False,
-        run_dir="/tmp",
-    )
+    wrapped, args, kwargs = wrap(radio, task_id, f, (), {})
     return wrapped(*args, **kwargs)
 
 

@@ -129,12 +129,14 @@ class AgentLink:
 
     def _announce_long_tasks(self) -> None:
         """Announce the running task once it has run for ``ANNOUNCE_AFTER``; sleeps while no task starts."""
-        while not self._closed:
+        while True:
             self._wake.wait()
             self._wake.clear()  # a task starting from now on sets it again: it is looked at next round
             time.sleep(ANNOUNCE_AFTER)
             with self._lock:
-                task = None if self._closed else self._running
+                if self._closed:
+                    return
+                task = self._running
                 if task is None or task.announced or time.monotonic() - task.started < ANNOUNCE_AFTER:
                     continue
                 run_id, task_id, try_id = task.key
