@@ -9,6 +9,9 @@ import msgpack
 import pytest
 
 from parsl_monitor_core.wire import (
+    MAX_FRAME_BYTES,
+    MAX_FRAME_MESSAGES,
+    MAX_MESSAGE_BYTES,
     PROTOCOL_VERSION,
     EncodeError,
     FrameError,
@@ -16,6 +19,7 @@ from parsl_monitor_core.wire import (
     decode_frame,
     encode_frame,
     pack_frame,
+    pack_frames,
     pack_message,
 )
 
@@ -122,3 +126,37 @@ def test_naive_times_convert_as_timestamp_does_across_daylight_saving_changes(zo
         check=True,
     )
     assert result.stdout.strip() == "0 []"
+
+
+def test_a_message_too_big_for_a_frame_has_its_long_text_cut_and_says_so() -> None:
+    payload = {"run_id": "r", "task_inputs": "x" * (3 * MAX_MESSAGE_BYTES), "task_id": 7}
+    packed = pack_message(MessageKind.TASK_INFO, payload)
+    assert len(packed) <= MAX_MESSAGE_BYTES
+    (message,) = decode_frame(pack_frame([packed], "s")).messages
+    assert message[1]["task_id"] == 7
+    assert message[1]["run_id"] == "r"
+    assert message[1]["task_inputs"].startswith("xxx")
+    assert message[1]["task_inputs"].endswith(f"characters cut: message over {MAX_MESSAGE_BYTES} bytes]")
+    small = pack_message(MessageKind.TASK_INFO, ["r", 7, "y" * 1000])
+    assert msgpack.unpackb(small)[1][2] == "y" * 1000
+
+
+def test_messages_are_split_into_frames_under_the_size_and_count_limits() -> None:
+    packed = [pack_message(MessageKind.RESOURCE_INFO, ["r", i, "z" * 100_000]) for i in range(100)]
+    frames = pack_frames(packed, "s")
+    assert sum(count for _frame, count in frames) == 100
+    assert all(len(frame) <= MAX_FRAME_BYTES // 2 for frame, _count in frames)
+    decoded = [m for frame, _count in frames for m in decode_frame(frame).messages]
+    assert [m[1][1] for m in decoded] == list(range(100))
+    tiny = [pack_message(MessageKind.FLUSH, [i]) for i in range(MAX_FRAME_MESSAGES + 5)]
+    assert [count for _frame, count in pack_frames(tiny, "s")] == [MAX_FRAME_MESSAGES, 5]
+    assert pack_frames([], "s") == []
+
+
+def test_decoding_limits_refuse_frames_built_to_cost_memory() -> None:
+    too_many = msgpack.packb([1, "s", [[64, [1]]] * (MAX_FRAME_MESSAGES + 1)])
+    with pytest.raises(FrameError, match="exceeds max_array_len"):
+        decode_frame(too_many)
+    containers = pack_frame([msgpack.packb([64, [[]] * 50_000])] * 5, "s")  # 250,005 arrays in 1.3 MB
+    with pytest.raises(FrameError, match="arrays and maps in one frame"):
+        decode_frame(containers)

@@ -116,3 +116,32 @@ def test_parsl_tuples_become_wire_messages() -> None:
         to_wire((Tag(99), {}))
     with pytest.raises(TypeError, match="expected a \\(MessageType, payload\\) tuple"):
         to_wire("resource")
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "reason"),
+    [
+        ("task_id", 2**63, "field 'task_id' is outside the 64-bit integer range"),
+        ("tasks_completed_count", 2**64 - 1, "field 'tasks_completed_count' is outside the 64-bit integer range"),
+        ("task_fail_cost", 2**63, "field 'task_fail_cost' is outside the 64-bit integer range"),
+        ("task_fail_cost", float("nan"), "field 'task_fail_cost' must be a finite number, got nan"),
+        ("task_fail_cost", float("-inf"), "field 'task_fail_cost' must be a finite number, got -inf"),
+    ],
+)
+def test_values_no_database_column_can_hold_are_rejected(field: str, value: object, reason: str) -> None:
+    with pytest.raises(MessageError, match=f"^TASK_INFO: {reason}$"):
+        validate_message([0, task_info(**{field: value})])
+
+
+def test_fields_stored_as_text_take_any_integer() -> None:
+    assert validate_message([0, task_info(task_memoize=2**64 - 1)]).get("task_memoize") == 2**64 - 1
+    assert validate_message([0, task_info(task_memoize=2**64 - 1, task_fail_cost=1e300)]).get("task_fail_cost") == 1e300
+
+
+def test_the_64_bit_extremes_and_huge_finite_floats_are_accepted() -> None:
+    message = validate_message([0, task_info(task_id=2**63 - 1, try_id=-(2**63), task_fail_cost=1e308)])
+    assert (message.get("task_id"), message.get("try_id"), message.get("task_fail_cost")) == (
+        2**63 - 1,
+        -(2**63),
+        1e308,
+    )

@@ -66,6 +66,12 @@ class Client:
 
 
 @pytest.fixture
+def connect() -> type[Client]:
+    """Open more connections to a hub: ``connect(url)``."""
+    return Client
+
+
+@pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     return tmp_path / "runinfo" / "monitoring.db"
 

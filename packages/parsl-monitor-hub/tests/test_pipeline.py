@@ -90,3 +90,18 @@ def test_a_dead_writer_is_reported_not_waited_for(pipe: Pipe, make: Messages) ->
         pipe.pipeline.submit([message(MessageKind.WORKFLOW_INFO, make.workflow_start())])  # raises here, or
         while True:
             pipe.pipeline.wait(100)  # here, if ZMQ has not yet seen the connection close
+
+
+def test_a_row_the_database_driver_cannot_bind_is_refused_alone(pipe: Pipe, db_path: Path, make: Messages) -> None:
+    # Validation keeps such values out; should one get through, the writer refuses its message and lives on.
+    good = [message(MessageKind.RESOURCE_INFO, make.resource_info(i, 1)) for i in range(3)]
+    unbindable = Message(MessageKind.RESOURCE_INFO, [2**63 if i == 1 else v for i, v in enumerate(good[0].values)])
+    pipe.pipeline.submit([good[0], unbindable, good[1]])
+    pipe.pipeline.submit([good[2]])
+    pipe.pipeline.flush_after_sent(FlushRequest(b"sender", 1))
+    pipe.wait_idle()
+    assert pipe.answers == [(b"sender", 3)]
+    assert pipe.stats.rejected_messages == 1
+    assert pipe.writer.process.poll() is None
+    with sqlite3.connect(db_path) as conn:
+        assert conn.execute("select task_id from resource order by task_id").fetchall() == [(0,), (1,), (2,)]

@@ -20,16 +20,17 @@ if TYPE_CHECKING:
 
     from litestar import Litestar
 
-NOW = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None, microsecond=0)
-T0 = NOW - datetime.timedelta(hours=2)
+RUN_LENGTH = datetime.timedelta(hours=2)
+_start = [datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None, microsecond=0) - RUN_LENGTH]
+"""Times of the example are relative to when it is written (a live run must look live however late a test runs)."""
 DONE = "run-done"
 LIVE = "run-live"
 STALE = "run-stale"
 EMPTY = "run-empty"
 
 
-def at(seconds: float, start: datetime.datetime = T0) -> datetime.datetime:
-    return start + datetime.timedelta(seconds=seconds)
+def at(seconds: float) -> datetime.datetime:
+    return _start[0] + datetime.timedelta(seconds=seconds)
 
 
 def _task(run_id: str, task_id: int, app: str, invoked: float, returned: float | None, **extra: Any) -> dict[str, Any]:
@@ -127,6 +128,8 @@ def _workflow(
 def write_example(url: str, parsl_written: bool = False) -> None:
     """Four runs: DONE (5 tasks, every ending), LIVE (running now), STALE (no end, quiet for an hour),
     EMPTY (just started: no task yet)."""
+    now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None, microsecond=0)
+    _start[0] = now - RUN_LENGTH
     engine = create_engine(url)
     create_or_upgrade(engine)
     d = DONE
@@ -195,10 +198,10 @@ def write_example(url: str, parsl_written: bool = False) -> None:
         conn.execute(
             table_of(Workflow).insert(),
             [
-                _workflow(d, T0, at(41), 3, 2),
+                _workflow(d, at(0), at(41), 3, 2),
                 _workflow(LIVE, at(7190), None, 0, 0),
-                _workflow(STALE, T0, None, 0, 0),
-                _workflow(EMPTY, NOW, None, 0, 0),
+                _workflow(STALE, at(0), None, 0, 0),
+                _workflow(EMPTY, now, None, 0, 0),
             ],
         )
         conn.execute(table_of(Task).insert(), tasks)

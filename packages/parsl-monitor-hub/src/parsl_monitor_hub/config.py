@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from parsl_monitor_core.wire import MAX_FRAME_BYTES
+
 __all__ = ("DEFAULT_BIND", "DEFAULT_DB_URL", "HubConfig", "database_url")
 
 DEFAULT_DB_URL = "sqlite:///runinfo/monitoring.db"
@@ -31,7 +33,7 @@ class HubConfig:
         any_port_if_busy: fall back to a free port when ``bind``'s port is taken.
         batch_size: write when this many messages are waiting.
         batch_delay: write when the oldest waiting message is this old (seconds).
-        max_frame_bytes: frames above this size are rejected unread.
+        max_frame_bytes: frames above this size are refused by the socket, unread.
         stats_interval: seconds between the throughput log lines.
         parent_pid: stop (and finish abnormally ended workflows) when this process is gone.
         log_file: where the writer process logs (the hub's own log); None for standard error.
@@ -43,7 +45,7 @@ class HubConfig:
     any_port_if_busy: bool = False
     batch_size: int = 20_000
     batch_delay: float = 0.2
-    max_frame_bytes: int = 64 * 1024 * 1024
+    max_frame_bytes: int = MAX_FRAME_BYTES
     stats_interval: float = 10.0
     parent_pid: int | None = None
     log_file: Path | None = None

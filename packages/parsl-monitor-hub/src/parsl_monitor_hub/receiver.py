@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 __all__ = ("FlushRequest", "Receiver")
 
 _PARTS = 2
+RECEIVE_QUEUE_FRAMES = 100
+"""Frames queued per peer before ZMQ stops reading from it until the hub catches up."""
 _PORT = re.compile(r"^(tcp://.+):(\d+|\*)$")
 
 
@@ -53,7 +55,10 @@ class Receiver:
         self._context = zmq.Context()
         self.socket = self._context.socket(zmq.ROUTER)
         self.socket.setsockopt(zmq.LINGER, 1000)
-        self.socket.setsockopt(zmq.RCVHWM, 0)  # never drop: the memory is the backlog
+        # Inbound pipes push back on a full queue (ZMQ stops reading that peer): nothing is
+        # dropped, and the frames queued here stay bounded per peer.
+        self.socket.setsockopt(zmq.RCVHWM, RECEIVE_QUEUE_FRAMES)
+        self.socket.setsockopt(zmq.MAXMSGSIZE, max_frame_bytes)  # larger frames are never read
         self.socket.setsockopt(zmq.ROUTER_HANDOVER, 1)
         self._max_frame_bytes = max_frame_bytes
         self._stats = stats

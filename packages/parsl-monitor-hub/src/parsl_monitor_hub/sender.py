@@ -29,7 +29,7 @@ from parsl_monitor_core.wire import (
     MessageKind,
     decode_frame,
     encode_frame,
-    pack_frame,
+    pack_frames,
     pack_message,
     stringify,
     to_wire,
@@ -168,8 +168,8 @@ class _Channel:
             context.term()
 
     def _send(self, sock: zmq.Socket[bytes], packed: list[bytes]) -> None:
-        if packed:
-            sock.send(pack_frame(packed, self.name))
+        for frame, _count in pack_frames(packed, self.name):
+            sock.send(frame)
 
     def _flush(self, sock: zmq.Socket[bytes], token: int, ticket: FlushTicket) -> None:
         sock.send(encode_frame([(MessageKind.FLUSH, [token])], self.name))

@@ -157,7 +157,7 @@ def _serve(settings: dict[str, Any]) -> None:
                 started = time.perf_counter()
                 try:
                     writer.execute(rows)
-                except writer.refused as exc:
+                except Exception as exc:  # noqa: BLE001 - any failure of these rows is theirs alone: refuse them, live on
                     status, reason, skipping = REFUSED, one_line(exc), op == BATCH
                 logger.debug(
                     "%s %d: %s %d rows in %.1f ms",

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import zmq
 
-from parsl_monitor_core.wire import EncodeError, pack_frame, pack_message
+from parsl_monitor_core.wire import EncodeError, pack_frames, pack_message
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -64,16 +64,19 @@ class HubChannel:
         """Queue already packed messages as one frame; False (and counted) when the buffer is full."""
         if not packed:
             return False
-        try:
-            self._socket.send(pack_frame(packed, self._sender), zmq.NOBLOCK)
-        except zmq.Again:
-            self.dropped += len(packed)
-            if self.dropped == len(packed) or self.dropped % 1000 < len(packed):
-                logger.warning(
-                    "hub %s unreachable or slow: %d monitoring messages dropped so far", self.url, self.dropped
-                )
-            return False
-        self.sent += len(packed)
+        frames = pack_frames(packed, self._sender)
+        for i, (frame, count) in enumerate(frames):
+            try:
+                self._socket.send(frame, zmq.NOBLOCK)
+            except zmq.Again:
+                lost = sum(n for _frame, n in frames[i:])
+                self.dropped += lost
+                if self.dropped == lost or self.dropped % 1000 < lost:
+                    logger.warning(
+                        "hub %s unreachable or slow: %d monitoring messages dropped so far", self.url, self.dropped
+                    )
+                return False
+            self.sent += count
         return True
 
     def close(self) -> None:

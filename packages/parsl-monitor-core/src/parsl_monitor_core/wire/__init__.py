@@ -5,10 +5,13 @@ Imports msgpack and the standard library only, so a task process can use it chea
 
 from parsl_monitor_core.wire.codec import (
     MAX_FRAME_BYTES,
+    MAX_FRAME_MESSAGES,
+    MAX_MESSAGE_BYTES,
     Frame,
     decode_frame,
     encode_frame,
     pack_frame,
+    pack_frames,
     pack_message,
     to_timestamp,
 )
@@ -21,6 +24,8 @@ from parsl_monitor_core.wire.validate import Message, validate_message
 __all__ = (
     "FIELD_INDEX",
     "MAX_FRAME_BYTES",
+    "MAX_FRAME_MESSAGES",
+    "MAX_MESSAGE_BYTES",
     "PAYLOAD_FIELDS",
     "PROTOCOL_VERSION",
     "EncodeError",
@@ -35,6 +40,7 @@ __all__ = (
     "decode_frame",
     "encode_frame",
     "pack_frame",
+    "pack_frames",
     "pack_message",
     "stringify",
     "to_timestamp",

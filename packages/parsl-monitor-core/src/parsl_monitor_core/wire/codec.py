@@ -29,17 +29,33 @@ if TYPE_CHECKING:
 
 __all__ = (
     "MAX_FRAME_BYTES",
+    "MAX_FRAME_MESSAGES",
+    "MAX_MESSAGE_BYTES",
     "Frame",
     "decode_frame",
     "encode_frame",
     "pack_frame",
+    "pack_frames",
     "pack_message",
     "to_timestamp",
 )
 
-MAX_FRAME_BYTES = 64 * 1024 * 1024
-"""Frames above this size are rejected before decoding (a broken or hostile sender)."""
+MAX_FRAME_BYTES = 4 * 1024 * 1024
+"""Frames above this size are refused by the hub's socket before they are read.
 
+Decoded, a frame costs at most about 30 times its size (a one-character string is a
+50-byte Python object), so this bounds what one frame can cost the hub."""
+
+MAX_MESSAGE_BYTES = 1024 * 1024
+"""Senders shorten the text fields of a message packed larger than this, so it always fits a frame."""
+
+MAX_FRAME_MESSAGES = 100_000
+"""Messages in one frame; also the longest array or map a frame may hold."""
+
+_MAX_CONTAINERS = 2 * MAX_FRAME_MESSAGES + 1
+"""Arrays and maps per frame: a message is a [kind, payload] pair, and the frame's list holds them."""
+_MAX_MAP_LEN = 1024
+_TIMESTAMP_EXT_MAX = 12
 _FRAME_LENGTH = 3
 
 
@@ -49,6 +65,25 @@ class Frame(NamedTuple):
     version: int
     sender: str
     messages: list[Any]
+
+
+class _ContainerBudget:
+    """Counts the arrays and maps msgpack builds, and stops a frame built to amplify memory.
+
+    A frame of millions of empty arrays is a few bytes each on the wire and 64 bytes each
+    decoded; msgpack's length limits bound one array, not how many there are.
+    """
+
+    __slots__ = ("left",)
+
+    def __init__(self) -> None:
+        self.left = _MAX_CONTAINERS
+
+    def __call__(self, container: Any) -> Any:
+        self.left -= 1
+        if self.left < 0:
+            raise ValueError(f"more than {_MAX_CONTAINERS} arrays and maps in one frame")
+        return container
 
 
 _EPOCH_DAY = datetime.date(1970, 1, 1).toordinal()
@@ -95,18 +130,34 @@ def _default(value: object) -> object:
     raise TypeError(f"cannot encode a value of type {type(value).__name__}")
 
 
+def _cut_text(value: object, keep: int) -> object:
+    if isinstance(value, str) and len(value) > keep:
+        return f"{value[:keep]}... [{len(value) - keep} characters cut: message over {MAX_MESSAGE_BYTES} bytes]"
+    return value
+
+
 def pack_message(kind: int, payload: Mapping[str, object] | Sequence[object]) -> bytes:
-    """Pack one ``[kind, payload]`` pair; join many with :func:`pack_frame`.
+    """Pack one ``[kind, payload]`` pair; join many with :func:`pack_frame` or :func:`pack_frames`.
 
     ``payload`` is the kind's values in spec order (see ``payloads``), or a map of them.
+    A message packing larger than :data:`MAX_MESSAGE_BYTES` (a task's inputs printed in
+    full, say) has its long text fields cut, saying so in the text, so it fits any frame.
 
     Raises:
         EncodeError: the payload holds a value msgpack cannot carry.
     """
     try:
-        return msgpack.packb((int(kind), payload), default=_default, use_bin_type=True)  # type: ignore[no-any-return]
+        packed: bytes = msgpack.packb((int(kind), payload), default=_default, use_bin_type=True)
+        if len(packed) > MAX_MESSAGE_BYTES:
+            keep = MAX_MESSAGE_BYTES // (4 * (len(payload) + 1))  # UTF-8 takes up to 4 bytes a character
+            if isinstance(payload, dict):
+                payload = {name: _cut_text(value, keep) for name, value in payload.items()}
+            else:
+                payload = [_cut_text(value, keep) for value in payload]
+            packed = msgpack.packb((int(kind), payload), default=_default, use_bin_type=True)
     except (TypeError, ValueError, OverflowError) as exc:
         raise EncodeError(f"kind {kind}: {exc}") from None
+    return packed
 
 
 def pack_frame(packed_messages: Sequence[bytes], sender: str) -> bytes:
@@ -114,6 +165,26 @@ def pack_frame(packed_messages: Sequence[bytes], sender: str) -> bytes:
     packer = msgpack.Packer(use_bin_type=True)
     head = packer.pack_array_header(_FRAME_LENGTH) + packer.pack(PROTOCOL_VERSION) + packer.pack(sender)
     return b"".join((head, packer.pack_array_header(len(packed_messages)), *packed_messages))
+
+
+def pack_frames(
+    packed_messages: Sequence[bytes], sender: str, max_bytes: int = MAX_FRAME_BYTES // 2
+) -> list[tuple[bytes, int]]:
+    """Wrap packed messages into as few frames as keep each under ``max_bytes`` and the message limit.
+
+    Returns:
+        ``(frame, number of messages in it)`` pairs, in order.
+    """
+    frames: list[tuple[bytes, int]] = []
+    start, size = 0, 0
+    for end, message in enumerate(packed_messages):
+        if end > start and (size + len(message) > max_bytes or end - start >= MAX_FRAME_MESSAGES):
+            frames.append((pack_frame(packed_messages[start:end], sender), end - start))
+            start, size = end, 0
+        size += len(message)
+    if start < len(packed_messages):
+        frames.append((pack_frame(packed_messages[start:], sender), len(packed_messages) - start))
+    return frames
 
 
 def encode_frame(messages: Iterable[tuple[int, Mapping[str, object] | Sequence[object]]], sender: str) -> bytes:
@@ -130,7 +201,19 @@ def decode_frame(data: bytes, *, max_bytes: int = MAX_FRAME_BYTES) -> Frame:
     if len(data) > max_bytes:
         raise FrameError(f"frame of {len(data)} bytes exceeds the limit of {max_bytes} bytes")
     try:
-        frame = msgpack.unpackb(data, timestamp=3, raw=False, strict_map_key=True)
+        frame = msgpack.unpackb(
+            data,
+            timestamp=3,
+            raw=False,
+            strict_map_key=True,
+            max_str_len=max_bytes,
+            max_bin_len=max_bytes,
+            max_array_len=MAX_FRAME_MESSAGES,
+            max_map_len=_MAX_MAP_LEN,
+            max_ext_len=_TIMESTAMP_EXT_MAX,
+            list_hook=(budget := _ContainerBudget()),
+            object_hook=budget,
+        )
     except Exception as exc:  # noqa: BLE001 - msgpack raises many unrelated types on garbage
         raise FrameError(f"not a msgpack frame ({type(exc).__name__}: {exc})") from None
     if not isinstance(frame, list) or len(frame) != _FRAME_LENGTH:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+import math
+from operator import itemgetter
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from parsl_monitor_core.wire.errors import MessageError
 from parsl_monitor_core.wire.kinds import MessageKind
@@ -14,7 +16,15 @@ from parsl_monitor_core.wire.payloads import (
     FieldSpec,
 )
 
-__all__ = ("Message", "validate_message")
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+__all__ = ("INT64_MAX", "INT64_MIN", "Message", "validate_message")
+
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+"""Integers outside this range fit neither SQLite's INTEGER nor PostgreSQL's BIGINT (msgpack carries up to 2**64-1)."""
+_INT64_LIMIT = 2**63
 
 _PAIR = 2
 _KINDS = {int(kind): kind for kind in MessageKind}
@@ -38,17 +48,22 @@ class Message(NamedTuple):
 
 
 class _Check(NamedTuple):
-    """A kind's spec compiled for a C-level check: the exact types allowed at each position."""
+    """A kind's spec compiled for C-level checks: the exact types allowed at each position, the numeric values."""
 
     names: tuple[str, ...]
     allowed: tuple[frozenset[type], ...]
+    numbers: Callable[[list[Any]], tuple[Any, ...]]
 
 
 def _compile(fields: tuple[FieldSpec, ...]) -> _Check:
     # Exact types: ``bool`` is not accepted where ``int`` is meant unless the spec names it.
+    # Fields that also take text (psutil_cpu_num, task_memoize) are stored as text: any integer fits.
+    numeric = [i for i, f in enumerate(fields) if set(f.types) & {int, float} and str not in f.types]
+    pick = itemgetter(*numeric) if len(numeric) > 1 else lambda values: tuple(values[i] for i in numeric)
     return _Check(
         tuple(f.name for f in fields),
         tuple(frozenset(f.types) | (frozenset() if f.required else {_NONE}) for f in fields),
+        pick,
     )
 
 
@@ -66,6 +81,19 @@ def _explain(kind: MessageKind, values: list[Any]) -> MessageError:
             expected = " or ".join(t.__name__ for t in field.types)
             return MessageError(f"{kind.name}: field {field.name!r} must be {expected}, got {type(value).__name__}")
     return MessageError(f"{kind.name}: invalid payload")  # pragma: no cover - the fast check agrees with this one
+
+
+def _out_of_range(kind: MessageKind, values: list[Any]) -> MessageError | None:
+    """The first value no database column can hold: an integer beyond 64 bits, an infinite or NaN float."""
+    for field, value in zip(PAYLOAD_FIELDS[kind], values, strict=True):
+        kind_of_value = type(value)
+        if str in field.types:
+            continue  # stored as text
+        if kind_of_value is int and not INT64_MIN <= value <= INT64_MAX:
+            return MessageError(f"{kind.name}: field {field.name!r} is outside the 64-bit integer range")
+        if kind_of_value is float and not math.isfinite(value):
+            return MessageError(f"{kind.name}: field {field.name!r} must be a finite number, got {value}")
+    return None
 
 
 def _values(kind: MessageKind, payload: object, names: tuple[str, ...]) -> list[Any]:
@@ -94,6 +122,12 @@ def validate_message(item: object) -> Message:
     # The hub validates every message: the check runs in C; Python only words the error.
     if not all(map(frozenset.__contains__, check.allowed, map(type, values))):
         raise _explain(kind, values)
+    # One C-level sum over the numeric fields: below 2**63 unless a value is out of range,
+    # NaN or infinite (or legitimately huge floats, which the exact check then lets through).
+    if not sum(map(abs, filter(None, check.numbers(values)))) < _INT64_LIMIT:
+        problem = _out_of_range(kind, values)
+        if problem is not None:
+            raise problem
     message = _new_message(Message, (kind, values))
     if kind is MessageKind.WORKFLOW_INFO:
         required = WORKFLOW_START_REQUIRED if message.is_workflow_start else WORKFLOW_END_REQUIRED
