@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import socket
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -215,6 +216,15 @@ def write_example(url: str, parsl_written: bool = False) -> None:
 
 
 WriteExample = Callable[..., None]
+
+
+@pytest.fixture
+def port() -> int:
+    """A free TCP port on loopback, for a real server."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        number: int = sock.getsockname()[1]
+        return number
 
 
 @pytest.fixture

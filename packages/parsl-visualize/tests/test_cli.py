@@ -26,13 +26,6 @@ def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[
     )
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -72,8 +65,7 @@ def test_a_port_in_use_is_one_line(db_path: Path) -> None:
     assert result.stderr == f"parsl-visualize: port {port} on 127.0.0.1 is already in use: choose another with --port\n"
 
 
-def test_it_serves_the_dashboard_and_stops_cleanly_on_sigint(db_path: Path) -> None:
-    port = free_port()
+def test_it_serves_the_dashboard_and_stops_cleanly_on_sigint(db_path: Path, port: int) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "parsl_visualize", str(db_path), "--port", str(port)],
         stdout=subprocess.PIPE,

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from importlib.resources import files
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from litestar import Litestar, MediaType, Request, Response
+from litestar import MediaType, Request, Response
 from litestar.di import NamedDependency, Provide
-from litestar.exceptions import HTTPException
+from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.params import FromPath, FromQuery, QueryParameter
@@ -21,34 +22,53 @@ from sqlalchemy import Connection
 
 from parsl_visualize.__about__ import __version__
 from parsl_visualize.cache import RunCache
+from parsl_visualize.connections import ConnectionGate
 from parsl_visualize.db import Database
 from parsl_visualize.formatting import FILTERS
+from parsl_visualize.head import HeadAwareLitestar
 from parsl_visualize.pages import ApiController, DagController, ResourceController, TaskController, WorkflowController
 from parsl_visualize.pages._run import RunContext, provide_run
+from parsl_visualize.pages.filters import TaskId, provide_task_filter
+from parsl_visualize.queries.tasks import TaskFilter
 from parsl_visualize.states import STATE_COLORS
 from parsl_visualize.urls import URLS
-
-if TYPE_CHECKING:
-    from collections.abc import Iterator
 
 __all__ = ("create_app",)
 
 PACKAGE = Path(str(files("parsl_visualize")))
+logger = logging.getLogger(__name__)
 
 
 def _error_page(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     """One clear line for a wrong URL or parameter: HTML for pages, JSON for the API."""
     detail = exc.detail if exc.status_code < 500 else "internal error: see the server's log"  # noqa: PLR2004
+    if isinstance(exc, ValidationException) and isinstance(exc.extra, list):  # name the parameter and why
+        reasons = [f"{item.get('key')}: {item.get('message')}" for item in exc.extra if isinstance(item, dict)]
+        detail = f"bad request parameter ({'; '.join(reasons)})" if reasons else detail
+    return _error_response(request, exc.status_code, detail, exc.headers)
+
+
+def _internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """A bug or an unexpected database error: the traceback goes to the log the page points to."""
+    logger.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+    return _error_response(request, 500, "internal error: see the server's log", None)
+
+
+def _error_response(
+    request: Request[Any, Any, Any], status: int, detail: str, headers: dict[str, str] | None
+) -> Response[Any]:
     if request.url.path.startswith("/api/") or "text/html" not in request.headers.get("accept", "text/html"):
         return Response(
-            content={"status_code": exc.status_code, "detail": detail},
-            status_code=exc.status_code,
+            content={"status_code": status, "detail": detail},
+            status_code=status,
             media_type=MediaType.JSON,
+            headers=headers,
         )
     return Template(
         template_name="pages/error.html.j2",
-        context={"status": exc.status_code, "detail": detail},
-        status_code=exc.status_code,
+        context={"status": status, "detail": detail},
+        status_code=status,
+        headers=headers,
     )
 
 
@@ -62,15 +82,11 @@ def _engine_setup(engine: JinjaTemplateEngine) -> None:
         env.get_template(name)
 
 
-def create_app(db: Database, debug: bool = False) -> Litestar:
+def create_app(db: Database, debug: bool = False) -> HeadAwareLitestar:
     """The dashboard for one read-only database."""
     cache = RunCache()
-
-    def connection() -> Iterator[Connection]:
-        with db.engine.connect() as conn:
-            yield conn
-
-    return Litestar(
+    gate = ConnectionGate(db.engine)
+    return HeadAwareLitestar(
         route_handlers=[
             WorkflowController,
             DagController,
@@ -82,12 +98,15 @@ def create_app(db: Database, debug: bool = False) -> Litestar:
         dependencies={
             "db": Provide(lambda: db, use_cache=True, sync_to_thread=False),
             "cache": Provide(lambda: cache, use_cache=True, sync_to_thread=False),
-            "conn": Provide(connection),
+            "gate": Provide(lambda: gate, use_cache=True, sync_to_thread=False),
+            "conn": Provide(gate.request_connection),
             "ctx": Provide(provide_run, sync_to_thread=True),
+            "spec": Provide(provide_task_filter, sync_to_thread=False),
         },
         # Handlers import these names for type checking only; Litestar resolves them here.
         signature_namespace={
             "Connection": Connection,
+            "ConnectionGate": ConnectionGate,
             "Database": Database,
             "HTMXRequest": HTMXRequest,
             "FromPath": FromPath,
@@ -97,6 +116,8 @@ def create_app(db: Database, debug: bool = False) -> Litestar:
             "Response": Response,
             "RunCache": RunCache,
             "RunContext": RunContext,
+            "TaskFilter": TaskFilter,
+            "TaskId": TaskId,
             "Stream": Stream,
         },
         template_config=TemplateConfig(
@@ -106,6 +127,6 @@ def create_app(db: Database, debug: bool = False) -> Litestar:
         openapi_config=OpenAPIConfig(
             title="parsl-visualize", version=__version__, path="/schema", render_plugins=[JsonRenderPlugin()]
         ),
-        exception_handlers={HTTPException: _error_page},
+        exception_handlers={HTTPException: _error_page, Exception: _internal_error},
         debug=debug,
     )

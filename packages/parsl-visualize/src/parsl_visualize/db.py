@@ -6,7 +6,7 @@ import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import create_engine, inspect, select
+from sqlalchemy import QueuePool, create_engine, inspect, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
@@ -18,6 +18,7 @@ from parsl_monitor_core.schema import (
     read_schema_version,
     table_of,
 )
+from parsl_visualize.connections import POOL_SIZE
 from parsl_visualize.errors import DatabaseError
 
 if TYPE_CHECKING:
@@ -128,7 +129,14 @@ def open_database(location: str) -> Database:
             url = url.set(drivername="postgresql+psycopg")  # the driver of our `postgres` extra
         connect_args["options"] = "-c default_transaction_read_only=on"
     try:
-        engine = create_engine(url, connect_args=connect_args, pool_pre_ping=url.get_backend_name() != "sqlite")
+        engine = create_engine(
+            url,
+            connect_args=connect_args,
+            pool_pre_ping=url.get_backend_name() != "sqlite",
+            poolclass=QueuePool,
+            pool_size=POOL_SIZE,  # one per request or export slot: taking one never waits
+            max_overflow=0,
+        )
     except ImportError as exc:
         hint = ": pip install 'parsl-visualize[postgres]'" if url.get_backend_name() == "postgresql" else ""
         raise DatabaseError(f"cannot use {label}: {exc}{hint}") from None

@@ -2,14 +2,39 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, unquote, urlencode
 
-__all__ = ("URLS", "app_url", "dag_url", "resource_url", "task_list_url", "task_url", "tasks_csv_url", "workflow_url")
+__all__ = (
+    "URLS",
+    "app_url",
+    "dag_url",
+    "from_segment",
+    "resource_url",
+    "segment",
+    "task_list_url",
+    "task_url",
+    "tasks_csv_url",
+    "workflow_url",
+)
+
+
+def segment(value: str) -> str:
+    """``value`` as one path segment, whatever it holds ("/" included), read back by :func:`from_segment`.
+
+    Quoted twice: servers decode a path once before routing, so a single ``%2F`` would
+    become a "/" and split the segment. Parsl's run ids (UUIDs) look the same either way.
+    """
+    return quote(quote(value, safe=""), safe="")
+
+
+def from_segment(value: str) -> str:
+    """The value :func:`segment` encoded, from the path parameter the router gives (decoded once)."""
+    return unquote(value)
 
 
 def workflow_url(run_id: str) -> str:
     """The run's summary page."""
-    return f"/workflow/{quote(run_id, safe='')}/"
+    return f"/workflow/{segment(run_id)}/"
 
 
 def task_url(run_id: str, task_id: int | str) -> str:
@@ -25,7 +50,7 @@ def task_list_url(run_id: str, **filters: object) -> str:
 
 def app_url(run_id: str, app: str) -> str:
     """An app's page: its tasks and figures."""
-    return f"{workflow_url(run_id)}app/{quote(app, safe='')}"
+    return f"{workflow_url(run_id)}app/{segment(app)}"
 
 
 def dag_url(run_id: str, color_by: str, every_node: bool = False) -> str:

@@ -19,10 +19,12 @@ from parsl_monitor_core.wire.errors import EncodeError, FrameError, MessageError
 from parsl_monitor_core.wire.kinds import PROTOCOL_VERSION, MessageKind
 from parsl_monitor_core.wire.parsl_tuples import WireMessage, stringify, to_wire
 from parsl_monitor_core.wire.payloads import FIELD_INDEX, PAYLOAD_FIELDS, FieldSpec
-from parsl_monitor_core.wire.validate import Message, validate_message
+from parsl_monitor_core.wire.validate import INT64_MAX, INT64_MIN, Message, validate_message
 
 __all__ = (
     "FIELD_INDEX",
+    "INT64_MAX",
+    "INT64_MIN",
     "MAX_FRAME_BYTES",
     "MAX_FRAME_MESSAGES",
     "MAX_MESSAGE_BYTES",

@@ -9,6 +9,7 @@ from litestar.exceptions import NotFoundException
 from litestar.response import Response, Template
 
 from parsl_visualize.queries.workflows import change_token, find_workflow
+from parsl_visualize.urls import from_segment
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Hashable
@@ -61,6 +62,7 @@ def provide_run(
     run_id: FromPath[str],
 ) -> RunContext:
     """The ``ctx`` dependency of every per-run route: the run of the path, or a 404 naming it."""
+    run_id = from_segment(run_id)
     run = find_workflow(conn, run_id, db.now())
     if run is None:
         raise NotFoundException(f"no workflow run {run_id!r} in this database")

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING
 
 from litestar import Controller, get
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, FromQuery, QueryParameter
 
-from parsl_visualize.queries.tasks import SORT_COLUMNS, TaskDetail, TaskFilter, TaskPage, list_tasks, task_detail
+from parsl_visualize.queries.tasks import TaskDetail, TaskFilter, TaskPage, list_tasks, task_detail
 from parsl_visualize.queries.workflows import (
     AppSummary,
     RunSummary,
@@ -23,10 +22,9 @@ if TYPE_CHECKING:
 
     from parsl_visualize.db import Database
     from parsl_visualize.pages._run import RunContext
+    from parsl_visualize.pages.filters import TaskId
 
 __all__ = ("ApiController",)
-
-MAX_PER_PAGE = 1000
 
 
 class ApiController(Controller):
@@ -63,26 +61,9 @@ class ApiController(Controller):
         self,
         *,
         ctx: NamedDependency[RunContext],
-        task_state: Annotated[str | None, QueryParameter(name="state")] = None,
-        app: FromQuery[str | None] = None,
-        host: FromQuery[str | None] = None,
-        task_id: FromQuery[int | None] = None,
-        sort: FromQuery[str] = "task_id",
-        desc: FromQuery[bool] = False,
-        page: FromQuery[int] = 1,
-        per_page: FromQuery[int] = 100,
+        spec: NamedDependency[TaskFilter],
     ) -> TaskPage:
         """Filters as on the task list page; ``per_page`` at most 1000."""
-        spec = TaskFilter(
-            state=task_state,
-            app=app,
-            host=host,
-            search=None if task_id is None else str(task_id),
-            sort=sort if sort in SORT_COLUMNS else "task_id",
-            descending=desc,
-            page=max(page, 1),
-            per_page=min(max(per_page, 1), MAX_PER_PAGE),
-        )
         return list_tasks(ctx.conn, ctx.run.run_id, spec)
 
     @get(
@@ -94,7 +75,7 @@ class ApiController(Controller):
         self,
         *,
         ctx: NamedDependency[RunContext],
-        task_id: FromPath[int],
+        task_id: TaskId,
     ) -> TaskDetail:
         """Everything recorded about one task."""
         detail = task_detail(ctx.conn, ctx.run.run_id, task_id)

@@ -2,23 +2,44 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from sqlalchemy import String, case, cast, func, select
 
 from parsl_monitor_core.schema import Resource, Status, Task, Try, Workflow, table_of
+from parsl_monitor_core.wire import INT64_MAX
 from parsl_visualize.states import FINAL_STATES
 
 if TYPE_CHECKING:
     from sqlalchemy import ColumnElement, Subquery
 
-__all__ = ("RESOURCE", "STATUS", "TASK", "TRY", "WORKFLOW", "final_last", "latest_states")
+__all__ = ("RESOURCE", "STATUS", "TASK", "TRY", "WORKFLOW", "final_last", "latest_states", "parse_ids", "parse_task_id")
 
 WORKFLOW = table_of(Workflow)
 TASK = table_of(Task)
 TRY = table_of(Try)
 STATUS = table_of(Status)
 RESOURCE = table_of(Resource)
+
+
+_DIGITS = re.compile(r"[0-9]{1,19}")
+
+
+def parse_task_id(text: str) -> int | None:
+    """A task id typed by a user or stored as text: ASCII digits within 64 bits, else None."""
+    text = text.strip()
+    if not _DIGITS.fullmatch(text):
+        return None
+    value = int(text)
+    return value if value <= INT64_MAX else None
+
+
+def parse_ids(text: str | None) -> tuple[int, ...]:
+    """The ids in Parsl's ``task_depends`` text ("1,2,3"); anything else in it is skipped."""
+    if not text:
+        return ()
+    return tuple(value for part in text.split(",") if (value := parse_task_id(part)) is not None)
 
 
 def final_last() -> ColumnElement[int]:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from parsl_visualize.queries._common import TASK, latest_states
+from parsl_visualize.queries._common import TASK, latest_states, parse_ids
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -25,12 +25,6 @@ class DagTask:
     depends: tuple[int, ...]
 
 
-def _ids(text: str | None) -> tuple[int, ...]:
-    if not text:
-        return ()
-    return tuple(int(part) for part in text.split(",") if part.strip().isdigit())
-
-
 def dag_tasks(conn: Connection, run_id: str) -> list[DagTask]:
     """All tasks of the run in id order (the graph needs every node and edge)."""
     latest = latest_states(conn.dialect.name, run_id)
@@ -41,5 +35,6 @@ def dag_tasks(conn: Connection, run_id: str) -> list[DagTask]:
         .order_by(TASK.c.task_id)
     )
     return [
-        DagTask(task_id, app, state or "unknown", _ids(depends)) for task_id, app, state, depends in conn.execute(query)
+        DagTask(task_id, app, state or "unknown", parse_ids(depends))
+        for task_id, app, state, depends in conn.execute(query)
     ]

@@ -8,7 +8,16 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, exists, false, func, null, or_, select
 
-from parsl_visualize.queries._common import RESOURCE, STATUS, TASK, TRY, final_last, latest_states
+from parsl_visualize.queries._common import (
+    RESOURCE,
+    STATUS,
+    TASK,
+    TRY,
+    final_last,
+    latest_states,
+    parse_ids,
+    parse_task_id,
+)
 from parsl_visualize.sqltime import epoch
 from parsl_visualize.states import FAILED_STATES
 
@@ -121,8 +130,8 @@ def _filtered(dialect: str, run_id: str, spec: TaskFilter, with_state: bool) -> 
             exists().where(TRY.c.run_id == run_id, TRY.c.task_id == TASK.c.task_id, TRY.c.hostname == spec.host)
         )
     if spec.search is not None:
-        text = spec.search.strip()
-        query = query.where(TASK.c.task_id == int(text)) if text.isdigit() else query.where(false())
+        wanted = parse_task_id(spec.search)
+        query = query.where(TASK.c.task_id == wanted) if wanted is not None else query.where(false())
     return query, latest
 
 
@@ -336,7 +345,7 @@ def task_detail(conn: Connection, run_id: str, task_id: int) -> TaskDetail | Non
         task_id=task_id,
         app=t["task_func_name"],
         state=statuses[-1].state if statuses else "unknown",
-        depends=[int(d) for d in (t["task_depends"] or "").split(",") if d.strip().isdigit()],
+        depends=list(parse_ids(t["task_depends"])),
         memoize=t["task_memoize"],
         hashsum=t["task_hashsum"],
         inputs=t["task_inputs"],

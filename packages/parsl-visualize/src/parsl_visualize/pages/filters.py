@@ -1,0 +1,45 @@
+"""The task list's query parameters, declared once for the pages, the CSV export and the API."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar.params import PathParameter, QueryParameter
+
+from parsl_monitor_core.wire import INT64_MAX
+from parsl_visualize.queries.tasks import SORT_COLUMNS, TaskFilter
+
+__all__ = ("MAX_PER_PAGE", "PER_PAGE", "TaskId", "provide_task_filter")
+
+PER_PAGE = 50
+MAX_PER_PAGE = 1000
+
+TaskId = Annotated[int, PathParameter(ge=0, le=INT64_MAX, description="A task id (0 to 2**63 - 1)")]
+"""A task id as the database can hold it: anything else is a 400 naming the parameter."""
+
+
+def provide_task_filter(  # noqa: PLR0917 - Litestar passes query parameters by name
+    task_state: Annotated[
+        str | None, QueryParameter(name="state", description="a task state, or 'failures' for failed and dep_fail")
+    ] = None,
+    app: Annotated[str | None, QueryParameter(description="an app (function) name")] = None,
+    host: Annotated[str | None, QueryParameter(description="tasks with a try on this host")] = None,
+    q: Annotated[str | None, QueryParameter(description="a task id")] = None,
+    task_id: Annotated[int | None, QueryParameter(ge=0, le=INT64_MAX, description="a task id (same as q)")] = None,
+    sort: Annotated[str, QueryParameter(description=f"one of {', '.join(SORT_COLUMNS)}")] = "task_id",
+    desc: Annotated[bool, QueryParameter()] = False,
+    page: Annotated[int, QueryParameter(ge=1, le=10_000_000)] = 1,
+    per_page: Annotated[int, QueryParameter(ge=1, le=MAX_PER_PAGE)] = PER_PAGE,
+) -> TaskFilter:
+    """The ``spec`` dependency: what the task list shows (an unknown sort column sorts by id)."""
+    search = str(task_id) if task_id is not None else q
+    return TaskFilter(
+        state=task_state or None,
+        app=app or None,
+        host=host or None,
+        search=search or None,
+        sort=sort if sort in SORT_COLUMNS else "task_id",
+        descending=desc,
+        page=page,
+        per_page=per_page,
+    )
