@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from sqlalchemy import String, case, cast, func, select
+from sqlalchemy import String, case, cast, func, select, type_coerce
 
 from parsl_monitor_core.schema import Resource, Status, Task, Try, Workflow, table_of
 from parsl_monitor_core.wire import INT64_MAX
@@ -65,8 +65,10 @@ def latest_states(dialect: str, run_id: str) -> Subquery:
             .order_by(STATUS.c.task_id, STATUS.c.timestamp.desc(), final_last().desc())
             .subquery("latest")
         )
-    # SQLite stores times as fixed-width text, so appending the rank keeps the order.
-    newest = func.max(STATUS.c.timestamp + cast(final_last(), String))
+    # SQLite stores times as fixed-width text ("YYYY-MM-DD HH:MM:SS.ffffff", ours and Parsl's),
+    # so the text with the rank appended orders as (time, rank). Typed as text, "+" is "||":
+    # on the DateTime column it was a numeric sum that kept only the year.
+    newest = func.max(type_coerce(STATUS.c.timestamp, String) + cast(final_last(), String))
     query = (
         select(STATUS.c.task_id, STATUS.c.task_status_name.label("state"), newest)
         .where(STATUS.c.run_id == run_id)

@@ -71,12 +71,17 @@ def _net(
     where: list[ColumnElement[bool]],
     by: ColumnElement[str] | None = None,
 ) -> dict[str, list[int]]:
-    """Per bucket, how many ``interval``s were open: +1 in the start bucket, -1 in the end bucket."""
+    """Per bucket, how many ``interval``s were open: +1 in the start bucket, -1 in the end bucket.
+
+    An interval that never started (a try that failed while queued has an end but no start
+    of running) is not counted at all: its end alone would make the count negative.
+    """
     series: dict[str, list[int]] = {}
     group = [by] if by is not None else []
+    started = interval[0].is_not(None)
     for column, sign in zip(interval, (1, -1), strict=True):
         index = bucket((epoch(column) - axis.start) / axis.width)
-        query = select(*group, index, func.count()).select_from(source).where(*where, column.is_not(None))
+        query = select(*group, index, func.count()).select_from(source).where(*where, started, column.is_not(None))
         for *key, i, n in conn.execute(query.group_by(*group, index)):
             deltas = series.setdefault(str(key[0]) if key else "", [0] * axis.count)
             deltas[min(max(i, 0), axis.count - 1)] += sign * n
