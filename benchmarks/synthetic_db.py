@@ -27,7 +27,8 @@ SAMPLES_PER_TRY = 3
 
 
 def _time(start: datetime.datetime, seconds: float) -> str:
-    return (start + datetime.timedelta(seconds=seconds)).isoformat(sep=" ")
+    # As SQLAlchemy stores times in SQLite (ours and Parsl's): always with microseconds.
+    return (start + datetime.timedelta(seconds=seconds)).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 def write(path: Path, tasks: int, run_id: str = "synthetic-run", seed: int = 1) -> None:

@@ -1,5 +1,5 @@
 from parsl_visualize.charts.dag import MAX_NODES, dag_chart, layout
-from parsl_visualize.queries.dag import DagTask
+from parsl_visualize.live.model import DagTask
 
 
 def chain_of_diamonds(n: int) -> list[DagTask]:

@@ -26,10 +26,11 @@ from parsl_visualize.connections import ConnectionGate
 from parsl_visualize.db import Database
 from parsl_visualize.formatting import FILTERS
 from parsl_visualize.head import HeadAwareLitestar
+from parsl_visualize.live.model import TaskFilter
+from parsl_visualize.live.registry import ModelRegistry
 from parsl_visualize.pages import ApiController, DagController, ResourceController, TaskController, WorkflowController
 from parsl_visualize.pages._run import RunContext, provide_run
 from parsl_visualize.pages.filters import TaskId, provide_task_filter
-from parsl_visualize.queries.tasks import TaskFilter
 from parsl_visualize.states import STATE_COLORS
 from parsl_visualize.urls import URLS
 
@@ -85,6 +86,7 @@ def _engine_setup(engine: JinjaTemplateEngine) -> None:
 def create_app(db: Database, debug: bool = False) -> HeadAwareLitestar:
     """The dashboard for one read-only database."""
     cache = RunCache()
+    models = ModelRegistry()
     gate = ConnectionGate(db.engine)
     return HeadAwareLitestar(
         route_handlers=[
@@ -98,7 +100,7 @@ def create_app(db: Database, debug: bool = False) -> HeadAwareLitestar:
         dependencies={
             "db": Provide(lambda: db, use_cache=True, sync_to_thread=False),
             "cache": Provide(lambda: cache, use_cache=True, sync_to_thread=False),
-            "gate": Provide(lambda: gate, use_cache=True, sync_to_thread=False),
+            "models": Provide(lambda: models, use_cache=True, sync_to_thread=False),
             "conn": Provide(gate.request_connection),
             "ctx": Provide(provide_run, sync_to_thread=True),
             "spec": Provide(provide_task_filter, sync_to_thread=False),
@@ -106,7 +108,7 @@ def create_app(db: Database, debug: bool = False) -> HeadAwareLitestar:
         # Handlers import these names for type checking only; Litestar resolves them here.
         signature_namespace={
             "Connection": Connection,
-            "ConnectionGate": ConnectionGate,
+            "ModelRegistry": ModelRegistry,
             "Database": Database,
             "HTMXRequest": HTMXRequest,
             "FromPath": FromPath,

@@ -6,26 +6,22 @@ requests against a pool of 15 waited 30 s for a connection that only the blocked
 could give back. Here a request first waits, on the loop and without blocking it, for one
 of :data:`REQUEST_SLOTS`, and the pool holds as many connections as there are slots, so
 taking one never waits. Requests beyond :data:`MAX_WAITING` are answered 503 at once.
+(CSV exports stream from a run's in-memory model: they hold no connection.)
 """
 
 from __future__ import annotations
 
-import contextlib
-import threading
 from typing import TYPE_CHECKING
 
 import anyio
 from litestar.exceptions import ServiceUnavailableException
 
-from parsl_visualize.errors import ExportsBusyError
-
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Iterator
+    from collections.abc import AsyncIterator
 
     from sqlalchemy import Connection, Engine
 
 __all__ = (
-    "EXPORT_SLOTS",
     "MAX_WAITING",
     "POOL_SIZE",
     "REQUEST_SLOTS",
@@ -35,9 +31,7 @@ __all__ = (
 
 REQUEST_SLOTS = 8
 """Requests reading the database at once; queries release the GIL, so more than the cores is useful."""
-EXPORT_SLOTS = 4
-"""CSV exports streaming at once, each holding a connection until its last row."""
-POOL_SIZE = REQUEST_SLOTS + EXPORT_SLOTS
+POOL_SIZE = REQUEST_SLOTS
 """Connections the engine keeps: one per slot, so taking one never blocks."""
 MAX_WAITING = 256
 """Requests waiting for a slot; beyond that the server is overloaded and says so (503)."""
@@ -51,7 +45,6 @@ class ConnectionGate:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._requests = anyio.Semaphore(REQUEST_SLOTS)
-        self._exports = threading.BoundedSemaphore(EXPORT_SLOTS)
         self._waiting = 0
 
     async def request_connection(self) -> AsyncIterator[Connection]:
@@ -74,18 +67,3 @@ class ConnectionGate:
                 await anyio.to_thread.run_sync(conn.close)
         finally:
             self._requests.release()
-
-    @contextlib.contextmanager
-    def export_connection(self) -> Iterator[Connection]:
-        """A connection for a streamed export, taken in the worker thread that streams it.
-
-        Raises:
-            ExportsBusyError: every export slot stayed busy for :data:`WAIT_TIMEOUT` seconds.
-        """
-        if not self._exports.acquire(timeout=WAIT_TIMEOUT):
-            raise ExportsBusyError(f"{EXPORT_SLOTS} exports are running: try again in a moment")
-        try:
-            with self._engine.connect() as conn:
-                yield conn
-        finally:
-            self._exports.release()

@@ -1,6 +1,6 @@
 """Errors the viewer reports to its user as one line."""
 
-__all__ = ("DatabaseError", "ExportsBusyError", "ViewerError")
+__all__ = ("DatabaseError", "ViewerError")
 
 
 class ViewerError(RuntimeError):
@@ -9,7 +9,3 @@ class ViewerError(RuntimeError):
 
 class DatabaseError(ViewerError):
     """The database cannot be opened or is not a monitoring database this viewer understands."""
-
-
-class ExportsBusyError(ViewerError):
-    """Every export slot stayed busy: the export is refused rather than queued without end."""

@@ -17,7 +17,7 @@ from parsl_visualize.states import STATE_ORDER, state_color
 
 if TYPE_CHECKING:
     from parsl_visualize.charts import Option
-    from parsl_visualize.queries.dag import DagTask
+    from parsl_visualize.live.model import DagTask
 
 __all__ = ("MAX_NODES", "ColorBy", "DagView", "dag_chart", "layout")
 

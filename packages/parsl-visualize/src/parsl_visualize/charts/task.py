@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     import datetime
 
     from parsl_visualize.charts import Option
-    from parsl_visualize.queries.tasks import ResourceSample, StatusChange
+    from parsl_visualize.queries.task_detail import ResourceSample, StatusChange
 
 __all__ = ("resource_series_chart", "status_timeline_chart")
 

@@ -5,39 +5,53 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from parsl_visualize.charts._axes import base, lines_over_time, seconds_axis
-from parsl_visualize.states import state_color
+from parsl_visualize.states import FINAL_STATES, state_color
 
 if TYPE_CHECKING:
     from parsl_visualize.charts import Option
-    from parsl_visualize.queries.timeline import Concurrency, GanttTry
+    from parsl_visualize.live.model import Concurrency, GanttTry
 
 __all__ = ("concurrency_chart", "gantt_chart", "running_by_app_chart")
 
 GANTT_PHASES = ("pending", "launched", "running")
 
 
+def _span(start: float | None, end: float | None) -> float:
+    return round(end - start, 3) if start is not None and end is not None and end >= start else 0.0
+
+
 def gantt_chart(tries: list[GanttTry], task_url: str) -> Option:
     """One row per try: waiting (pending), queued (launched) and running bars, stacked.
 
-    An invisible first bar offsets each row to the task's invocation, so no JavaScript
-    renderer is needed. ``task_url`` holds ``{task_id}``: clicking a bar opens the task.
+    An invisible first bar offsets each row to when the try began waiting, so no
+    JavaScript renderer is needed. A try still open reaches the end of the run (or now);
+    the running bar takes the colour of how the try ended (red for a failure), and a try
+    that ended without ever running has its queued bar in that colour. ``task_url`` holds
+    ``{task_id}``: clicking a bar opens the task.
     """
     labels = [f"task {t.task_id}" + (f" try {t.try_id}" if t.try_id else "") for t in tries]
-    # A retry waits from the end of the try before it, not from the task's invocation.
-    starts = [
-        previous.returned if previous is not None and previous.task_id == t.task_id else t.invoked
-        for previous, t in zip([None, *tries], tries, strict=False)
-    ]
-
-    def span(start: float | None, end: float | None) -> float:
-        return round(end - start, 3) if start is not None and end is not None and end >= start else 0.0
-
-    phases = {
-        "pending": [span(start, t.launched) for start, t in zip(starts, tries, strict=True)],
-        "launched": [span(t.launched, t.running) for t in tries],
-        "running": [span(t.running, t.returned) for t in tries],
-    }
     urls = [task_url.format(task_id=t.task_id) for t in tries]
+
+    def item(value: float, url: str, outcome: str | None, ended: str) -> Option:
+        entry: Option = {"value": value, "url": url, "outcome": ended}
+        if outcome is not None:
+            entry["itemStyle"] = {"color": state_color(outcome)}
+        return entry
+
+    def ended(t: GanttTry) -> str:
+        return t.outcome if t.outcome in FINAL_STATES or t.outcome == "fail_retryable" else "running"
+
+    waited = [_span(t.waiting_since, t.launched if t.launched is not None else t.returned) for t in tries]
+    queued = [_span(t.launched, t.running if t.running is not None else t.returned) for t in tries]
+    ran = [_span(t.running, t.returned) for t in tries]
+    phases = {
+        "pending": [item(v, u, None, ended(t)) for v, u, t in zip(waited, urls, tries, strict=True)],
+        "launched": [
+            item(v, u, ended(t) if t.running is None and ended(t) != "running" else None, ended(t))
+            for v, u, t in zip(queued, urls, tries, strict=True)
+        ],
+        "running": [item(v, u, ended(t), ended(t)) for v, u, t in zip(ran, urls, tries, strict=True)],
+    }
     option = base()
     option["tooltip"] = {"trigger": "item"}
     option["xAxis"] = seconds_axis()
@@ -49,18 +63,12 @@ def gantt_chart(tries: list[GanttTry], task_url: str) -> Option:
         "stack": "try",
         "silent": True,
         "itemStyle": {"color": "transparent"},
-        "data": [round(start or 0.0, 3) for start in starts],
+        "data": [round(t.waiting_since or 0.0, 3) for t in tries],
         "tooltip": {"show": False},
     }
     bars = [
-        {
-            "name": phase,
-            "type": "bar",
-            "stack": "try",
-            "itemStyle": {"color": state_color(phase)},
-            "data": [{"value": v, "url": u} for v, u in zip(values, urls, strict=True)],
-        }
-        for phase, values in phases.items()
+        {"name": phase, "type": "bar", "stack": "try", "itemStyle": {"color": state_color(phase)}, "data": data}
+        for phase, data in phases.items()
     ]
     option["legend"]["data"] = list(GANTT_PHASES)
     option["series"] = [offset, *bars]

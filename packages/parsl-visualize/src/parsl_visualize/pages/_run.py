@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlencode
 
 from litestar.exceptions import NotFoundException
 from litestar.response import Response, Template
 
-from parsl_visualize.queries.workflows import change_token, find_workflow
+from parsl_visualize.queries.workflows import find_workflow
 from parsl_visualize.urls import from_segment
 
 if TYPE_CHECKING:
@@ -21,11 +22,14 @@ if TYPE_CHECKING:
 
     from parsl_visualize.cache import RunCache
     from parsl_visualize.db import Database
+    from parsl_visualize.live.model import RunModel
+    from parsl_visualize.live.registry import ModelRegistry
     from parsl_visualize.queries.workflows import WorkflowRow
 
 __all__ = ("RunContext", "live_page", "provide_run")
 
 T = TypeVar("T")
+_EPOCH = datetime.datetime(1970, 1, 1)  # noqa: DTZ001 - the database's naive times
 
 
 class RunContext:
@@ -35,19 +39,24 @@ class RunContext:
     Litestar validates dataclass dependencies field by field.
     """
 
-    __slots__ = ("cache", "conn", "db", "run", "token")
+    __slots__ = ("cache", "conn", "db", "model", "run", "token")
 
-    def __init__(self, run: WorkflowRow, token: str, db: Database, conn: Connection, cache: RunCache) -> None:
+    def __init__(self, run: WorkflowRow, model: RunModel, db: Database, conn: Connection, cache: RunCache) -> None:
         self.run = run
-        self.token = token
+        self.model = model
+        self.token = f"{model.token}.{run.last_message.timestamp()}"
         self.db = db
         self.conn = conn
         self.cache = cache
 
-    def cached(self, what: str, compute: Callable[..., T], *args: Hashable) -> T:
-        """``compute(conn, run_id, *args)``, cached until the run changes."""
-        key = (what, self.run.run_id, self.token, args)
-        return self.cache.get(key, lambda: compute(self.conn, self.run.run_id, *args))
+    def cached(self, what: str, compute: Callable[[], T], *args: Hashable) -> T:
+        """``compute()``, cached for this run under ``what`` and ``args`` until the run changes."""
+        return self.cache.get((what, self.run.run_id, self.token, args), compute)
+
+    @property
+    def now(self) -> float:
+        """The current time as seconds since 1970 in the database's zone (the model's times)."""
+        return (self.db.now() - _EPOCH).total_seconds()
 
     @property
     def live(self) -> bool:
@@ -59,14 +68,16 @@ def provide_run(
     db: NamedDependency[Database],
     conn: NamedDependency[Connection],
     cache: NamedDependency[RunCache],
+    models: NamedDependency[ModelRegistry],
     run_id: FromPath[str],
 ) -> RunContext:
-    """The ``ctx`` dependency of every per-run route: the run of the path, or a 404 naming it."""
+    """The ``ctx`` dependency of every per-run route: the run of the path and its model, or a 404 naming it."""
     run_id = from_segment(run_id)
     run = find_workflow(conn, run_id, db.now())
     if run is None:
         raise NotFoundException(f"no workflow run {run_id!r} in this database")
-    return RunContext(run=run, token=change_token(conn, run_id), db=db, conn=conn, cache=cache)
+    model = models.model(conn, run_id)
+    return RunContext(run=run.with_progress(*model.counts()), model=model, db=db, conn=conn, cache=cache)
 
 
 def live_page(

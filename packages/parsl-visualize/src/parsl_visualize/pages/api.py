@@ -7,20 +7,16 @@ from typing import TYPE_CHECKING
 from litestar import Controller, get
 from litestar.exceptions import NotFoundException
 
-from parsl_visualize.queries.tasks import TaskDetail, TaskFilter, TaskPage, list_tasks, task_detail
-from parsl_visualize.queries.workflows import (
-    AppSummary,
-    RunSummary,
-    WorkflowRow,
-    list_workflows,
-    overview,
-)
+from parsl_visualize.live.model import AppSummary, RunSummary, TaskFilter, TaskPage  # noqa: TC001 - Litestar reads return types at runtime
+from parsl_visualize.queries.task_detail import TaskDetail, task_detail
+from parsl_visualize.queries.workflows import WorkflowRow, list_workflows, sort_runs
 
 if TYPE_CHECKING:
     from litestar.di import NamedDependency
     from sqlalchemy import Connection
 
     from parsl_visualize.db import Database
+    from parsl_visualize.live.registry import ModelRegistry
     from parsl_visualize.pages._run import RunContext
     from parsl_visualize.pages.filters import TaskId
 
@@ -34,9 +30,20 @@ class ApiController(Controller):
     tags = ["monitoring data"]  # noqa: RUF012 - Litestar's class attribute
 
     @get("/workflows", summary="Every workflow run", sync_to_thread=True)
-    def workflows(self, *, db: NamedDependency[Database], conn: NamedDependency[Connection]) -> list[WorkflowRow]:
+    def workflows(
+        self,
+        *,
+        db: NamedDependency[Database],
+        conn: NamedDependency[Connection],
+        models: NamedDependency[ModelRegistry],
+    ) -> list[WorkflowRow]:
         """All runs, newest first, with status and task counts."""
-        return list_workflows(conn, db.now())
+        return sort_runs(
+            [
+                run if run.ended is not None else run.with_progress(*models.model(conn, run.run_id).counts())
+                for run in list_workflows(conn, db.now())
+            ]
+        )
 
     @get("/workflow/{run_id:str}", summary="One run and its task statistics", sync_to_thread=True)
     def workflow(
@@ -45,7 +52,7 @@ class ApiController(Controller):
         ctx: NamedDependency[RunContext],
     ) -> dict[str, WorkflowRow | RunSummary]:
         """The run and its counts per state and duration statistics."""
-        return {"workflow": ctx.run, "summary": ctx.cached("overview", overview)[0]}
+        return {"workflow": ctx.run, "summary": ctx.model.summary()}
 
     @get("/workflow/{run_id:str}/apps", summary="The App Summary of a run", sync_to_thread=True)
     def apps(
@@ -54,7 +61,7 @@ class ApiController(Controller):
         ctx: NamedDependency[RunContext],
     ) -> list[AppSummary]:
         """Each app with task count, failures, running tasks and durations (seconds)."""
-        return ctx.cached("overview", overview)[1]
+        return ctx.model.apps()
 
     @get("/workflow/{run_id:str}/tasks", summary="Tasks of a run, filtered and paginated", sync_to_thread=True)
     def tasks(
@@ -64,7 +71,7 @@ class ApiController(Controller):
         spec: NamedDependency[TaskFilter],
     ) -> TaskPage:
         """Filters as on the task list page; ``per_page`` at most 1000."""
-        return list_tasks(ctx.conn, ctx.run.run_id, spec)
+        return ctx.model.task_page(spec)
 
     @get(
         "/workflow/{run_id:str}/task/{task_id:int}",

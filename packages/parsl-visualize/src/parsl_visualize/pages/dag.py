@@ -8,7 +8,6 @@ from litestar import Controller, get
 
 from parsl_visualize.charts.dag import MAX_NODES, dag_chart
 from parsl_visualize.pages._run import live_page
-from parsl_visualize.queries.dag import dag_tasks
 from parsl_visualize.urls import task_list_url, task_url
 
 if TYPE_CHECKING:
@@ -16,7 +15,6 @@ if TYPE_CHECKING:
     from litestar.params import FromQuery
     from litestar.plugins.htmx import HTMXRequest
     from litestar.response import Response
-    from sqlalchemy import Connection
 
     from parsl_visualize.charts.dag import ColorBy, DagView
     from parsl_visualize.pages._run import RunContext
@@ -24,15 +22,16 @@ if TYPE_CHECKING:
 __all__ = ("DagController",)
 
 
-def _view(conn: Connection, run_id: str, color_by: ColorBy, every_node: bool) -> DagView:
+def _view(ctx: RunContext, color_by: ColorBy, every_node: bool) -> DagView:
+    run_id = ctx.run.run_id
     group_url = task_list_url(run_id) + "?{key}={value}"
-    return dag_chart(dag_tasks(conn, run_id), color_by, task_url(run_id, "{task_id}"), group_url, every_node)
+    return dag_chart(ctx.model.dag_tasks(), color_by, task_url(run_id, "{task_id}"), group_url, every_node)
 
 
 def _page(
     request: HTMXRequest, ctx: RunContext, color_by: ColorBy, every_node: bool, since: str | None
 ) -> Response[Any]:
-    view = ctx.cached("dag", _view, color_by, every_node)
+    view = ctx.cached("dag", lambda: _view(ctx, color_by, every_node), color_by, every_node)
     context = {"view": view, "color_by": color_by, "every_node": every_node, "max_nodes": MAX_NODES}
     return live_page(request, ctx, ("pages/dag.html.j2", "fragments/dag.html.j2"), context, since)
 

@@ -7,7 +7,7 @@ from typing import Annotated
 from litestar.params import PathParameter, QueryParameter
 
 from parsl_monitor_core.wire import INT64_MAX
-from parsl_visualize.queries.tasks import SORT_COLUMNS, TaskFilter
+from parsl_visualize.live.model import SORT_COLUMNS, TaskFilter
 
 __all__ = ("MAX_PER_PAGE", "PER_PAGE", "TaskId", "provide_task_filter")
 

@@ -59,5 +59,5 @@ class ResourceController(Controller):
         since: FromQuery[str | None] = None,
     ) -> Response[Any]:
         """CPU and memory across workers and per host over time; per-app distributions and efficiency."""
-        context = {"charts": ctx.cached("resources", _charts)}
+        context = {"charts": ctx.cached("resources", lambda: _charts(ctx.conn, ctx.run.run_id))}
         return live_page(request, ctx, ("pages/resources.html.j2", "fragments/resources.html.j2"), context, since)

@@ -13,18 +13,9 @@ from litestar.exceptions import NotFoundException
 from litestar.response import Stream
 
 from parsl_visualize.charts.task import resource_series_chart, status_timeline_chart
-from parsl_visualize.errors import ExportsBusyError
+from parsl_visualize.live.model import SORT_COLUMNS, TaskFilter
 from parsl_visualize.pages._run import live_page
-from parsl_visualize.queries.tasks import (
-    SORT_COLUMNS,
-    TaskFilter,
-    app_names,
-    host_names,
-    iter_tasks,
-    list_tasks,
-    task_detail,
-)
-from parsl_visualize.queries.workflows import overview
+from parsl_visualize.queries.task_detail import task_detail
 from parsl_visualize.states import STATE_ORDER
 from parsl_visualize.urls import from_segment
 
@@ -36,11 +27,9 @@ if TYPE_CHECKING:
     from litestar.plugins.htmx import HTMXRequest
     from litestar.response import Response
 
-    from parsl_visualize.connections import ConnectionGate
+    from parsl_visualize.live.model import AppSummary, TaskRow
     from parsl_visualize.pages._run import RunContext
     from parsl_visualize.pages.filters import TaskId
-    from parsl_visualize.queries.tasks import TaskRow
-    from parsl_visualize.queries.workflows import AppSummary
 
 __all__ = ("CSV_COLUMNS", "TaskController")
 
@@ -58,9 +47,9 @@ def _task_list(
 ) -> Response[Any]:
     context = {
         "spec": spec,
-        "page": list_tasks(ctx.conn, ctx.run.run_id, spec),
+        "page": ctx.model.task_page(spec),
         "apps": apps,
-        "hosts": ctx.cached("host_names", host_names),
+        "hosts": ctx.model.host_names(),
         "states": STATE_ORDER,
         "sort_columns": SORT_COLUMNS,
         "app_page": app_page,
@@ -94,7 +83,7 @@ class TaskController(Controller):
         since: FromQuery[str | None] = None,
     ) -> Response[Any]:
         """Tasks filtered by state, app, host or id; sorted and paginated by the database."""
-        return _task_list(request, ctx, spec, apps=ctx.cached("app_names", app_names), app_page=None, since=since)
+        return _task_list(request, ctx, spec, apps=ctx.model.app_names(), app_page=None, since=since)
 
     @get("/workflow/{run_id:str}/app/{app_name:str}", name="app", sync_to_thread=True)
     def app(
@@ -108,7 +97,7 @@ class TaskController(Controller):
     ) -> Response[Any]:
         """The app's figures and its tasks (the task list with the app filter fixed)."""
         app_name = from_segment(app_name)
-        summary = next((a for a in ctx.cached("overview", overview)[1] if a.app == app_name), None)
+        summary = next((a for a in ctx.model.apps() if a.app == app_name), None)
         if summary is None:
             raise NotFoundException(f"no app {app_name!r} in workflow run {ctx.run.run_id!r}")
         spec = dataclasses.replace(spec, app=app_name)
@@ -140,27 +129,21 @@ class TaskController(Controller):
         self,
         *,
         ctx: NamedDependency[RunContext],
-        gate: NamedDependency[ConnectionGate],
         spec: NamedDependency[TaskFilter],
     ) -> Stream:
-        """Every task of the run (or of a filter) as CSV, streamed in chunks."""
-        run_id = ctx.run.run_id
+        """Every task of the run (or of a filter) as CSV, streamed in chunks from the run's model."""
+        run_id, model = ctx.run.run_id, ctx.model
 
         def rows() -> Iterator[str]:
-            # The request's connection closes when the handler returns; the stream has its own.
             buffer = io.StringIO()
             writer = csv.writer(buffer)
             writer.writerow(CSV_COLUMNS)
-            try:
-                with gate.export_connection() as stream_conn:
-                    for i, t in enumerate(iter_tasks(stream_conn, run_id, spec), 1):
-                        writer.writerow(_csv_row(t))
-                        if i % 1000 == 0:
-                            yield buffer.getvalue()
-                            buffer.seek(0)
-                            buffer.truncate()
-            except ExportsBusyError as exc:  # the headers are sent: say it in the file
-                writer.writerow([f"export refused: {exc}"])
+            for i, t in enumerate(model.iter_rows(spec), 1):
+                writer.writerow(_csv_row(t))
+                if i % 1000 == 0:
+                    yield buffer.getvalue()
+                    buffer.seek(0)
+                    buffer.truncate()
             yield buffer.getvalue()
 
         return Stream(

@@ -9,8 +9,7 @@ from litestar.response import Template
 
 from parsl_visualize.charts.timeline import concurrency_chart, gantt_chart, running_by_app_chart
 from parsl_visualize.pages._run import live_page
-from parsl_visualize.queries.timeline import concurrency, gantt_tries, time_axis
-from parsl_visualize.queries.workflows import list_workflows, overview
+from parsl_visualize.queries.workflows import list_workflows, sort_runs
 from parsl_visualize.urls import task_url
 
 if TYPE_CHECKING:
@@ -21,6 +20,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection
 
     from parsl_visualize.db import Database
+    from parsl_visualize.live.registry import ModelRegistry
     from parsl_visualize.pages._run import RunContext
 
 __all__ = ("GANTT_MAX_TRIES", "WorkflowController")
@@ -29,14 +29,15 @@ GANTT_MAX_TRIES = 1000
 """Up to this many tries the summary draws one bar per try; above it, tasks per state over time."""
 
 
-def _timeline(conn: Connection, run_id: str) -> dict[str, Any]:
-    axis = time_axis(conn, run_id)
+def _timeline(ctx: RunContext) -> dict[str, Any]:
+    model, now = ctx.model, ctx.now
+    axis = model.axis(now)
     if axis is None:
         return {}
-    tries = gantt_tries(conn, run_id, axis, GANTT_MAX_TRIES)
-    data = concurrency(conn, run_id, axis)
+    tries = model.gantt(GANTT_MAX_TRIES, now)
+    data = model.concurrency(axis)
     return {
-        "gantt": gantt_chart(tries, task_url(run_id, "{task_id}")) if tries is not None else None,
+        "gantt": gantt_chart(tries, task_url(ctx.run.run_id, "{task_id}")) if tries is not None else None,
         "concurrency": concurrency_chart(data),
         "running_by_app": running_by_app_chart(data),
     }
@@ -54,11 +55,16 @@ class WorkflowController(Controller):
         request: HTMXRequest,
         db: NamedDependency[Database],
         conn: NamedDependency[Connection],
+        models: NamedDependency[ModelRegistry],
         sort: FromQuery[str] = "began",
         desc: FromQuery[bool] = True,
     ) -> Template:
         """Every run in the database, newest first; polls while any run is running."""
-        runs = list_workflows(conn, db.now(), sort, desc)
+        runs = [
+            run if run.ended is not None else run.with_progress(*models.model(conn, run.run_id).counts())
+            for run in list_workflows(conn, db.now())
+        ]
+        runs = sort_runs(runs, sort, desc)
         context = {
             "runs": runs,
             "sort": sort,
@@ -80,7 +86,7 @@ class WorkflowController(Controller):
     ) -> Response[Any]:
         """Run details, task statistics, the App Summary and the timeline charts."""
         context = {
-            "overview": ctx.cached("overview", overview),
-            "charts": ctx.cached("timeline", _timeline),
+            "overview": (ctx.model.summary(), ctx.model.apps()),
+            "charts": ctx.cached("timeline", lambda: _timeline(ctx)),
         }
         return live_page(request, ctx, ("pages/workflow.html.j2", "fragments/workflow.html.j2"), context, since)

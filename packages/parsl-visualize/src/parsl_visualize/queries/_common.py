@@ -39,6 +39,14 @@ def parse_ids(text: str | None) -> tuple[int, ...]:
     """The ids in Parsl's ``task_depends`` text ("1,2,3"); anything else in it is skipped."""
     if not text:
         return ()
+    if text.isascii() and text.replace(",", "").isdigit():
+        try:
+            ids = tuple(map(int, text.split(",")))  # the usual "1,2,3"
+        except ValueError:  # an empty part ("1,,2")
+            pass
+        else:
+            if max(ids) <= INT64_MAX:
+                return ids
     return tuple(value for part in text.split(",") if (value := parse_task_id(part)) is not None)
 
 

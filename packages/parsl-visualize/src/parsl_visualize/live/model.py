@@ -1,0 +1,629 @@
+"""One run held in memory and kept up to date from the rows added since it last looked.
+
+Every page, fragment, chart and API answer of a run reads from its model. Building it
+costs about one pass over the run's status rows; after that, a poll reads only the new
+status rows (and the task and try rows they name), so its cost follows what changed,
+not the size of the run. A run that has ended is built once and never read again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import heapq
+import math
+import statistics
+import threading
+from typing import TYPE_CHECKING, Any
+
+from parsl_visualize.live.slots import SlotSeries
+from parsl_visualize.live.tasks import NO_TIME, TaskStore, TryTimes
+from parsl_visualize.queries import run_rows
+from parsl_visualize.queries._common import parse_ids
+from parsl_visualize.states import FAILED_STATES, STATE_ORDER
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator
+
+    from sqlalchemy import Connection
+
+    from parsl_visualize.live.slots import TimeAxis
+
+__all__ = (
+    "ANY_FAILURE",
+    "AppSummary",
+    "Concurrency",
+    "DagTask",
+    "GanttTry",
+    "RunModel",
+    "RunSummary",
+    "TaskFilter",
+    "TaskPage",
+    "TaskRow",
+)
+
+ANY_FAILURE = "failures"
+"""The state filter that selects tasks that failed or whose dependencies failed."""
+SORT_COLUMNS = ("task_id", "app", "state", "invoked", "returned", "duration", "fail_count")
+BUCKETS = 240
+_EPOCH = datetime.datetime(1970, 1, 1)  # noqa: DTZ001 - times are naive, in the database's zone
+
+
+def _time(seconds: float) -> datetime.datetime | None:
+    return None if math.isnan(seconds) else _EPOCH + datetime.timedelta(seconds=seconds)
+
+
+def _seconds(value: float | None) -> float:
+    return NO_TIME if value is None else float(value)
+
+
+@dataclasses.dataclass(frozen=True)
+class TaskFilter:
+    """What the task list shows.
+
+    Attributes:
+        state: current state, e.g. ``failed``, or :data:`ANY_FAILURE`.
+        app: app (function) name.
+        host: tasks with a try on this host.
+        search: a task id.
+        sort: one of :data:`SORT_COLUMNS`.
+    """
+
+    state: str | None = None
+    app: str | None = None
+    host: str | None = None
+    search: str | None = None
+    sort: str = "task_id"
+    descending: bool = False
+    page: int = 1
+    per_page: int = 50
+
+
+@dataclasses.dataclass(frozen=True)
+class TaskRow:
+    """One line of the task list. Times are naive, in the database's zone."""
+
+    task_id: int
+    app: str
+    state: str
+    invoked: datetime.datetime | None
+    returned: datetime.datetime | None
+    duration: float | None
+    fail_count: int
+    depends: str | None
+
+
+@dataclasses.dataclass(frozen=True)
+class TaskPage:
+    """A page of the filtered list and the size of the whole filtered list."""
+
+    rows: list[TaskRow]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        """Number of pages, at least 1."""
+        return max(1, -(-self.total // self.per_page))
+
+
+@dataclasses.dataclass(frozen=True)
+class RunSummary:
+    """Task statistics of one run.
+
+    Attributes:
+        states: tasks per current state, in :data:`STATE_ORDER` order, zero counts left out.
+        tasks: number of tasks known so far.
+        mean_duration, median_duration, max_duration: seconds from invocation to return,
+            over tasks that have returned; None when none has.
+    """
+
+    states: list[tuple[str, int]]
+    tasks: int
+    tries: int
+    mean_duration: float | None
+    median_duration: float | None
+    max_duration: float | None
+
+
+@dataclasses.dataclass(frozen=True)
+class AppSummary:
+    """One app of a run: how often it ran, failed, and how long it took (seconds)."""
+
+    app: str
+    tasks: int
+    failed: int
+    running: int
+    mean_duration: float | None
+    max_duration: float | None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DagTask:
+    """A task, its app, its current state and the ids of the tasks it depends on."""
+
+    task_id: int
+    app: str
+    state: str
+    depends: tuple[int, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class Concurrency:
+    """Per bucket, how many tasks were in each phase; per app, how many were running."""
+
+    axis: TimeAxis
+    phases: dict[str, list[float]]
+    running_by_app: dict[str, list[float]]
+
+
+@dataclasses.dataclass(frozen=True)
+class GanttTry:
+    """One try as bars, in seconds since the run began; ``outcome`` is how it ended (or ``running``)."""
+
+    task_id: int
+    try_id: int
+    app: str
+    waiting_since: float | None
+    launched: float | None
+    running: float | None
+    returned: float | None
+    outcome: str
+
+
+class RunModel:
+    """A run's tasks, tries and states, and its timeline, kept up to date by :meth:`refresh`."""
+
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+        self.lock = threading.RLock()
+        self.tasks = TaskStore()
+        self.began = NO_TIME
+        self.completed: float | None = None
+        self.timeline: SlotSeries | None = None
+        self._positions: tuple[int, ...] | None = None
+        self._changes = 0
+        self._built = False
+        self._cache: dict[str, tuple[int, Any]] = {}
+
+    @property
+    def token(self) -> str:
+        """Changes whenever anything the pages show of this run changed."""
+        return f"{self._changes}.{self.completed}"
+
+    # --- reading the database -------------------------------------------------------
+
+    def refresh(self, conn: Connection) -> bool:
+        """Read what was added since the last refresh (everything, the first time); True if anything changed."""
+        with self.lock:
+            times = run_rows.workflow_times(conn, self.run_id)
+            if times is None:
+                return False
+            began, completed = times
+            changed = completed != self.completed
+            self.began, self.completed = began, completed
+            if self.timeline is None:
+                self.timeline = SlotSeries(began)
+            if not self._built:
+                self._build(conn)
+                changed = True
+            elif self._positions is None:  # PostgreSQL: rows cannot be followed; read the run again
+                changed = self._rebuild(conn) or changed
+            else:
+                changed = self._follow(conn) or changed
+            if changed:
+                self._changes += 1
+            return changed
+
+    def _build(self, conn: Connection) -> None:
+        self._positions = run_rows.positions(conn)  # before reading: later rows are read next time
+        tasks = self.tasks
+        seconds = _seconds
+        tasks.load_tasks(
+            (task_id, app, seconds(invoked), seconds(returned), fail_count, parse_ids(depends))
+            for task_id, app, invoked, returned, fail_count, depends in run_rows.task_rows(conn, self.run_id)
+        )
+        slot, apply = tasks.slot, tasks.apply_status
+        for task_id, state, key in run_rows.newest_statuses(conn, self.run_id):
+            apply(slot(task_id), state, key)
+        host_code, set_try = tasks.host_code, tasks.set_try
+        for task_id, try_id, host, launched, running, returned in run_rows.try_rows(conn, self.run_id):
+            host_code(host)
+            set_try(slot(task_id), try_id, TryTimes(seconds(launched), seconds(running), seconds(returned), host))
+        self._count_everything()
+        self._built = True
+
+    def _count_everything(self) -> None:
+        """Put every task's and try's intervals on a new timeline in one pass (a build's fast path)."""
+        tasks = self.tasks
+        timeline = self.timeline = SlotSeries(self.began)
+        times = (tasks.invoked, tasks.returned, tasks.launched, tasks.running, tasks.ended)
+        latest = max([self.began, *(max((t for t in column if t == t), default=self.began) for column in times)])  # noqa: PLR0124 - t == t: not NaN
+        for retries in tasks.more_tries.values():
+            for attempt in retries.values():
+                latest = max(latest, *(t for t in attempt[:3] if t == t))  # noqa: PLR0124
+        timeline.reach(latest)  # the final slot width at once: nothing moves while counting
+        nan = math.isnan
+        queued, running, pending = [], [], []
+        by_app: dict[int, list[tuple[float, float]]] = {}
+        app_of = tasks.app
+
+        def count(position: int, launched: float, started: float, returned: float) -> None:
+            if launched == launched:  # noqa: PLR0124 - not NaN
+                queued.append((launched, max(returned if nan(started) else started, launched)))
+            if started == started:  # noqa: PLR0124
+                interval = (started, max(returned, started))  # max(NaN, x) is NaN: still open
+                running.append(interval)
+                by_app.setdefault(app_of[position], []).append(interval)
+
+        columns = zip(
+            tasks.has_try, tasks.launched, tasks.running, tasks.ended, tasks.invoked, tasks.returned, strict=True
+        )
+        waiting_from, waiting_to = tasks.waiting_from, tasks.waiting_to
+        for position, (present, launched, started, returned, invoked, task_returned) in enumerate(columns):
+            if present:
+                count(position, launched, started, returned)
+            if invoked == invoked:  # noqa: PLR0124 - not NaN
+                end = launched if present and launched == launched else task_returned  # noqa: PLR0124
+                waiting_from[position], waiting_to[position] = invoked, end
+                pending.append((invoked, max(end, invoked)))
+        for position, retries in tasks.more_tries.items():
+            for attempt in retries.values():
+                count(position, *attempt[:3])
+        timeline.add_intervals("launched", queued)
+        timeline.add_intervals("running", running)
+        timeline.add_intervals("pending", pending)
+        for code, intervals in by_app.items():
+            timeline.add_intervals(f"app:{tasks.apps[code]}", intervals)
+
+    def _rebuild(self, conn: Connection) -> bool:
+        fresh = RunModel(self.run_id)
+        fresh.began, fresh.completed = self.began, self.completed
+        fresh._build(conn)
+        if fresh.tasks.newest == self.tasks.newest and fresh.tasks.try_count == self.tasks.try_count:
+            return False
+        self.tasks, self.timeline = fresh.tasks, fresh.timeline
+        return True
+
+    def _follow(self, conn: Connection) -> bool:
+        upto = run_rows.positions(conn)
+        after = self._positions
+        if upto is None or after is None or upto == after:
+            return False
+        tasks = self.tasks
+        touched: dict[int, None] = {}
+        status_after, task_after, try_after = after
+        status_upto, task_upto, try_upto = upto
+        for task_id, _try_id, state, key in run_rows.new_statuses(conn, self.run_id, status_after, status_upto):
+            tasks.apply_status(tasks.slot(task_id), state, key)
+            touched[task_id] = None
+        for task_id in run_rows.new_task_ids(conn, "task", self.run_id, task_after, task_upto):
+            touched[task_id] = None
+        for task_id in run_rows.new_task_ids(conn, "try", self.run_id, try_after, try_upto):
+            touched[task_id] = None
+        self._positions = upto
+        if not touched:
+            return False
+        ids = list(touched)
+        for task in run_rows.task_rows(conn, self.run_id, ids):
+            self._take_task(task)
+        for attempt in run_rows.try_rows(conn, self.run_id, ids):
+            self._take_try(attempt)
+        return True
+
+    def _take_task(self, row: tuple[int, str, float | None, float | None, int, str | None]) -> None:
+        task_id, app, invoked, returned, fail_count, depends = row
+        tasks = self.tasks
+        position = tasks.slot(task_id)
+        old_app = tasks.apps[tasks.app[position]]
+        tasks.set_task(
+            position,
+            app=app,
+            invoked=_seconds(invoked),
+            returned=_seconds(returned),
+            fail_count=fail_count,
+            depends=parse_ids(depends),
+        )
+        if app != old_app:  # its tries were counted under the app it had (unknown before its task row)
+            for _try_id, times in tasks.tries(position):
+                self._interval(f"app:{old_app}", times.running, times.returned, -1)
+                self._interval(f"app:{app}", times.running, times.returned, +1)
+        self._update_waiting(position)
+
+    def _take_try(self, row: tuple[int, int, str | None, float | None, float | None, float | None]) -> None:
+        task_id, try_id, host, launched, running, returned = row
+        tasks = self.tasks
+        position = tasks.slot(task_id)
+        tasks.host_code(host)
+        times = TryTimes(_seconds(launched), _seconds(running), _seconds(returned), host)
+        before = tasks.set_try(position, try_id, times)
+        if before == times:
+            return
+        app = tasks.apps[tasks.app[position]]
+        if before is not None:
+            self._count_try(before, app, -1)
+        self._count_try(times, app, +1)
+        if try_id == 0:
+            self._update_waiting(position)
+
+    # --- the timeline: +1 where a phase starts, -1 where it ends --------------------
+
+    def _interval(self, key: str, start: float, end: float, sign: int) -> None:
+        if math.isnan(start) or self.timeline is None:
+            return  # an interval that never started is not counted, so counts never go negative
+        self.timeline.add(key, start, sign)
+        if not math.isnan(end):
+            self.timeline.add(key, max(end, start), -sign)  # clocks of two hosts may disagree
+
+    def _count_try(self, times: TryTimes, app: str, sign: int) -> None:
+        queued_until = times.returned if math.isnan(times.running) else times.running
+        self._interval("launched", times.launched, queued_until, sign)
+        self._interval("running", times.running, times.returned, sign)
+        self._interval(f"app:{app}", times.running, times.returned, sign)
+
+    def _update_waiting(self, position: int) -> None:
+        """Count the task as waiting from its invocation to its first launch (or its return, if never launched)."""
+        tasks = self.tasks
+        start = tasks.invoked[position]
+        launched = tasks.launched[position]
+        end = launched if tasks.has_try[position] and not math.isnan(launched) else tasks.returned[position]
+        self._interval("pending", tasks.waiting_from[position], tasks.waiting_to[position], -1)
+        self._interval("pending", start, end, +1)
+        tasks.waiting_from[position], tasks.waiting_to[position] = start, end
+
+    # --- what the pages show --------------------------------------------------------
+
+    def _cached(self, name: str, compute: Callable[[], Any]) -> Any:
+        hit = self._cache.get(name)
+        if hit is not None and hit[0] == self._changes:
+            return hit[1]
+        value = compute()
+        self._cache[name] = (self._changes, value)
+        return value
+
+    def _durations(self) -> list[float]:
+        tasks = self.tasks
+        return [
+            end - start
+            for start, end in zip(tasks.invoked, tasks.returned, strict=True)
+            if not (math.isnan(start) or math.isnan(end))
+        ]
+
+    def summary(self) -> RunSummary:
+        """Counts per state and duration statistics."""
+        with self.lock:
+            return self._cached("summary", self._summary)  # type: ignore[no-any-return]
+
+    def _summary(self) -> RunSummary:
+        tasks = self.tasks
+        order = {state: i for i, state in enumerate(STATE_ORDER)}
+        states = [(name, n) for name, n in zip(tasks.states, tasks.by_state, strict=True) if n and name != "unknown"]
+        states.sort(key=lambda item: (order.get(item[0], len(order)), item[0]))
+        durations = self._durations()
+        return RunSummary(
+            states=states,
+            tasks=len(tasks),
+            tries=tasks.try_count,
+            mean_duration=statistics.fmean(durations) if durations else None,
+            median_duration=statistics.median_high(durations) if durations else None,
+            max_duration=max(durations) if durations else None,
+        )
+
+    def apps(self) -> list[AppSummary]:
+        """The App Summary: each app with tasks, failures, running tasks and durations."""
+        with self.lock:
+            return self._cached("apps", self._apps)  # type: ignore[no-any-return]
+
+    def _apps(self) -> list[AppSummary]:
+        tasks = self.tasks
+        sums: dict[int, list[float]] = {}
+        for code, start, end in zip(tasks.app, tasks.invoked, tasks.returned, strict=True):
+            if not (math.isnan(start) or math.isnan(end)):
+                entry = sums.setdefault(code, [0.0, 0.0, -math.inf])
+                entry[0] += 1
+                entry[1] += end - start
+                entry[2] = max(entry[2], end - start)
+        running = tasks.state_code("running")
+        out = []
+        for code, name in enumerate(tasks.apps):
+            counts = tasks.by_app_state[code]
+            total = sum(counts)
+            if not total:
+                continue
+            returned, summed, longest = sums.get(code, (0.0, 0.0, -math.inf))
+            out.append(
+                AppSummary(
+                    app=name,
+                    tasks=total,
+                    failed=tasks.failed(counts),
+                    running=counts[running],
+                    mean_duration=summed / returned if returned else None,
+                    max_duration=longest if returned else None,
+                )
+            )
+        return sorted(out, key=lambda app: app.app)
+
+    def app_names(self) -> list[str]:
+        """The run's app names, for filters."""
+        with self.lock:
+            return sorted(name for code, name in enumerate(self.tasks.apps) if sum(self.tasks.by_app_state[code]))
+
+    def host_names(self) -> list[str]:
+        """Hosts that ran at least one try."""
+        with self.lock:
+            return sorted({times.host for _p, _t, times in self.tasks.all_tries() if times.host})
+
+    def counts(self) -> tuple[int, int]:
+        """Tasks done (exec_done, memo_done) and failed (failed, dep_fail) so far."""
+        with self.lock:
+            tasks = self.tasks
+            by_name = dict(zip(tasks.states, tasks.by_state, strict=True))
+            done = by_name.get("exec_done", 0) + by_name.get("memo_done", 0)
+            return done, sum(by_name.get(state, 0) for state in FAILED_STATES)
+
+    # --- the task list --------------------------------------------------------------
+
+    def _matching(self, spec: TaskFilter) -> list[int]:
+        tasks = self.tasks
+        if spec.search is not None:
+            from parsl_visualize.queries._common import parse_task_id
+
+            wanted = parse_task_id(spec.search)
+            position = None if wanted is None else tasks.position.get(wanted)
+            candidates: Iterable[int] = () if position is None else (position,)
+        else:
+            candidates = range(len(tasks))
+        checks: list[Callable[[int], bool]] = []
+        if spec.state == ANY_FAILURE:
+            failed = {tasks.state_code(name) for name in FAILED_STATES}
+            checks.append(lambda p: tasks.state[p] in failed)
+        elif spec.state:
+            code = tasks.state_code(spec.state)
+            checks.append(lambda p: tasks.state[p] == code)
+        if spec.app:
+            app = tasks.apps.index(spec.app) if spec.app in tasks.apps else -1
+            checks.append(lambda p: tasks.app[p] == app)
+        if spec.host:
+            on_host = {p for p, _t, times in tasks.all_tries() if times.host == spec.host}
+            checks.append(on_host.__contains__)
+        return [p for p in candidates if all(check(p) for check in checks)]
+
+    def _sort_key(self, sort: str) -> Callable[[int], Any]:
+        tasks = self.tasks
+        rank = {state: i for i, state in enumerate(STATE_ORDER)}
+
+        def number(values: Any) -> Callable[[int], Any]:
+            # Unknown times sort last whichever the direction: NaN is never less than anything.
+            return lambda p: (math.isnan(values[p]), values[p], tasks.task_id[p])
+
+        keys: dict[str, Callable[[int], Any]] = {
+            "app": lambda p: (tasks.apps[tasks.app[p]], tasks.task_id[p]),
+            "state": lambda p: (rank.get(tasks.state_name(p), len(rank)), tasks.task_id[p]),
+            "invoked": number(tasks.invoked),
+            "returned": number(tasks.returned),
+            "duration": lambda p: (
+                math.isnan(tasks.returned[p] - tasks.invoked[p]),
+                tasks.returned[p] - tasks.invoked[p],
+                tasks.task_id[p],
+            ),
+            "fail_count": lambda p: (tasks.fail_count[p], tasks.task_id[p]),
+        }
+        return keys.get(sort, tasks.task_id.__getitem__)
+
+    def _row(self, position: int) -> TaskRow:
+        tasks = self.tasks
+        start, end = tasks.invoked[position], tasks.returned[position]
+        return TaskRow(
+            task_id=tasks.task_id[position],
+            app=tasks.apps[tasks.app[position]],
+            state=tasks.state_name(position),
+            invoked=_time(start),
+            returned=_time(end),
+            duration=None if math.isnan(end - start) else end - start,
+            fail_count=tasks.fail_count[position],
+            depends=",".join(map(str, tasks.depends[position])) or None,
+        )
+
+    def task_page(self, spec: TaskFilter) -> TaskPage:
+        """One page of the filtered, sorted list."""
+        with self.lock:
+            matching = self._matching(spec)
+            key = self._sort_key(spec.sort)
+            wanted = spec.page * spec.per_page
+            pick = heapq.nlargest if spec.descending else heapq.nsmallest
+            first = (
+                pick(wanted, matching, key=key)
+                if wanted < len(matching) // 4
+                else sorted(matching, key=key, reverse=spec.descending)
+            )
+            rows = [self._row(p) for p in first[(spec.page - 1) * spec.per_page : wanted]]
+            return TaskPage(rows=rows, total=len(matching), page=spec.page, per_page=spec.per_page)
+
+    def iter_rows(self, spec: TaskFilter) -> Iterator[TaskRow]:
+        """Every task matching ``spec`` in task id order (CSV export), a chunk at a time under the lock."""
+        with self.lock:
+            matching = sorted(self._matching(spec), key=self.tasks.task_id.__getitem__)
+        for start in range(0, len(matching), 1000):
+            with self.lock:
+                chunk = [self._row(p) for p in matching[start : start + 1000]]
+            yield from chunk
+
+    # --- the DAG and the timeline ----------------------------------------------------
+
+    def dag_tasks(self) -> list[DagTask]:
+        """All tasks in id order, with app, state and dependencies."""
+        with self.lock:
+            tasks = self.tasks
+            order = sorted(range(len(tasks)), key=tasks.task_id.__getitem__)
+            return [
+                DagTask(tasks.task_id[p], tasks.apps[tasks.app[p]], tasks.state_name(p), tasks.depends[p])
+                for p in order
+            ]
+
+    def axis(self, now: float | None, min_width: float = 0.0) -> TimeAxis | None:
+        """The timeline's buckets, up to the run's end or, while it runs, ``now``."""
+        with self.lock:
+            if self.timeline is None:
+                return None
+            end = self.completed if self.completed is not None else now
+            if end is not None:
+                self.timeline.reach(end)
+            return self.timeline.axis(BUCKETS, min_width)
+
+    def concurrency(self, axis: TimeAxis) -> Concurrency:
+        """Tasks waiting, queued and running per bucket; running tasks per app."""
+        with self.lock:
+            timeline = self.timeline
+            assert timeline is not None  # noqa: S101 - axis() returned one
+            phases = {name: timeline.running_totals(name, axis) for name in ("pending", "launched", "running")}
+            apps = sorted(key.removeprefix("app:") for key in timeline.names() if key.startswith("app:"))
+            by_app = {app: timeline.running_totals(f"app:{app}", axis) for app in apps}
+            by_app = {app: values for app, values in by_app.items() if any(values)}  # e.g. moved off "unknown"
+            return Concurrency(axis, phases, by_app)
+
+    def gantt(self, limit: int, now: float | None) -> list[GanttTry] | None:
+        """Every try, or None when the run has more than ``limit`` (drawn as concurrency instead).
+
+        A try still open is drawn up to the end of the run or, while it runs, ``now``.
+        """
+        with self.lock:
+            tasks = self.tasks
+            if tasks.try_count > limit or len(tasks) > limit:
+                return None
+            end = self.completed if self.completed is not None else now
+            origin = self.began
+
+            def since(value: float) -> float | None:
+                return None if math.isnan(value) else round(value - origin, 3)
+
+            out = []
+            for position in sorted(range(len(tasks)), key=tasks.task_id.__getitem__):
+                tries = tasks.tries(position)
+                waiting = tasks.invoked[position]
+                state = tasks.state_name(position)
+                for i, (try_id, times) in enumerate(tries):
+                    last = i == len(tries) - 1
+                    outcome = state if last else "fail_retryable"
+                    returned = times.returned if not math.isnan(times.returned) else (end or NO_TIME)
+                    out.append(
+                        GanttTry(
+                            tasks.task_id[position],
+                            try_id,
+                            tasks.apps[tasks.app[position]],
+                            since(waiting),
+                            since(times.launched),
+                            since(times.running),
+                            since(returned),
+                            outcome,
+                        )
+                    )
+                    waiting = times.returned
+                if not tries:
+                    ended = tasks.returned[position]
+                    until = ended if not math.isnan(ended) else (end or NO_TIME)
+                    app = tasks.apps[tasks.app[position]]
+                    out.append(
+                        GanttTry(tasks.task_id[position], 0, app, since(waiting), None, None, since(until), state)
+                    )
+            return out

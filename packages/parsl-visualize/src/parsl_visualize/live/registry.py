@@ -1,0 +1,69 @@
+"""The runs held in memory: built on first view, refreshed at most a few times a second, evicted when too many.
+
+A model costs memory in proportion to its run (roughly 200 bytes a task), so the
+registry keeps models up to a total number of tasks and drops the least recently used
+beyond it; a dropped run is built again if viewed again.
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+import time
+from typing import TYPE_CHECKING
+
+from parsl_visualize.live.model import RunModel
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+__all__ = ("MAX_MODELS", "MAX_TASKS", "ModelRegistry")
+
+MAX_MODELS = 16
+MAX_TASKS = 3_000_000
+"""Tasks held in memory across all models before the least recently viewed is dropped."""
+
+
+class ModelRegistry:
+    """Run id -> its model, least recently used first."""
+
+    def __init__(self, max_models: int = MAX_MODELS, max_tasks: int = MAX_TASKS) -> None:
+        self._max_models = max_models
+        self._max_tasks = max_tasks
+        self._models: collections.OrderedDict[str, RunModel] = collections.OrderedDict()
+        self._checked: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def model(self, conn: Connection, run_id: str) -> RunModel:
+        """The run's model, up to date as of this call (built on first use).
+
+        Viewers polling together share one read: a request that waited while another
+        refreshed the model takes that refresh, which began after it arrived.
+        """
+        arrived = time.monotonic()
+        with self._lock:
+            model = self._models.get(run_id)
+            if model is None:
+                model = self._models[run_id] = RunModel(run_id)
+            self._models.move_to_end(run_id)
+        with model.lock:
+            if self._checked.get(run_id, -1.0) < arrived:
+                self._checked[run_id] = time.monotonic()
+                model.refresh(conn)
+        self._evict(keep=run_id)
+        return model
+
+    def _evict(self, keep: str) -> None:
+        with self._lock:
+            while len(self._models) > 1:
+                total = sum(len(model.tasks) for model in self._models.values())
+                if len(self._models) <= self._max_models and total <= self._max_tasks:
+                    return
+                oldest = next(iter(self._models))
+                if oldest == keep:
+                    return
+                del self._models[oldest]
+                self._checked.pop(oldest, None)
+
+    def __contains__(self, run_id: str) -> bool:
+        return run_id in self._models

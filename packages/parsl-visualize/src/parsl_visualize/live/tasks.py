@@ -1,0 +1,244 @@
+"""Every task of one run in columns: current state, app, times, tries, dependencies, and counters.
+
+Columns (``array`` and ``bytearray``) rather than an object per task keep a million
+tasks in a few hundred megabytes. Each task has a position (its arrival order); times
+are seconds since 1970 in the database's zone, NaN when unknown. Counts per state and
+per app are kept up to date as states change, so a summary costs nothing to read.
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from typing import TYPE_CHECKING, NamedTuple
+
+from parsl_visualize.states import FAILED_STATES, FINAL_STATES, STATE_ORDER
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+
+__all__ = ("NO_STATE", "NO_TIME", "TaskStore", "TryTimes")
+
+NO_TIME = math.nan
+NO_STATE = 0
+"""The state code of a task with no status row yet."""
+
+
+class TryTimes(NamedTuple):
+    """One try: when it was queued, started running and ended, and where it ran."""
+
+    launched: float
+    running: float
+    returned: float
+    host: str | None
+
+
+class TaskStore:
+    """The tasks of a run, updated in place from task, try and status rows."""
+
+    def __init__(self) -> None:
+        self.states = ["unknown", *STATE_ORDER]
+        self._state_codes = {name: code for code, name in enumerate(self.states)}
+        self.apps: list[str] = []
+        self._app_codes: dict[str, int] = {}
+        self.hosts: list[str | None] = [None]
+        self._host_codes: dict[str | None, int] = {None: 0}
+        self.position: dict[int, int] = {}
+        self.task_id = array("q")
+        self.app = array("H")
+        self.state = bytearray()
+        self.newest: list[str] = []
+        """Sort key of each task's newest status: time text, finality, state name."""
+        self.invoked = array("d")
+        self.returned = array("d")
+        self.fail_count = array("l")
+        self.depends: list[tuple[int, ...]] = []
+        self.has_try = bytearray()
+        """1 where the task's first try (try 0) has a row; its times are in the four columns below."""
+        self.launched = array("d")
+        self.running = array("d")
+        self.ended = array("d")
+        self.host = array("H")
+        self.waiting_from = array("d")
+        self.waiting_to = array("d")
+        """The interval each task is counted as waiting (pending) on the timeline."""
+        self.more_tries: dict[int, dict[int, TryTimes]] = {}
+        """Retries (try 1 and later) by position and try id: few, so dicts."""
+        self.by_state: list[int] = [0] * len(self.states)
+        self.by_app_state: list[list[int]] = []
+
+    def __len__(self) -> int:
+        return len(self.task_id)
+
+    def state_code(self, name: str) -> int:
+        """The code of a state name; a state Parsl adds later gets a new code."""
+        code = self._state_codes.get(name)
+        if code is None:
+            code = self._state_codes[name] = len(self.states)
+            self.states.append(name)
+            self.by_state.append(0)
+            for counts in self.by_app_state:
+                counts.append(0)
+        return code
+
+    def _app_code(self, name: str) -> int:
+        code = self._app_codes.get(name)
+        if code is None:
+            code = self._app_codes[name] = len(self.apps)
+            self.apps.append(name)
+            self.by_app_state.append([0] * len(self.states))
+        return code
+
+    def host_code(self, name: str | None) -> int:
+        """The code of a host name (0: unknown)."""
+        code = self._host_codes.get(name)
+        if code is None:
+            code = self._host_codes[name] = len(self.hosts)
+            self.hosts.append(name)
+        return code
+
+    def slot(self, task_id: int) -> int:
+        """The position of ``task_id``, adding an empty task (app unknown, no state) if new."""
+        position = self.position.get(task_id)
+        if position is not None:
+            return position
+        position = self.position[task_id] = len(self.task_id)
+        self.task_id.append(task_id)
+        app = self._app_code("unknown")
+        self.app.append(app)
+        self.state.append(NO_STATE)
+        self.by_state[NO_STATE] += 1
+        self.by_app_state[app][NO_STATE] += 1
+        self.newest.append("")
+        self.invoked.append(NO_TIME)
+        self.returned.append(NO_TIME)
+        self.fail_count.append(0)
+        self.depends.append(())
+        for column in (self.launched, self.running, self.ended, self.waiting_from, self.waiting_to):
+            column.append(NO_TIME)
+        self.host.append(0)
+        self.has_try.append(0)
+        return position
+
+    def load_tasks(self, rows: Iterable[tuple[int, str, float, float, int, tuple[int, ...]]]) -> None:
+        """Fill an empty store with task rows in bulk (a build's fast path); states come after."""
+        if self.task_id:
+            raise RuntimeError("load_tasks fills an empty store")
+        position, app_code = self.position, self._app_code
+        task_id, app, invoked, returned = self.task_id, self.app, self.invoked, self.returned
+        fail_count, depends = self.fail_count, self.depends
+        for count, (task, name, start, end, failures, parents) in enumerate(rows):
+            position[task] = count
+            task_id.append(task)
+            app.append(app_code(name))
+            invoked.append(start)
+            returned.append(end)
+            fail_count.append(failures)
+            depends.append(parents)
+        added = len(task_id)
+        self.state.extend(bytes(added))
+        self.newest.extend([""] * added)
+        nothing = array("d", [NO_TIME]) * added
+        for column in (self.launched, self.running, self.ended, self.waiting_from, self.waiting_to):
+            column.extend(nothing)
+        self.host.extend(array("H", bytes(2 * added)))
+        self.has_try.extend(bytes(added))
+        self.by_state[NO_STATE] = added
+        for code in app:
+            self.by_app_state[code][NO_STATE] += 1
+
+    def set_task(
+        self,
+        position: int,
+        *,
+        app: str,
+        invoked: float,
+        returned: float,
+        fail_count: int,
+        depends: tuple[int, ...],
+    ) -> None:
+        """The task row's columns (its first row, or a later update)."""
+        code = self._app_code(app)
+        old = self.app[position]
+        if code != old:
+            state = self.state[position]
+            self.by_app_state[old][state] -= 1
+            self.by_app_state[code][state] += 1
+            self.app[position] = code
+        self.invoked[position] = invoked
+        self.returned[position] = returned
+        self.fail_count[position] = fail_count
+        self.depends[position] = depends
+
+    def apply_status(self, position: int, state: str, newest_key: str) -> bool:
+        """Take a status row if it is the task's newest; True when the task's state changed."""
+        if newest_key <= self.newest[position]:
+            return False
+        self.newest[position] = newest_key
+        code = self.state_code(state)
+        old = self.state[position]
+        if code == old:
+            return False
+        self.state[position] = code
+        self.by_state[old] -= 1
+        self.by_state[code] += 1
+        counts = self.by_app_state[self.app[position]]
+        counts[old] -= 1
+        counts[code] += 1
+        return True
+
+    def first(self, position: int) -> TryTimes | None:
+        """The task's first try (try 0), if it has a row."""
+        if not self.has_try[position]:
+            return None
+        host = self.hosts[self.host[position]]
+        return TryTimes(self.launched[position], self.running[position], self.ended[position], host)
+
+    def set_try(self, position: int, try_id: int, times: TryTimes) -> TryTimes | None:
+        """A try row's times; returns what the try held before (None for a new try)."""
+        if try_id == 0:
+            old = self.first(position)
+            self.has_try[position] = 1
+            self.launched[position], self.running[position], self.ended[position] = times[:3]
+            self.host[position] = self.host_code(times.host)
+            return old
+        retries = self.more_tries.setdefault(position, {})
+        old = retries.get(try_id)
+        retries[try_id] = times
+        return old
+
+    def tries(self, position: int) -> list[tuple[int, TryTimes]]:
+        """The task's tries in order: ``(try_id, times)``."""
+        first = self.first(position)
+        out = [] if first is None else [(0, first)]
+        retries = self.more_tries.get(position)
+        if retries:
+            out += sorted(retries.items())
+        return out
+
+    def all_tries(self) -> Iterator[tuple[int, int, TryTimes]]:
+        """Every try of the run: ``(position, try_id, times)``."""
+        first = self.first
+        for position, present in enumerate(self.has_try):
+            if present:
+                yield position, 0, first(position)  # type: ignore[misc]
+        for position, retries in self.more_tries.items():
+            for try_id, times in retries.items():
+                yield position, try_id, times
+
+    @property
+    def try_count(self) -> int:
+        """Tries of the run."""
+        return self.has_try.count(1) + sum(map(len, self.more_tries.values()))
+
+    def state_name(self, position: int) -> str:
+        """The task's current state."""
+        return self.states[self.state[position]]
+
+    def failed(self, counts: list[int]) -> int:
+        """Tasks of ``counts`` (by state code) that failed or whose dependencies failed."""
+        return sum(counts[self._state_codes[name]] for name in FAILED_STATES)
+
+    def finished(self, counts: list[int]) -> int:
+        """Tasks of ``counts`` (by state code) in a final state."""
+        return sum(counts[self._state_codes[name]] for name in FINAL_STATES)

@@ -1,0 +1,175 @@
+"""The rows a run's in-memory model is built from, and the rows added since it last looked.
+
+Status rows are append-only. On SQLite every row has a ``rowid`` that grows with each
+commit, so "rows added since" is a range scan from the last rowid seen: cheap whatever
+the size of the run. Task and try rows are updated in place, but every update comes
+with a status row (Parsl's DatabaseManager and our hub both write one per task message),
+so the tasks named by new status rows are the ones to read again.
+
+Rows are plain tuples: at a million tasks, an object per row would cost seconds.
+Times are seconds since 1970 in the database's zone (see ``sqltime.epoch``), except the
+status time, kept as text: it orders statuses to the microsecond.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import String, case, func, select, type_coerce
+
+from parsl_visualize.queries._common import STATUS, TASK, TRY, WORKFLOW
+from parsl_visualize.sqltime import epoch
+from parsl_visualize.states import FINAL_STATES
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    from sqlalchemy import ColumnElement, Connection
+
+__all__ = (
+    "CHUNK",
+    "FOLLOWED",
+    "new_statuses",
+    "new_task_ids",
+    "newest_statuses",
+    "positions",
+    "task_rows",
+    "try_rows",
+    "workflow_times",
+)
+
+CHUNK = 500
+"""Task ids per ``IN (...)`` lookup."""
+
+
+def _final() -> ColumnElement[str]:
+    return case((STATUS.c.task_status_name.in_(sorted(FINAL_STATES)), "1"), else_="0")
+
+
+def status_key(timestamp: Any, state: str) -> str:
+    """How statuses of a task order: by time, then a final state last, then by name.
+
+    SQLite hands times back as the text it stores (fixed width, to the microsecond);
+    PostgreSQL as datetimes, written here in the same form.
+    """
+    text = timestamp if isinstance(timestamp, str) else timestamp.isoformat(sep=" ", timespec="microseconds")
+    return f"{text}{'1' if state in FINAL_STATES else '0'}{state}"
+
+
+FOLLOWED = ("status", "task", "try")
+"""Tables whose new rows a model reads: status rows, and task and try rows a writer added without one."""
+
+
+def positions(conn: Connection) -> tuple[int, ...] | None:
+    """Where each :data:`FOLLOWED` table ends now (SQLite: its largest rowid); None where rows cannot be followed."""
+    if conn.dialect.name != "sqlite":
+        return None
+    row = conn.exec_driver_sql(
+        'SELECT (SELECT max(rowid) FROM status), (SELECT max(rowid) FROM task), (SELECT max(rowid) FROM "try")'
+    ).one()
+    return tuple(int(value or 0) for value in row)
+
+
+def new_task_ids(conn: Connection, table: str, run_id: str, after: int, upto: int) -> list[int]:
+    """Task ids of rows of ``task`` or ``try`` added in the rowid range (after, upto] (SQLite)."""
+    if table not in {"task", "try"}:
+        raise ValueError(f"not a followed table: {table}")
+    rows = conn.exec_driver_sql(
+        f'SELECT task_id FROM "{table}" WHERE rowid > ? AND rowid <= ? AND run_id = ?',  # noqa: S608 - one of two names
+        (after, upto, run_id),
+    )
+    return [task_id for (task_id,) in rows]
+
+
+def newest_statuses(conn: Connection, run_id: str) -> Iterable[tuple[int, str, str]]:
+    """``(task_id, state, key)`` of every task's newest status: one pass over the run's status rows."""
+    s = STATUS.c
+    if conn.dialect.name == "postgresql":
+        query = (
+            select(s.task_id, s.task_status_name, s.timestamp)
+            .where(s.run_id == run_id)
+            .distinct(s.task_id)
+            .order_by(s.task_id, s.timestamp.desc(), _final().desc(), s.task_status_name.desc())
+        )
+        return ((task_id, state, status_key(at, state)) for task_id, state, at in conn.execute(query))
+    # The key as text: SQLite's max() then returns the newest row's other columns too.
+    key = func.max(type_coerce(s.timestamp, String) + _final() + s.task_status_name)
+    query = (
+        select(s.task_id, s.task_status_name, key)
+        .where(s.run_id == run_id)
+        .group_by(s.task_id)
+        .with_hint(STATUS, "INDEXED BY sqlite_autoindex_status_1", "sqlite")
+    )
+    return _fetch_all(conn, query)
+
+
+def new_statuses(conn: Connection, run_id: str, after: int, upto: int) -> list[tuple[int, int, str, str]]:
+    """``(task_id, try_id, state, key)`` of the run's status rows with a rowid in (after, upto] (SQLite)."""
+    rows = conn.exec_driver_sql(
+        "SELECT task_id, try_id, task_status_name, timestamp FROM status "
+        "WHERE rowid > ? AND rowid <= ? AND run_id = ? ORDER BY rowid",
+        (after, upto, run_id),
+    )
+    return [(task_id, try_id, state, status_key(at, state)) for task_id, try_id, state, at in rows]
+
+
+def _fetch_all(conn: Connection, query: Any, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+    """Rows as the DBAPI cursor returns them: SQLAlchemy's row objects cost more than the query at 100k rows."""
+    compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    bound = compiled.construct_params(params)
+    positional = compiled.positiontup
+    arguments: Any = [bound[name] for name in positional] if positional is not None else bound
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(str(compiled), arguments)
+        rows: list[tuple[Any, ...]] = list(cursor.fetchall())
+    finally:
+        cursor.close()
+    return rows
+
+
+def _in_chunks(query: Any, column: Any, ids: Sequence[int] | None, conn: Connection) -> Iterable[tuple[Any, ...]]:
+    if ids is None:
+        yield from _fetch_all(conn, query)
+        return
+    for start in range(0, len(ids), CHUNK):
+        yield from _fetch_all(conn, query.where(column.in_(list(ids[start : start + CHUNK]))))
+
+
+def task_rows(
+    conn: Connection, run_id: str, ids: Sequence[int] | None = None
+) -> Iterable[tuple[int, str, float | None, float | None, int, str | None]]:
+    """``(task_id, app, invoked, returned, fail_count, depends)`` of the run's tasks (or of ``ids``)."""
+    t = TASK.c
+    query = select(
+        t.task_id,
+        t.task_func_name,
+        epoch(t.task_time_invoked),
+        epoch(t.task_time_returned),
+        t.task_fail_count,
+        t.task_depends,
+    ).where(t.run_id == run_id)
+    return _in_chunks(query, t.task_id, ids, conn)
+
+
+def try_rows(
+    conn: Connection, run_id: str, ids: Sequence[int] | None = None
+) -> Iterable[tuple[int, int, str | None, float | None, float | None, float | None]]:
+    """``(task_id, try_id, host, launched, running, returned)`` of the run's tries (or of tasks ``ids``)."""
+    y = TRY.c
+    query = select(
+        y.task_id,
+        y.try_id,
+        y.hostname,
+        epoch(y.task_try_time_launched),
+        epoch(y.task_try_time_running),
+        epoch(y.task_try_time_returned),
+    ).where(y.run_id == run_id)
+    return _in_chunks(query, y.task_id, ids, conn)
+
+
+def workflow_times(conn: Connection, run_id: str) -> tuple[float, float | None] | None:
+    """``(began, completed)`` of the run, or None when it is not in the database."""
+    w = WORKFLOW.c
+    row = conn.execute(select(epoch(w.time_began), epoch(w.time_completed)).where(w.run_id == run_id)).first()
+    return None if row is None else (row[0], row[1])

@@ -1,0 +1,169 @@
+"""One task's full record: its states, tries, resource samples and files (primary-key lookups)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime  # noqa: TC003 - Litestar resolves the dataclasses' annotations for the API
+from typing import TYPE_CHECKING
+
+from sqlalchemy import and_, or_, select
+
+from parsl_visualize.queries._common import RESOURCE, STATUS, TASK, TRY, final_last, parse_ids
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+__all__ = ("ResourceSample", "StatusChange", "TaskDetail", "TryRow", "task_detail")
+
+
+@dataclasses.dataclass(frozen=True)
+class StatusChange:
+    """A state the task entered, when, and during which try."""
+
+    state: str
+    at: datetime.datetime
+    try_id: int
+
+
+@dataclasses.dataclass(frozen=True)
+class TryRow:
+    """One attempt at running the task."""
+
+    try_id: int
+    executor: str
+    hostname: str | None
+    block_id: str | None
+    launched: datetime.datetime | None
+    running: datetime.datetime | None
+    returned: datetime.datetime | None
+    fail_history: str | None
+
+
+@dataclasses.dataclass(frozen=True)
+class ResourceSample:
+    """One resource monitoring sample of the task's process tree (children summed)."""
+
+    try_id: int
+    at: datetime.datetime
+    memory_resident: float | None
+    memory_virtual: float | None
+    cpu_time: float | None
+    disk_read: float | None
+    disk_write: float | None
+
+
+@dataclasses.dataclass(frozen=True)
+class TaskDetail:
+    """Everything the task page shows."""
+
+    task_id: int
+    app: str
+    state: str
+    depends: list[int]
+    memoize: str
+    hashsum: str | None
+    inputs: str | None
+    outputs: str | None
+    stdin: str | None
+    stdout: str | None
+    stderr: str | None
+    invoked: datetime.datetime | None
+    returned: datetime.datetime | None
+    fail_count: int
+    dependents: list[int]
+    statuses: list[StatusChange]
+    tries: list[TryRow]
+    samples: list[ResourceSample]
+
+
+def _dependents(conn: Connection, run_id: str, task_id: int) -> list[int]:
+    # task_depends is "1,2,3": match the id as a whole item. Tasks depend only on earlier
+    # ones, so only later task ids can name this one.
+    text = str(task_id)
+    depends = TASK.c.task_depends
+    query = select(TASK.c.task_id).where(
+        TASK.c.run_id == run_id,
+        TASK.c.task_id > task_id,
+        or_(
+            depends == text,
+            depends.startswith(text + ","),
+            depends.endswith("," + text),
+            depends.contains("," + text + ","),
+        ),
+    )
+    return sorted(conn.execute(query.order_by(TASK.c.task_id).limit(1000)).scalars())
+
+
+def task_detail(conn: Connection, run_id: str, task_id: int) -> TaskDetail | None:
+    """The task, its states, tries and resource samples; None when there is no such task."""
+    task = conn.execute(select(TASK).where(TASK.c.run_id == run_id, TASK.c.task_id == task_id)).first()
+    if task is None:
+        return None
+    t = task._mapping
+    statuses = [
+        StatusChange(state, at, try_id)
+        for state, at, try_id in conn.execute(
+            select(STATUS.c.task_status_name, STATUS.c.timestamp, STATUS.c.try_id)
+            .where(STATUS.c.run_id == run_id, STATUS.c.task_id == task_id)
+            .order_by(STATUS.c.timestamp, final_last())
+        )
+    ]
+    tries = [
+        TryRow(*row)
+        for row in conn.execute(
+            select(
+                TRY.c.try_id,
+                TRY.c.task_executor,
+                TRY.c.hostname,
+                TRY.c.block_id,
+                TRY.c.task_try_time_launched,
+                TRY.c.task_try_time_running,
+                TRY.c.task_try_time_returned,
+                TRY.c.task_fail_history,
+            )
+            .where(TRY.c.run_id == run_id, TRY.c.task_id == task_id)
+            .order_by(TRY.c.try_id)
+        )
+    ]
+    r = RESOURCE.c
+    samples = (
+        []
+        if not tries
+        else [
+            ResourceSample(*row)
+            for row in conn.execute(
+                select(
+                    r.try_id,
+                    r.timestamp,
+                    r.psutil_process_memory_resident,
+                    r.psutil_process_memory_virtual,
+                    r.psutil_process_time_user + r.psutil_process_time_system,
+                    r.psutil_process_disk_read,
+                    r.psutil_process_disk_write,
+                )
+                # Naming the tries lets the primary key (try_id, task_id, run_id, timestamp) serve this.
+                .where(and_(r.try_id.in_([row.try_id for row in tries]), r.task_id == task_id, r.run_id == run_id))
+                .order_by(r.timestamp)
+            )
+        ]
+    )
+    return TaskDetail(
+        task_id=task_id,
+        app=t["task_func_name"],
+        state=statuses[-1].state if statuses else "unknown",
+        depends=list(parse_ids(t["task_depends"])),
+        memoize=t["task_memoize"],
+        hashsum=t["task_hashsum"],
+        inputs=t["task_inputs"],
+        outputs=t["task_outputs"],
+        stdin=t["task_stdin"],
+        stdout=t["task_stdout"],
+        stderr=t["task_stderr"],
+        invoked=t["task_time_invoked"],
+        returned=t["task_time_returned"],
+        fail_count=t["task_fail_count"],
+        dependents=_dependents(conn, run_id, task_id),
+        statuses=statuses,
+        tries=tries,
+        samples=samples,
+    )

@@ -1,0 +1,193 @@
+"""A run's model kept up to date row by row must equal one built from scratch, and the truth of the rows.
+
+Hypothesis writes a run as a monitoring hub would, in batches (statuses out of time order,
+tries that start, fail while queued or never end, task rows updated), refreshing one model
+after every batch. At the end that model, a model built in one go, and the states
+computed here from the status rows must all agree.
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime
+import itertools
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import create_engine
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from parsl_monitor_core.schema import Status, Task, Try, Workflow, create_or_upgrade, table_of
+from parsl_visualize.db import open_database
+from parsl_visualize.live.model import RunModel, TaskFilter
+from parsl_visualize.states import FINAL_STATES, STATE_ORDER
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from hypothesis.strategies import DrawFn
+
+START = datetime.datetime(2026, 5, 1, 12, 0, 0)  # noqa: DTZ001 - stored naive, as the hub does
+RUN = "run-model"
+UNIQUE = itertools.count(1)
+
+
+def at(seconds: float) -> datetime.datetime:
+    return START + datetime.timedelta(seconds=seconds)
+
+
+@st.composite
+def batches(draw: DrawFn) -> list[list[tuple[str, dict[str, Any]]]]:
+    """Batches of (table, row) writes: task rows, try rows and status rows of up to 12 tasks.
+
+    As Parsl's DatabaseManager and our hub write them, a task's row is inserted once and
+    every later change of its task or try rows comes with a status row of that task.
+    """
+    out = []
+    for _ in range(draw(st.integers(1, 6))):
+        batch = []
+        for _ in range(draw(st.integers(1, 12))):
+            task_id = draw(st.integers(0, 11))
+            kind = draw(st.sampled_from(["status", "status", "task", "try"]))
+            seconds = draw(st.integers(0, 120_000_000)) / 1_000_000  # microseconds, ties possible
+            if kind == "status":
+                state = draw(st.sampled_from(STATE_ORDER))
+                row = {"task_id": task_id, "task_status_name": state, "timestamp": at(seconds), "try_id": 0}
+            elif kind == "task":
+                returned = draw(st.one_of(st.none(), st.floats(0, 200)))
+                row = {
+                    "task_id": task_id,
+                    "task_func_name": draw(st.sampled_from(["load", "fit", "plot"])),
+                    "task_time_invoked": at(seconds),
+                    "task_time_returned": None if returned is None else at(seconds + returned),
+                    "task_fail_count": draw(st.integers(0, 3)),
+                    "task_depends": ",".join(map(str, range(task_id % 3))) or None,
+                }
+            else:
+                times = sorted(draw(st.lists(st.floats(0, 100), min_size=3, max_size=3)))
+                ran = draw(st.booleans())
+                ended = draw(st.booleans())
+                row = {
+                    "task_id": task_id,
+                    "try_id": draw(st.integers(0, 1)),
+                    "hostname": draw(st.sampled_from(["n1", "n2", None])),
+                    "task_try_time_launched": at(times[0]),
+                    "task_try_time_running": at(times[1]) if ran else None,
+                    "task_try_time_returned": at(times[2]) if ended else None,
+                }
+            batch.append((kind, row))
+            if kind != "status":  # every change of a task or try row comes with a status row of its own
+                state = draw(st.sampled_from(STATE_ORDER))
+                unique = at(seconds) + datetime.timedelta(microseconds=next(UNIQUE))
+                status = {"task_id": task_id, "task_status_name": state, "timestamp": unique, "try_id": 0}
+                batch.append(("status", status))
+        out.append(batch)
+    return out
+
+
+TASK_DEFAULTS = {"run_id": RUN, "task_memoize": "False", "task_fail_cost": 0.0}
+TRY_DEFAULTS = {"run_id": RUN, "task_executor": "htex"}
+
+
+def _upsert(model: Any, row: dict[str, Any]) -> Any:
+    table = table_of(model)
+    statement = sqlite_insert(table).values(row)
+    keys = [column.name for column in table.primary_key.columns]
+    return statement.on_conflict_do_update(index_elements=keys, set_={k: v for k, v in row.items() if k not in keys})
+
+
+def write(engine: Any, batch: list[tuple[str, dict[str, Any]]]) -> None:
+    """One transaction, as the hub writes a batch: statuses appended, task and try rows updated in place."""
+    with engine.begin() as conn:
+        for kind, row in batch:
+            if kind == "status":
+                conn.execute(table_of(Status).insert().prefix_with("OR IGNORE"), {**row, "run_id": RUN})
+            elif kind == "task":
+                conn.execute(_upsert(Task, {**TASK_DEFAULTS, **row}))
+            else:
+                conn.execute(_upsert(Try, {**TRY_DEFAULTS, **row}))
+
+
+def truth(batches: list[list[tuple[str, dict[str, Any]]]]) -> dict[int, str]:
+    newest: dict[int, tuple[datetime.datetime, bool, str]] = {}
+    for batch in batches:
+        for kind, row in batch:
+            if kind == "status":
+                key = (row["timestamp"], row["task_status_name"] in FINAL_STATES, row["task_status_name"])
+                newest[row["task_id"]] = max(newest.get(row["task_id"], key), key)
+    return {task_id: key[2] for task_id, key in newest.items()}
+
+
+def seen(model: RunModel) -> dict[str, Any]:
+    """Everything the pages read from a model, in comparable form.
+
+    The timeline is compared on an axis reaching far beyond every time written: a model
+    that saw a time later corrected to an earlier one may already hold coarser slots.
+    """
+    model.completed = (START - datetime.datetime(1970, 1, 1)).total_seconds() + 10_000  # noqa: DTZ001
+    axis = model.axis(None)
+    assert axis is not None
+    everything = model.task_page(TaskFilter(per_page=1000))
+    return {
+        "summary": model.summary(),
+        "apps": model.apps(),
+        "tasks": everything.rows,
+        "hosts": model.host_names(),
+        "concurrency": model.concurrency(axis),
+        "gantt": model.gantt(1000, None),
+    }
+
+
+@pytest.fixture
+def fresh_db(tmp_path: Path) -> Any:
+    def make(name: str) -> tuple[Any, str]:
+        path = tmp_path / name
+        engine = create_engine(f"sqlite:///{path}")
+        create_or_upgrade(engine)
+        with engine.begin() as conn:
+            conn.execute(
+                table_of(Workflow).insert(),
+                {
+                    "run_id": RUN,
+                    "time_began": START,
+                    "host": "h",
+                    "user": "u",
+                    "rundir": "/r",
+                    "tasks_completed_count": 0,
+                    "tasks_failed_count": 0,
+                },
+            )
+        return engine, str(path)
+
+    return make
+
+
+counter = iter(range(10**9))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(written=batches())
+def test_a_model_followed_batch_by_batch_equals_one_built_at_the_end_and_the_truth(
+    fresh_db: Any, written: list[list[tuple[str, dict[str, Any]]]]
+) -> None:
+    engine, path = fresh_db(f"run-{next(counter)}.db")
+    db = open_database(path)
+    followed = RunModel(RUN)
+    with db.engine.connect() as conn:
+        followed.refresh(conn)
+        for batch in written:
+            write(engine, batch)
+            followed.refresh(conn)
+        built = RunModel(RUN)
+        built.refresh(conn)
+    db.engine.dispose()
+    engine.dispose()
+    assert seen(followed) == seen(built)
+    states = {row.task_id: row.state for row in built.task_page(TaskFilter(per_page=1000)).rows}
+    assert {t: s for t, s in states.items() if s != "unknown"} == truth(written)
+    counts = collections.Counter(s for s in states.values() if s != "unknown")
+    assert dict(built.summary().states) == dict(counts)
+    for series in [*seen(built)["concurrency"].phases.values(), *seen(built)["concurrency"].running_by_app.values()]:
+        assert min(series, default=0) >= 0
