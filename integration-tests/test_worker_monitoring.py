@@ -160,13 +160,16 @@ def test_the_radio_takes_sampling_over_from_per_task_processes(tmp_path: Path) -
 
     hub = MonitoringHub(hub_url="tcp://127.0.0.1:9", resource_monitoring_interval=10)
     hub.start(str(tmp_path), str(tmp_path))
+    receiver = None
     try:
         assert hub.resource_monitoring_interval == 10
         radio = ZMQRadio()
-        radio.create_receiver(run_dir=str(tmp_path), resource_msgs=hub.resource_msgs)
+        receiver = radio.create_receiver(run_dir=str(tmp_path), resource_msgs=hub.resource_msgs)
         assert (radio.hub_url, radio.interval) == ("tcp://127.0.0.1:9", 10.0)
         assert hub.resource_monitoring_interval == 0  # what the DataFlowKernel gives each task's wrapper
     finally:
+        if receiver is not None:
+            receiver.shutdown()  # as the executor does: Parsl's task wrapper comes back for later tests
         hub.monitoring_hub_active = False
         hub.resource_msgs.close()
 

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from sqlalchemy import create_engine
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from parsl_monitor_core.schema import Status, Task, Try, Workflow, create_or_upgrade, table_of
+from parsl_monitor_core.schema import NodeSample, Resource, Status, Task, Try, Workflow, create_or_upgrade, table_of
 from parsl_visualize.db import open_database
 from parsl_visualize.live.model import RunModel, TaskFilter
 from parsl_visualize.states import FINAL_STATES, STATE_ORDER
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 START = datetime.datetime(2026, 5, 1, 12, 0, 0)  # noqa: DTZ001 - stored naive, as the hub does
 RUN = "run-model"
 UNIQUE = itertools.count(1)
+SAMPLES = itertools.count(1)
 
 
 def at(seconds: float) -> datetime.datetime:
@@ -46,11 +47,12 @@ def batches(draw: DrawFn) -> list[list[tuple[str, dict[str, Any]]]]:
     every later change of its task or try rows comes with a status row of that task.
     """
     out = []
+    with_host: set[int] = set()  # a try's samples follow its first message, which names its host
     for _ in range(draw(st.integers(1, 6))):
         batch = []
         for _ in range(draw(st.integers(1, 12))):
             task_id = draw(st.integers(0, 11))
-            kind = draw(st.sampled_from(["status", "status", "task", "try"]))
+            kind = draw(st.sampled_from(["status", "status", "task", "try", "resource", "node"]))
             seconds = draw(st.integers(0, 120_000_000)) / 1_000_000  # microseconds, ties possible
             if kind == "status":
                 state = draw(st.sampled_from(STATE_ORDER))
@@ -65,6 +67,25 @@ def batches(draw: DrawFn) -> list[list[tuple[str, dict[str, Any]]]]:
                     "task_fail_count": draw(st.integers(0, 3)),
                     "task_depends": ",".join(map(str, range(task_id % 3))) or None,
                 }
+            elif kind == "resource" and task_id in with_host:  # from one sender, in time order
+                sample = next(SAMPLES)
+                row = {
+                    "task_id": task_id,
+                    "try_id": 0,
+                    "timestamp": at(sample * 0.5),
+                    "resource_monitoring_interval": 1.0,
+                    "psutil_process_time_user": sample * draw(st.floats(0, 1)),
+                    "psutil_process_time_system": 0.0,
+                    "psutil_process_memory_resident": draw(st.floats(0, 4e9)),
+                }
+            elif kind in {"node", "resource"}:
+                kind = "node"
+                row = {
+                    "hostname": draw(st.sampled_from(["n1", "n2"])),
+                    "timestamp": at(next(SAMPLES) * 0.5),
+                    "cpu_percent": draw(st.floats(0, 100)),
+                    "memory_used": draw(st.integers(0, 2**40)),
+                }
             else:
                 times = sorted(draw(st.lists(st.floats(0, 100), min_size=3, max_size=3)))
                 ran = draw(st.booleans())
@@ -72,13 +93,17 @@ def batches(draw: DrawFn) -> list[list[tuple[str, dict[str, Any]]]]:
                 row = {
                     "task_id": task_id,
                     "try_id": draw(st.integers(0, 1)),
-                    "hostname": draw(st.sampled_from(["n1", "n2", None])),
+                    "hostname": f"n{task_id % 2 + 1}"
+                    if task_id in with_host
+                    else draw(st.sampled_from([f"n{task_id % 2 + 1}", None])),
                     "task_try_time_launched": at(times[0]),
                     "task_try_time_running": at(times[1]) if ran else None,
                     "task_try_time_returned": at(times[2]) if ended else None,
                 }
             batch.append((kind, row))
-            if kind != "status":  # every change of a task or try row comes with a status row of its own
+            if kind == "try" and row["try_id"] == 0 and row["hostname"]:
+                with_host.add(task_id)
+            if kind in {"task", "try"}:  # every change of a task or try row comes with a status row of its own
                 state = draw(st.sampled_from(STATE_ORDER))
                 unique = at(seconds) + datetime.timedelta(microseconds=next(UNIQUE))
                 status = {"task_id": task_id, "task_status_name": state, "timestamp": unique, "try_id": 0}
@@ -106,6 +131,10 @@ def write(engine: Any, batch: list[tuple[str, dict[str, Any]]]) -> None:
                 conn.execute(table_of(Status).insert().prefix_with("OR IGNORE"), {**row, "run_id": RUN})
             elif kind == "task":
                 conn.execute(_upsert(Task, {**TASK_DEFAULTS, **row}))
+            elif kind == "resource":
+                conn.execute(table_of(Resource).insert().prefix_with("OR IGNORE"), {**row, "run_id": RUN})
+            elif kind in {"node", "resource"}:
+                conn.execute(table_of(NodeSample).insert().prefix_with("OR IGNORE"), {**row, "run_id": RUN})
             else:
                 conn.execute(_upsert(Try, {**TRY_DEFAULTS, **row}))
 
@@ -120,7 +149,7 @@ def truth(batches: list[list[tuple[str, dict[str, Any]]]]) -> dict[int, str]:
     return {task_id: key[2] for task_id, key in newest.items()}
 
 
-def seen(model: RunModel) -> dict[str, Any]:
+def seen(model: RunModel, conn: Any) -> dict[str, Any]:
     """Everything the pages read from a model, in comparable form.
 
     The timeline is compared on an axis reaching far beyond every time written: a model
@@ -130,6 +159,9 @@ def seen(model: RunModel) -> dict[str, Any]:
     axis = model.axis(None)
     assert axis is not None
     everything = model.task_page(TaskFilter(per_page=1000))
+    usage = model.resources(conn)
+    resource_axis = usage.axis(model.completed)
+    resources = (usage.over_time(resource_axis), usage.per_app(model.tasks.apps), usage.nodes(resource_axis))
     return {
         "summary": model.summary(),
         "apps": model.apps(),
@@ -137,6 +169,7 @@ def seen(model: RunModel) -> dict[str, Any]:
         "hosts": model.host_names(),
         "concurrency": model.concurrency(axis),
         "gantt": model.gantt(1000, None),
+        "resources": resources,
     }
 
 
@@ -177,17 +210,19 @@ def test_a_model_followed_batch_by_batch_equals_one_built_at_the_end_and_the_tru
     followed = RunModel(RUN)
     with db.engine.connect() as conn:
         followed.refresh(conn)
+        followed.resources(conn)  # followed from the start, as on a page opened before the run
         for batch in written:
             write(engine, batch)
             followed.refresh(conn)
         built = RunModel(RUN)
         built.refresh(conn)
+        followed_seen, built_seen = seen(followed, conn), seen(built, conn)
     db.engine.dispose()
     engine.dispose()
-    assert seen(followed) == seen(built)
+    assert followed_seen == built_seen
     states = {row.task_id: row.state for row in built.task_page(TaskFilter(per_page=1000)).rows}
     assert {t: s for t, s in states.items() if s != "unknown"} == truth(written)
     counts = collections.Counter(s for s in states.values() if s != "unknown")
     assert dict(built.summary().states) == dict(counts)
-    for series in [*seen(built)["concurrency"].phases.values(), *seen(built)["concurrency"].running_by_app.values()]:
+    for series in [*built_seen["concurrency"].phases.values(), *built_seen["concurrency"].running_by_app.values()]:
         assert min(series, default=0) >= 0

@@ -1,17 +1,17 @@
-"""Times as seconds in SQL, for bucketing on the server (SQLite and PostgreSQL)."""
+"""Times as seconds in SQL (SQLite and PostgreSQL), for the in-memory models."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Float, Integer
+from sqlalchemy import Float
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
 if TYPE_CHECKING:
     from sqlalchemy.sql.compiler import SQLCompiler
 
-__all__ = ("bucket", "epoch")
+__all__ = ("epoch",)
 
 
 class epoch(FunctionElement[float]):  # noqa: N801 - reads like the SQL function it stands for
@@ -30,21 +30,3 @@ def _epoch_sqlite(element: epoch, compiler: SQLCompiler, **kw: Any) -> str:
 @compiles(epoch, "postgresql")
 def _epoch_postgresql(element: epoch, compiler: SQLCompiler, **kw: Any) -> str:
     return f"extract(epoch from {compiler.process(element.clauses, **kw)})"
-
-
-class bucket(FunctionElement[int]):  # noqa: N801 - reads like the SQL function it stands for
-    """The whole number below a non-negative float: which time bucket a row falls in."""
-
-    type = Integer()
-    inherit_cache = True
-
-
-@compiles(bucket, "sqlite")
-def _bucket_sqlite(element: bucket, compiler: SQLCompiler, **kw: Any) -> str:
-    # floor() needs SQLite's optional math functions; a cast truncates, the same for x >= 0.
-    return f"CAST({compiler.process(element.clauses, **kw)} AS INTEGER)"
-
-
-@compiles(bucket, "postgresql")
-def _bucket_postgresql(element: bucket, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"CAST(floor({compiler.process(element.clauses, **kw)}) AS INTEGER)"

@@ -8,8 +8,8 @@ from parsl_visualize.charts._axes import GIB, base, lines_over_time
 
 if TYPE_CHECKING:
     from parsl_visualize.charts import Option
-    from parsl_visualize.queries.resources import AppUsage, NodeUsage, UsageOverTime
-    from parsl_visualize.queries.timeline import TimeAxis
+    from parsl_visualize.live.resources import AppUsage, NodeUsage, UsageOverTime
+    from parsl_visualize.live.slots import TimeAxis
 
 __all__ = ("app_usage_charts", "node_charts", "usage_charts")
 
@@ -19,15 +19,17 @@ def usage_charts(usage: UsageOverTime, axis: TimeAxis) -> dict[str, Option]:
     x = axis.offsets()
     return {
         "cpu_total": lines_over_time(x, {"all workers": usage.cpu}, "cores busy", stacked=True),
-        "memory_total": lines_over_time(x, {"all workers": usage.memory}, "GiB resident", scale=GIB, stacked=True),
+        "memory_total": lines_over_time(
+            x, {"all workers": usage.memory}, "GiB resident (mean)", scale=GIB, stacked=True
+        ),
         "cpu_hosts": lines_over_time(x, usage.host_cpu, "cores busy"),
-        "memory_hosts": lines_over_time(x, usage.host_memory, "GiB resident", scale=GIB),
+        "memory_hosts": lines_over_time(x, usage.host_memory, "GiB resident (mean)", scale=GIB),
     }
 
 
-def _histogram(edges: list[float], counts: dict[str, list[int]], unit: str, scale: float) -> Option:
+def _histogram(bins: list[tuple[float, float]], counts: dict[str, list[int]], unit: str, scale: float) -> Option:
     option = base()
-    labels = [f"{edges[i] / scale:.3g}" for i in range(len(edges) - 1)]
+    labels = [f"{low / scale:.3g} to {high / scale:.3g}" if high else "0" for low, high in bins]
     option["xAxis"] = {"type": "category", "data": labels, "name": unit, "nameLocation": "middle", "nameGap": 28}
     option["yAxis"] = {"type": "value", "name": "tries"}
     option["series"] = [{"name": app, "type": "bar", "data": values} for app, values in counts.items()]
@@ -35,12 +37,10 @@ def _histogram(edges: list[float], counts: dict[str, list[int]], unit: str, scal
 
 
 def app_usage_charts(usage: AppUsage) -> dict[str, Option]:
-    """Histograms of each try's peak memory and CPU time, one bar series per app."""
+    """Histograms of each try's peak memory and CPU time, one bar series per app (bins double every 4)."""
     return {
-        "memory_per_app": _histogram(
-            usage.memory_edges, usage.memory_counts, "peak resident memory (GiB, bin start)", GIB
-        ),
-        "cpu_per_app": _histogram(usage.cpu_edges, usage.cpu_counts, "CPU time (s, bin start)", 1.0),
+        "memory_per_app": _histogram(usage.memory_bins, usage.memory_counts, "peak resident memory (GiB)", GIB),
+        "cpu_per_app": _histogram(usage.cpu_bins, usage.cpu_counts, "CPU time (s)", 1.0),
     }
 
 

@@ -16,6 +16,9 @@ import statistics
 import threading
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import inspect
+
+from parsl_visualize.live.resources import ResourceUsage
 from parsl_visualize.live.slots import SlotSeries
 from parsl_visualize.live.tasks import NO_TIME, TaskStore, TryTimes
 from parsl_visualize.queries import run_rows
@@ -186,6 +189,9 @@ class RunModel:
         self._changes = 0
         self._built = False
         self._cache: dict[str, tuple[int, Any]] = {}
+        self._usage: ResourceUsage | None = None
+        self._samples_at: tuple[int, int] | None = None
+        self._node_samples = False
 
     @property
     def token(self) -> str:
@@ -212,6 +218,7 @@ class RunModel:
                 changed = self._rebuild(conn) or changed
             else:
                 changed = self._follow(conn) or changed
+                changed = self._follow_samples(conn) or changed
             if changed:
                 self._changes += 1
             return changed
@@ -284,6 +291,7 @@ class RunModel:
         if fresh.tasks.newest == self.tasks.newest and fresh.tasks.try_count == self.tasks.try_count:
             return False
         self.tasks, self.timeline = fresh.tasks, fresh.timeline
+        self._usage = None  # read again when the resource page asks
         return True
 
     def _follow(self, conn: Connection) -> bool:
@@ -329,6 +337,8 @@ class RunModel:
             for _try_id, times in tasks.tries(position):
                 self._interval(f"app:{old_app}", times.running, times.returned, -1)
                 self._interval(f"app:{app}", times.running, times.returned, +1)
+            if self._usage is not None:
+                self._usage.move_app(task_id, tasks.apps.index(old_app), tasks.app[position])
         self._update_waiting(position)
 
     def _take_try(self, row: tuple[int, int, str | None, float | None, float | None, float | None]) -> None:
@@ -371,6 +381,35 @@ class RunModel:
         self._interval("pending", tasks.waiting_from[position], tasks.waiting_to[position], -1)
         self._interval("pending", start, end, +1)
         tasks.waiting_from[position], tasks.waiting_to[position] = start, end
+
+    # --- resource usage: read on first use, then followed like statuses ------------------
+
+    def resources(self, conn: Connection) -> ResourceUsage:
+        """The run's resource usage (its samples are read the first time a page asks for them)."""
+        with self.lock:
+            if self._usage is None:
+                self._node_samples = inspect(conn).has_table("node_sample")
+                self._samples_at = run_rows.sample_positions(conn, self._node_samples)
+                usage = ResourceUsage(self.began)
+                usage.load_samples(self.tasks, run_rows.resource_rows(conn, self.run_id))
+                if self._node_samples:
+                    usage.add_node_samples(run_rows.node_sample_rows(conn, self.run_id))
+                self._usage = usage
+            return self._usage
+
+    def _follow_samples(self, conn: Connection) -> bool:
+        if self._usage is None or self._samples_at is None:
+            return False
+        upto = run_rows.sample_positions(conn, self._node_samples)
+        after = self._samples_at
+        if upto is None or upto == after:
+            return False
+        before = (self._usage.samples, self._usage.node_samples)
+        self._usage.add_samples(self.tasks, run_rows.resource_rows(conn, self.run_id, (after[0], upto[0])))
+        if self._node_samples:
+            self._usage.add_node_samples(run_rows.node_sample_rows(conn, self.run_id, (after[1], upto[1])))
+        self._samples_at = upto
+        return (self._usage.samples, self._usage.node_samples) != before
 
     # --- what the pages show --------------------------------------------------------
 

@@ -75,6 +75,18 @@ class SlotSeries:
             if end == end:  # noqa: PLR0124 - not NaN
                 series[min(last, int((end - origin) / width)) if end > origin else 0] -= 1.0
 
+    def add_values(self, key: str, points: list[tuple[float, float]]) -> None:
+        """Add each ``(time, value)`` to series ``key`` (the axis first reaches the latest time)."""
+        if not points:
+            return
+        self.reach(max(points)[0])
+        series = self._series.get(key)
+        if series is None:
+            series = self._series[key] = array("d", bytes(8 * SLOTS))
+        origin, per_second = self.origin, 1.0 / self.width
+        for at, value in points:
+            series[int((at - origin) * per_second) if at > origin else 0] += value
+
     def reach(self, at: float) -> None:
         """Make the axis reach time ``at`` (the run's end, or now) without adding anything."""
         slot = int((at - self.origin) / self.width) if at > self.origin else 0

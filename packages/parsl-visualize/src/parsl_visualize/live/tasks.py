@@ -187,6 +187,18 @@ class TaskStore:
         counts[code] += 1
         return True
 
+    def app_and_host(self, task_id: int, try_id: int) -> tuple[int, str]:
+        """A try's app code and host, for its resource samples ("unknown" for what has no row yet)."""
+        position = self.position.get(task_id)
+        if position is None:
+            return self._app_code("unknown"), "unknown"
+        if try_id == 0:
+            host = self.hosts[self.host[position]] if self.has_try[position] else None
+        else:
+            retry = self.more_tries.get(position, {}).get(try_id)
+            host = retry.host if retry is not None else None
+        return self.app[position], host or "unknown"
+
     def first(self, position: int) -> TryTimes | None:
         """The task's first try (try 0), if it has a row."""
         if not self.has_try[position]:

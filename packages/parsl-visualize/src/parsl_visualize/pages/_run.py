@@ -54,6 +54,11 @@ class RunContext:
         return self.cache.get((what, self.run.run_id, self.token, args), compute)
 
     @property
+    def run_end(self) -> float:
+        """Where a run's charts end: its end time, or now while it has not ended."""
+        return self.model.completed if self.model.completed is not None else self.now
+
+    @property
     def now(self) -> float:
         """The current time as seconds since 1970 in the database's zone (the model's times)."""
         return (self.db.now() - _EPOCH).total_seconds()

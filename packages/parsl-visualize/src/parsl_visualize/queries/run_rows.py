@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import String, case, func, select, type_coerce
+from sqlalchemy import String, case, func, literal, literal_column, select, type_coerce
 
-from parsl_visualize.queries._common import STATUS, TASK, TRY, WORKFLOW
+from parsl_monitor_core.schema import NodeSample, table_of
+from parsl_visualize.queries._common import RESOURCE, STATUS, TASK, TRY, WORKFLOW
 from parsl_visualize.sqltime import epoch
 from parsl_visualize.states import FINAL_STATES
 
@@ -32,7 +33,10 @@ __all__ = (
     "new_statuses",
     "new_task_ids",
     "newest_statuses",
+    "node_sample_rows",
     "positions",
+    "resource_rows",
+    "sample_positions",
     "task_rows",
     "try_rows",
     "workflow_times",
@@ -166,6 +170,53 @@ def try_rows(
         epoch(y.task_try_time_returned),
     ).where(y.run_id == run_id)
     return _in_chunks(query, y.task_id, ids, conn)
+
+
+def sample_positions(conn: Connection, node_samples: bool) -> tuple[int, int] | None:
+    """Where the resource and node_sample tables end now (SQLite rowids); None where rows cannot be followed."""
+    if conn.dialect.name != "sqlite":
+        return None
+    nodes = "(SELECT max(rowid) FROM node_sample)" if node_samples else "0"
+    row = conn.exec_driver_sql(f"SELECT (SELECT max(rowid) FROM resource), {nodes}").one()  # noqa: S608 - constant text
+    return int(row[0] or 0), int(row[1] or 0)
+
+
+def resource_rows(
+    conn: Connection, run_id: str, between: tuple[int, int] | None = None
+) -> list[tuple[int, int, float | None, float | None, float | None, float | None]]:
+    """``(task_id, try_id, at, interval, cpu_time, resident)`` of the run's resource samples, in time order per try.
+
+    ``between``: only rows with a rowid in (after, upto] (SQLite), in the order they were written.
+    """
+    r = RESOURCE.c
+    query = select(
+        r.task_id,
+        r.try_id,
+        epoch(r.timestamp),
+        r.resource_monitoring_interval,
+        r.psutil_process_time_user + r.psutil_process_time_system,
+        r.psutil_process_memory_resident,
+    ).where(r.run_id == run_id)
+    if between is None:  # in the primary key's order, which needs no sort
+        query = query.order_by(r.try_id, r.task_id, r.timestamp).with_hint(
+            RESOURCE, "INDEXED BY sqlite_autoindex_resource_1", "sqlite"
+        )
+    else:
+        rowid: ColumnElement[int] = literal_column("resource.rowid")
+        query = query.where(rowid > literal(between[0]), rowid <= literal(between[1])).order_by(rowid)
+    return _fetch_all(conn, query)
+
+
+def node_sample_rows(
+    conn: Connection, run_id: str, between: tuple[int, int] | None = None
+) -> list[tuple[str, float | None, float | None, float | None]]:
+    """``(hostname, at, cpu_percent, memory_used)`` of the run's node agent samples."""
+    n = table_of(NodeSample).c
+    query = select(n.hostname, epoch(n.timestamp), n.cpu_percent, n.memory_used).where(n.run_id == run_id)
+    if between is not None:
+        rowid: ColumnElement[int] = literal_column("node_sample.rowid")
+        query = query.where(rowid > literal(between[0]), rowid <= literal(between[1]))
+    return _fetch_all(conn, query)
 
 
 def workflow_times(conn: Connection, run_id: str) -> tuple[float, float | None] | None:
