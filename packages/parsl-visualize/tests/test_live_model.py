@@ -170,6 +170,8 @@ def seen(model: RunModel, conn: Any) -> dict[str, Any]:
         "concurrency": model.concurrency(axis),
         "gantt": model.gantt(1000, None),
         "resources": resources,
+        "dag": (model.dag_groups("apps"), model.dag_groups("states")),
+        "dependents": {t: model.dependents(t) for t in range(12)},
     }
 
 

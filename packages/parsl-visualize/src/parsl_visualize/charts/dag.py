@@ -8,6 +8,7 @@ O(tasks + edges) plus a sort per level.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import math
 from typing import TYPE_CHECKING, Literal
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
     from parsl_visualize.charts import Option
     from parsl_visualize.live.model import DagTask
 
-__all__ = ("MAX_NODES", "ColorBy", "DagView", "dag_chart", "layout")
+__all__ = ("MAX_NODES", "ColorBy", "DagView", "dag_chart", "dag_groups_chart", "layout")
 
 MAX_NODES = 2000
 """Above this many tasks the graph is drawn as groups (level x app or state) unless asked otherwise."""
@@ -142,25 +143,18 @@ def _every_node(tasks: list[DagTask], color_by: ColorBy, task_url: str) -> DagVi
     return DagView(_graph(names, color_by, nodes, links), len(tasks), len(nodes), aggregated=False)
 
 
-def _groups(tasks: list[DagTask], color_by: ColorBy, group_url: str) -> DagView:
-    level, _position = layout(tasks)
-    group_of: dict[int, tuple[int, str]] = {t.task_id: (level[t.task_id], _key(t, color_by)) for t in tasks}
-    members: dict[tuple[int, str], int] = {}
-    for key in group_of.values():
-        members[key] = members.get(key, 0) + 1
-    edges: dict[tuple[tuple[int, str], tuple[int, str]], int] = {}
-    for t in tasks:
-        target = group_of[t.task_id]
-        for d in t.depends:
-            if d in group_of:
-                pair = (group_of[d], target)
-                edges[pair] = edges.get(pair, 0) + 1
+def _groups(
+    members: dict[tuple[int, str], int],
+    edges: dict[tuple[tuple[int, str], tuple[int, str]], int],
+    color_by: ColorBy,
+    group_url: str,
+) -> DagView:
     names = _ordered({name for _level, name in members}, color_by)
     category = {name: i for i, name in enumerate(names)}
     keys = sorted(members, key=lambda k: (k[0], category[k[1]]))
     index = {key: i for i, key in enumerate(keys)}
     columns: dict[int, int] = {}
-    width = {depth: sum(1 for d, _name in keys if d == depth) for depth, _name in keys}
+    width = collections.Counter(depth for depth, _name in keys)
     nodes = []
     for depth, name in keys:
         column = columns[depth] = columns.get(depth, -1) + 1
@@ -180,21 +174,32 @@ def _groups(tasks: list[DagTask], color_by: ColorBy, group_url: str) -> DagView:
         {"source": index[a], "target": index[b], "value": n, "lineStyle": {"width": min(1 + math.log10(n), 6)}}
         for (a, b), n in edges.items()
     ]
-    return DagView(_graph(names, color_by, nodes, links), len(tasks), len(nodes), aggregated=True)
+    return DagView(_graph(names, color_by, nodes, links), sum(members.values()), len(nodes), aggregated=True)
 
 
-def dag_chart(
-    tasks: list[DagTask], color_by: ColorBy, task_url: str, group_url: str, every_node: bool = False
-) -> DagView:
-    """The graph option: node per task up to :data:`MAX_NODES` (or when asked), else groups.
+def dag_chart(tasks: list[DagTask], color_by: ColorBy, task_url: str) -> DagView:
+    """One node per task (for runs up to :data:`MAX_NODES` tasks, or when asked).
 
     Args:
         tasks: every task of the run, in id order.
         color_by: colour nodes by app or by current state.
         task_url: link of a task node, with ``{task_id}``.
-        group_url: link of a group node (a filtered task list), with ``{key}`` and ``{value}``.
-        every_node: draw one node per task however many there are.
     """
-    if every_node or len(tasks) <= MAX_NODES:
-        return _every_node(tasks, color_by, task_url)
-    return _groups(tasks, color_by, group_url)
+    return _every_node(tasks, color_by, task_url)
+
+
+def dag_groups_chart(
+    members: dict[tuple[int, str], int],
+    edges: dict[tuple[tuple[int, str], tuple[int, str]], int],
+    color_by: ColorBy,
+    group_url: str,
+) -> DagView:
+    """The graph of a big run as groups: one node per (level, app or state), edges counted between them.
+
+    Args:
+        members: tasks per (level, name).
+        edges: dependencies counted per pair of groups.
+        color_by: colour groups by app or by current state.
+        group_url: link of a group node (a filtered task list), with ``{key}`` and ``{value}``.
+    """
+    return _groups(members, edges, color_by, group_url)

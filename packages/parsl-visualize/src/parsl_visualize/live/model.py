@@ -8,11 +8,12 @@ not the size of the run. A run that has ended is built once and never read again
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import datetime
 import heapq
+import itertools
 import math
-import statistics
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +23,7 @@ from parsl_visualize.live.resources import ResourceUsage
 from parsl_visualize.live.slots import SlotSeries
 from parsl_visualize.live.tasks import NO_TIME, TaskStore, TryTimes
 from parsl_visualize.queries import run_rows
-from parsl_visualize.queries._common import parse_ids
+from parsl_visualize.queries._common import parse_ids, parse_task_id
 from parsl_visualize.states import FAILED_STATES, STATE_ORDER
 
 if TYPE_CHECKING:
@@ -188,7 +189,6 @@ class RunModel:
         self._positions: tuple[int, ...] | None = None
         self._changes = 0
         self._built = False
-        self._cache: dict[str, tuple[int, Any]] = {}
         self._usage: ResourceUsage | None = None
         self._samples_at: tuple[int, int] | None = None
         self._node_samples = False
@@ -413,75 +413,50 @@ class RunModel:
 
     # --- what the pages show --------------------------------------------------------
 
-    def _cached(self, name: str, compute: Callable[[], Any]) -> Any:
-        hit = self._cache.get(name)
-        if hit is not None and hit[0] == self._changes:
-            return hit[1]
-        value = compute()
-        self._cache[name] = (self._changes, value)
-        return value
-
-    def _durations(self) -> list[float]:
-        tasks = self.tasks
-        return [
-            end - start
-            for start, end in zip(tasks.invoked, tasks.returned, strict=True)
-            if not (math.isnan(start) or math.isnan(end))
-        ]
-
     def summary(self) -> RunSummary:
-        """Counts per state and duration statistics."""
+        """Counts per state and duration statistics (kept up to date as rows arrive: nothing to scan)."""
         with self.lock:
-            return self._cached("summary", self._summary)  # type: ignore[no-any-return]
-
-    def _summary(self) -> RunSummary:
-        tasks = self.tasks
-        order = {state: i for i, state in enumerate(STATE_ORDER)}
-        states = [(name, n) for name, n in zip(tasks.states, tasks.by_state, strict=True) if n and name != "unknown"]
-        states.sort(key=lambda item: (order.get(item[0], len(order)), item[0]))
-        durations = self._durations()
-        return RunSummary(
-            states=states,
-            tasks=len(tasks),
-            tries=tasks.try_count,
-            mean_duration=statistics.fmean(durations) if durations else None,
-            median_duration=statistics.median_high(durations) if durations else None,
-            max_duration=max(durations) if durations else None,
-        )
+            tasks = self.tasks
+            order = {state: i for i, state in enumerate(STATE_ORDER)}
+            states = [
+                (name, n) for name, n in zip(tasks.states, tasks.by_state, strict=True) if n and name != "unknown"
+            ]
+            states.sort(key=lambda item: (order.get(item[0], len(order)), item[0]))
+            durations = tasks.durations
+            returned = sum(stats[0] for stats in tasks.app_durations)
+            total = sum(stats[1] for stats in tasks.app_durations)
+            return RunSummary(
+                states=states,
+                tasks=len(tasks),
+                tries=tasks.try_count,
+                mean_duration=total / returned if returned else None,
+                median_duration=durations[len(durations) // 2] if durations else None,
+                max_duration=durations[-1] if durations else None,
+            )
 
     def apps(self) -> list[AppSummary]:
         """The App Summary: each app with tasks, failures, running tasks and durations."""
         with self.lock:
-            return self._cached("apps", self._apps)  # type: ignore[no-any-return]
-
-    def _apps(self) -> list[AppSummary]:
-        tasks = self.tasks
-        sums: dict[int, list[float]] = {}
-        for code, start, end in zip(tasks.app, tasks.invoked, tasks.returned, strict=True):
-            if not (math.isnan(start) or math.isnan(end)):
-                entry = sums.setdefault(code, [0.0, 0.0, -math.inf])
-                entry[0] += 1
-                entry[1] += end - start
-                entry[2] = max(entry[2], end - start)
-        running = tasks.state_code("running")
-        out = []
-        for code, name in enumerate(tasks.apps):
-            counts = tasks.by_app_state[code]
-            total = sum(counts)
-            if not total:
-                continue
-            returned, summed, longest = sums.get(code, (0.0, 0.0, -math.inf))
-            out.append(
-                AppSummary(
-                    app=name,
-                    tasks=total,
-                    failed=tasks.failed(counts),
-                    running=counts[running],
-                    mean_duration=summed / returned if returned else None,
-                    max_duration=longest if returned else None,
+            tasks = self.tasks
+            running = tasks.state_code("running")
+            out = []
+            for code, name in enumerate(tasks.apps):
+                counts = tasks.by_app_state[code]
+                total = sum(counts)
+                if not total:
+                    continue
+                returned, summed, _longest = tasks.app_durations[code]
+                out.append(
+                    AppSummary(
+                        app=name,
+                        tasks=total,
+                        failed=tasks.failed(counts),
+                        running=counts[running],
+                        mean_duration=summed / returned if returned else None,
+                        max_duration=tasks.longest(code),
+                    )
                 )
-            )
-        return sorted(out, key=lambda app: app.app)
+            return sorted(out, key=lambda app: app.app)
 
     def app_names(self) -> list[str]:
         """The run's app names, for filters."""
@@ -491,7 +466,7 @@ class RunModel:
     def host_names(self) -> list[str]:
         """Hosts that ran at least one try."""
         with self.lock:
-            return sorted({times.host for _p, _t, times in self.tasks.all_tries() if times.host})
+            return sorted(host for host in self.tasks.hosts if host)
 
     def counts(self) -> tuple[int, int]:
         """Tasks done (exec_done, memo_done) and failed (failed, dep_fail) so far."""
@@ -504,29 +479,31 @@ class RunModel:
     # --- the task list --------------------------------------------------------------
 
     def _matching(self, spec: TaskFilter) -> list[int]:
+        """Positions of the tasks ``spec`` selects, in position order (C-level passes over whole columns)."""
         tasks = self.tasks
-        if spec.search is not None:
-            from parsl_visualize.queries._common import parse_task_id
-
-            wanted = parse_task_id(spec.search)
+        everything = spec.search is None
+        selected: Iterable[int] = range(len(tasks))
+        if not everything:
+            wanted = parse_task_id(spec.search or "")
             position = None if wanted is None else tasks.position.get(wanted)
-            candidates: Iterable[int] = () if position is None else (position,)
-        else:
-            candidates = range(len(tasks))
-        checks: list[Callable[[int], bool]] = []
-        if spec.state == ANY_FAILURE:
-            failed = {tasks.state_code(name) for name in FAILED_STATES}
-            checks.append(lambda p: tasks.state[p] in failed)
-        elif spec.state:
-            code = tasks.state_code(spec.state)
-            checks.append(lambda p: tasks.state[p] == code)
+            selected = () if position is None else (position,)
+        if spec.state:
+            codes = (
+                {tasks.state_code(name) for name in FAILED_STATES}
+                if spec.state == ANY_FAILURE
+                else {tasks.state_code(spec.state)}
+            )
+            if everything:
+                selected = itertools.compress(selected, map(codes.__contains__, tasks.state))
+            else:
+                selected = [p for p in selected if tasks.state[p] in codes]
         if spec.app:
             app = tasks.apps.index(spec.app) if spec.app in tasks.apps else -1
-            checks.append(lambda p: tasks.app[p] == app)
+            selected = (p for p in selected if tasks.app[p] == app)
         if spec.host:
             on_host = {p for p, _t, times in tasks.all_tries() if times.host == spec.host}
-            checks.append(on_host.__contains__)
-        return [p for p in candidates if all(check(p) for check in checks)]
+            selected = (p for p in selected if p in on_host)
+        return list(selected)
 
     def _sort_key(self, sort: str) -> Callable[[int], Any]:
         tasks = self.tasks
@@ -568,27 +545,66 @@ class RunModel:
         """One page of the filtered, sorted list."""
         with self.lock:
             matching = self._matching(spec)
-            key = self._sort_key(spec.sort)
             wanted = spec.page * spec.per_page
-            pick = heapq.nlargest if spec.descending else heapq.nsmallest
-            first = (
-                pick(wanted, matching, key=key)
-                if wanted < len(matching) // 4
-                else sorted(matching, key=key, reverse=spec.descending)
-            )
+            if spec.sort == "task_id" and self.tasks.ids_ascending:  # positions are in id order already
+                first = matching[::-1][:wanted] if spec.descending else matching[:wanted]
+            else:
+                key = self._sort_key(spec.sort)
+                pick = heapq.nlargest if spec.descending else heapq.nsmallest
+                first = (
+                    pick(wanted, matching, key=key)
+                    if wanted < len(matching) // 4
+                    else sorted(matching, key=key, reverse=spec.descending)
+                )
             rows = [self._row(p) for p in first[(spec.page - 1) * spec.per_page : wanted]]
             return TaskPage(rows=rows, total=len(matching), page=spec.page, per_page=spec.per_page)
 
     def iter_rows(self, spec: TaskFilter) -> Iterator[TaskRow]:
         """Every task matching ``spec`` in task id order (CSV export), a chunk at a time under the lock."""
         with self.lock:
-            matching = sorted(self._matching(spec), key=self.tasks.task_id.__getitem__)
+            matching = self._matching(spec)
+            if not self.tasks.ids_ascending:
+                matching.sort(key=self.tasks.task_id.__getitem__)
         for start in range(0, len(matching), 1000):
             with self.lock:
                 chunk = [self._row(p) for p in matching[start : start + 1000]]
             yield from chunk
 
     # --- the DAG and the timeline ----------------------------------------------------
+
+    def dependents(self, task_id: int) -> list[int]:
+        """Ids of the tasks that depend on ``task_id`` (at most 1000), in id order."""
+        with self.lock:
+            position = self.tasks.position.get(task_id)
+            if position is None:
+                return []
+            return sorted(self.tasks.task_id[p] for p in self.tasks.dependents(position))
+
+    def dag_groups(
+        self, color_by: str
+    ) -> tuple[dict[tuple[int, str], int], dict[tuple[tuple[int, str], tuple[int, str]], int]]:
+        """The DAG drawn as groups: tasks per (level, app or state), and edges between groups.
+
+        Counted over columns with C-level iteration, so a big DAG costs tens of milliseconds.
+        """
+        with self.lock:
+            tasks = self.tasks
+            names = tasks.apps if color_by == "apps" else tasks.states
+            keys = tasks.app if color_by == "apps" else tasks.state
+            width = len(names) + 1
+            group = list(map(int.__add__, map(width.__mul__, tasks.level), keys))
+            members = collections.Counter(group)
+            edges = collections.Counter(
+                zip(map(group.__getitem__, tasks.edge_from), map(group.__getitem__, tasks.edge_to), strict=True)
+            )
+
+            def named(code: int) -> tuple[int, str]:
+                return code // width, names[code % width]
+
+            return (
+                {named(code): n for code, n in members.items()},
+                {(named(a), named(b)): n for (a, b), n in edges.items()},
+            )
 
     def dag_tasks(self) -> list[DagTask]:
         """All tasks in id order, with app, state and dependencies."""

@@ -291,11 +291,12 @@ class ResourceUsage:
         def histogram(
             bins: dict[int, collections.Counter[int]],
         ) -> tuple[list[tuple[float, float]], dict[str, list[int]]]:
-            present = sorted({index for code in used for index, n in bins[code].items() if n})
+            present = {index for code in used for index, n in bins[code].items() if n}
             if not present:
                 return [], {}
-            shown = [index for index in range(present[0], present[-1] + 1) if index != _ZERO_BIN]
-            shown = ([_ZERO_BIN] if present[0] == _ZERO_BIN else []) + shown
+            above = [index for index in present if index != _ZERO_BIN]
+            shown = list(range(min(above), max(above) + 1)) if above else []
+            shown = ([_ZERO_BIN] if _ZERO_BIN in present else []) + shown  # zero, then every bin between
             counts = {apps[code]: [bins[code][index] for index in shown] for code in sorted(used, key=apps.__getitem__)}
             return [bin_edges(index) for index in shown], counts
 

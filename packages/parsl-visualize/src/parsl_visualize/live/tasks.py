@@ -8,6 +8,7 @@ per app are kept up to date as states change, so a summary costs nothing to read
 
 from __future__ import annotations
 
+import bisect
 import math
 from array import array
 from typing import TYPE_CHECKING, NamedTuple
@@ -44,6 +45,8 @@ class TaskStore:
         self.hosts: list[str | None] = [None]
         self._host_codes: dict[str | None, int] = {None: 0}
         self.position: dict[int, int] = {}
+        self.ids_ascending = True
+        """Whether positions are in task id order (tasks arrive in id order): then sorting by id is free."""
         self.task_id = array("q")
         self.app = array("H")
         self.state = bytearray()
@@ -66,6 +69,20 @@ class TaskStore:
         """Retries (try 1 and later) by position and try id: few, so dicts."""
         self.by_state: list[int] = [0] * len(self.states)
         self.by_app_state: list[list[int]] = []
+        self.level = array("l")
+        """Depth in the DAG: one more than the deepest task it depends on."""
+        self.has_children = bytearray()
+        self.edge_from = array("q")
+        self.edge_to = array("q")
+        """The DAG's edges, as positions: ``edge_from[i]`` is a task ``edge_to[i]`` depends on."""
+        self._missing: dict[int, list[int]] = {}
+        """Task ids named as dependencies before they had a row -> the positions that named them."""
+        self.duration = array("d")
+        """Seconds from invocation to return (NaN until both are known)."""
+        self.durations: list[float] = []
+        """Every known duration, sorted (the median)."""
+        self.app_durations: list[list[float]] = []
+        """Per app: count, sum and largest duration (NaN: the largest must be looked for again)."""
 
     def __len__(self) -> int:
         return len(self.task_id)
@@ -87,6 +104,7 @@ class TaskStore:
             code = self._app_codes[name] = len(self.apps)
             self.apps.append(name)
             self.by_app_state.append([0] * len(self.states))
+            self.app_durations.append([0.0, 0.0, -math.inf])
         return code
 
     def host_code(self, name: str | None) -> int:
@@ -103,6 +121,8 @@ class TaskStore:
         if position is not None:
             return position
         position = self.position[task_id] = len(self.task_id)
+        if position and task_id < self.task_id[-1]:
+            self.ids_ascending = False
         self.task_id.append(task_id)
         app = self._app_code("unknown")
         self.app.append(app)
@@ -114,10 +134,17 @@ class TaskStore:
         self.returned.append(NO_TIME)
         self.fail_count.append(0)
         self.depends.append(())
-        for column in (self.launched, self.running, self.ended, self.waiting_from, self.waiting_to):
+        for column in (self.launched, self.running, self.ended, self.waiting_from, self.waiting_to, self.duration):
             column.append(NO_TIME)
         self.host.append(0)
         self.has_try.append(0)
+        self.level.append(0)
+        self.has_children.append(0)
+        for child in self._missing.pop(task_id, ()):  # tasks that named this one before it had a row
+            self.edge_from.append(position)
+            self.edge_to.append(child)
+            self.has_children[position] = 1
+            self._relevel(child)
         return position
 
     def load_tasks(self, rows: Iterable[tuple[int, str, float, float, int, tuple[int, ...]]]) -> None:
@@ -128,6 +155,8 @@ class TaskStore:
         task_id, app, invoked, returned = self.task_id, self.app, self.invoked, self.returned
         fail_count, depends = self.fail_count, self.depends
         for count, (task, name, start, end, failures, parents) in enumerate(rows):
+            if count and task < task_id[-1]:
+                self.ids_ascending = False
             position[task] = count
             task_id.append(task)
             app.append(app_code(name))
@@ -136,6 +165,17 @@ class TaskStore:
             fail_count.append(failures)
             depends.append(parents)
         added = len(task_id)
+        durations = array("d", (end - start for start, end in zip(invoked, returned, strict=True)))
+        self.duration.extend(durations)
+        known = [d for d in durations if d == d]  # noqa: PLR0124 - not NaN
+        self.durations = sorted(known)
+        for code, d in zip(app, durations, strict=True):
+            if d == d:  # noqa: PLR0124 - not NaN
+                stats = self.app_durations[code]
+                stats[0] += 1
+                stats[1] += d
+                stats[2] = max(stats[2], d)
+        self._link_loaded(depends, added)
         self.state.extend(bytes(added))
         self.newest.extend([""] * added)
         nothing = array("d", [NO_TIME]) * added
@@ -146,6 +186,29 @@ class TaskStore:
         self.by_state[NO_STATE] = added
         for code in app:
             self.by_app_state[code][NO_STATE] += 1
+
+    def _link_loaded(self, depends: list[tuple[int, ...]], added: int) -> None:
+        """Edges and levels of the tasks :meth:`load_tasks` added: one pass, dependencies first (smaller ids)."""
+        self.level.extend(array("l", bytes(8 * added)))
+        self.has_children.extend(bytes(added))
+        later: list[int] = []
+        level, has_children, position = self.level, self.has_children, self.position
+        for at, parents in enumerate(depends):
+            deepest = -1
+            for parent in parents:
+                p = position.get(parent)
+                if p is None:
+                    self._missing.setdefault(parent, []).append(at)
+                    continue
+                self.edge_from.append(p)
+                self.edge_to.append(at)
+                has_children[p] = 1
+                if p > at:
+                    later.append(at)
+                deepest = max(deepest, level[p])
+            level[at] = deepest + 1
+        for at in later:  # a dependency listed after its dependent: settle the levels now
+            self._relevel(at)
 
     def set_task(
         self,
@@ -160,6 +223,7 @@ class TaskStore:
         """The task row's columns (its first row, or a later update)."""
         code = self._app_code(app)
         old = self.app[position]
+        self._drop_duration(position)
         if code != old:
             state = self.state[position]
             self.by_app_state[old][state] -= 1
@@ -168,7 +232,83 @@ class TaskStore:
         self.invoked[position] = invoked
         self.returned[position] = returned
         self.fail_count[position] = fail_count
+        self._take_duration(position, returned - invoked)
+        if depends and not self.depends[position]:  # a task's dependencies are known at its first row
+            self.depends[position] = depends
+            self._link(position)
         self.depends[position] = depends
+
+    def _link(self, position: int) -> None:
+        """Add the edges from the task's dependencies, and its level; a dependency without a row waits for it."""
+        for parent in self.depends[position]:
+            at = self.position.get(parent)
+            if at is None:
+                self._missing.setdefault(parent, []).append(position)
+            else:
+                self.edge_from.append(at)
+                self.edge_to.append(position)
+                self.has_children[at] = 1
+        self._relevel(position)
+
+    def _relevel(self, position: int) -> None:
+        """Set the task's level from its dependencies', and move its dependents' with it."""
+        limit = len(self.task_id)  # a cycle (a hostile database) would raise levels without end
+        stack = [position]
+        while stack:
+            at = stack.pop()
+            parents = [self.level[p] for d in self.depends[at] if (p := self.position.get(d)) is not None]
+            level = 1 + max(parents) if parents else 0
+            if level != self.level[at] and level <= limit:
+                self.level[at] = level
+                if self.has_children[at]:
+                    stack.extend(self.dependents(at, limit))
+
+    def _drop_duration(self, position: int) -> None:
+        old = self.duration[position]
+        if math.isnan(old):
+            return
+        del self.durations[bisect.bisect_left(self.durations, old)]
+        stats = self.app_durations[self.app[position]]
+        stats[0] -= 1
+        stats[1] -= old
+        if old >= stats[2]:
+            stats[2] = math.nan  # the largest left: looked for when asked
+        self.duration[position] = NO_TIME
+
+    def _take_duration(self, position: int, seconds: float) -> None:
+        if math.isnan(seconds):
+            return
+        self.duration[position] = seconds
+        bisect.insort(self.durations, seconds)
+        stats = self.app_durations[self.app[position]]
+        stats[0] += 1
+        stats[1] += seconds
+        if not math.isnan(stats[2]):
+            stats[2] = max(stats[2], seconds)
+
+    def longest(self, code: int) -> float | None:
+        """The longest duration of an app's tasks (None when none has returned)."""
+        stats = self.app_durations[code]
+        if not stats[0]:
+            return None
+        if math.isnan(stats[2]):
+            stats[2] = max(d for c, d in zip(self.app, self.duration, strict=True) if c == code and d == d)  # noqa: PLR0124
+        return stats[2]
+
+    def dependents(self, position: int, limit: int = 1000) -> list[int]:
+        """Positions of tasks that depend on the task at ``position`` (at most ``limit``)."""
+        out: list[int] = []
+        if not self.has_children[position]:
+            return out
+        edge_from, at = self.edge_from, 0
+        while len(out) < limit:
+            try:
+                at = edge_from.index(position, at)
+            except ValueError:
+                return out
+            out.append(self.edge_to[at])
+            at += 1
+        return out
 
     def apply_status(self, position: int, state: str, newest_key: str) -> bool:
         """Take a status row if it is the task's newest; True when the task's state changed."""

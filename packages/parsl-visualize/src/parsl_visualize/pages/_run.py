@@ -86,22 +86,26 @@ def provide_run(
 
 
 def live_page(
-    request: HTMXRequest, ctx: RunContext, templates: tuple[str, str], context: dict[str, Any], since: str | None
+    request: HTMXRequest,
+    ctx: RunContext,
+    templates: tuple[str, str],
+    context: Callable[[], dict[str, Any]],
+    since: str | None,
 ) -> Response[Any]:
     """The full page; for an htmx poll only the live fragment, or nothing when nothing changed.
 
-    ``templates`` names the page and its live fragment.
+    ``templates`` names the page and its live fragment; ``context`` computes what they
+    show, and is not called for a poll that finds nothing new.
 
     A poll sends the token it was rendered with (``since``): equal tokens answer 204,
-    which htmx leaves alone, so an idle dashboard costs a few index lookups per poll.
+    which htmx leaves alone, so an idle dashboard costs the model's look for new rows.
     Once the run has ended the fragment comes back without its polling trigger.
     """
+    page, fragment = templates
+    polled = request.htmx and since is not None
+    if polled and since == ctx.token and ctx.live:
+        return Response(content=b"", status_code=204)
     query = urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "since"])
     here = request.url.path + (f"?{query}" if query else "")
-    context = {**context, "run": ctx.run, "token": ctx.token, "live": ctx.live, "zone": ctx.db.zone_label, "here": here}
-    page, fragment = templates
-    if request.htmx and since is not None:
-        if since == ctx.token and ctx.live:
-            return Response(content=b"", status_code=204)
-        return Template(template_name=fragment, context=context)
-    return Template(template_name=page, context=context)
+    shown = {**context(), "run": ctx.run, "token": ctx.token, "live": ctx.live, "zone": ctx.db.zone_label, "here": here}
+    return Template(template_name=fragment if polled else page, context=shown)

@@ -85,7 +85,7 @@ class ApiController(Controller):
         task_id: TaskId,
     ) -> TaskDetail:
         """Everything recorded about one task."""
-        detail = task_detail(ctx.conn, ctx.run.run_id, task_id)
+        detail = task_detail(ctx.conn, ctx.run.run_id, task_id, ctx.model.dependents(task_id))
         if detail is None:
             raise NotFoundException(f"no task {task_id} in workflow run {ctx.run.run_id!r}")
         return detail

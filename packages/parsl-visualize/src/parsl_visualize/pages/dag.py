@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from litestar import Controller, get
 
-from parsl_visualize.charts.dag import MAX_NODES, dag_chart
+from parsl_visualize.charts.dag import MAX_NODES, dag_chart, dag_groups_chart
 from parsl_visualize.pages._run import live_page
 from parsl_visualize.urls import task_list_url, task_url
 
@@ -24,15 +24,19 @@ __all__ = ("DagController",)
 
 def _view(ctx: RunContext, color_by: ColorBy, every_node: bool) -> DagView:
     run_id = ctx.run.run_id
-    group_url = task_list_url(run_id) + "?{key}={value}"
-    return dag_chart(ctx.model.dag_tasks(), color_by, task_url(run_id, "{task_id}"), group_url, every_node)
+    if every_node or len(ctx.model.tasks) <= MAX_NODES:
+        return dag_chart(ctx.model.dag_tasks(), color_by, task_url(run_id, "{task_id}"))
+    members, edges = ctx.model.dag_groups(color_by)
+    return dag_groups_chart(members, edges, color_by, task_list_url(run_id) + "?{key}={value}")
 
 
 def _page(
     request: HTMXRequest, ctx: RunContext, color_by: ColorBy, every_node: bool, since: str | None
 ) -> Response[Any]:
-    view = ctx.cached("dag", lambda: _view(ctx, color_by, every_node), color_by, every_node)
-    context = {"view": view, "color_by": color_by, "every_node": every_node, "max_nodes": MAX_NODES}
+    def context() -> dict[str, Any]:
+        view = ctx.cached("dag", lambda: _view(ctx, color_by, every_node), color_by, every_node)
+        return {"view": view, "color_by": color_by, "every_node": every_node, "max_nodes": MAX_NODES}
+
     return live_page(request, ctx, ("pages/dag.html.j2", "fragments/dag.html.j2"), context, since)
 
 

@@ -49,5 +49,8 @@ class ResourceController(Controller):
         since: FromQuery[str | None] = None,
     ) -> Response[Any]:
         """CPU and memory across workers and per host over time; per-app distributions and efficiency."""
-        context = {"charts": ctx.cached("resources", lambda: _charts(ctx)), "monitoring": ctx.run.status == "running"}
+
+        def context() -> dict[str, Any]:
+            return {"charts": ctx.cached("resources", lambda: _charts(ctx))}
+
         return live_page(request, ctx, ("pages/resources.html.j2", "fragments/resources.html.j2"), context, since)

@@ -20,7 +20,7 @@ from parsl_visualize.states import STATE_ORDER
 from parsl_visualize.urls import from_segment
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     from litestar.di import NamedDependency
     from litestar.params import FromPath, FromQuery
@@ -41,19 +41,21 @@ def _task_list(
     ctx: RunContext,
     spec: TaskFilter,
     *,
-    apps: list[str],
+    apps: Callable[[], list[str]],
     app_page: AppSummary | None,
     since: str | None,
 ) -> Response[Any]:
-    context = {
-        "spec": spec,
-        "page": ctx.model.task_page(spec),
-        "apps": apps,
-        "hosts": ctx.model.host_names(),
-        "states": STATE_ORDER,
-        "sort_columns": SORT_COLUMNS,
-        "app_page": app_page,
-    }
+    def context() -> dict[str, Any]:
+        return {
+            "spec": spec,
+            "page": ctx.model.task_page(spec),
+            "apps": apps(),
+            "hosts": ctx.model.host_names(),
+            "states": STATE_ORDER,
+            "sort_columns": SORT_COLUMNS,
+            "app_page": app_page,
+        }
+
     return live_page(request, ctx, ("pages/tasks.html.j2", "fragments/tasks.html.j2"), context, since)
 
 
@@ -83,7 +85,7 @@ class TaskController(Controller):
         since: FromQuery[str | None] = None,
     ) -> Response[Any]:
         """Tasks filtered by state, app, host or id; sorted and paginated by the database."""
-        return _task_list(request, ctx, spec, apps=ctx.model.app_names(), app_page=None, since=since)
+        return _task_list(request, ctx, spec, apps=ctx.model.app_names, app_page=None, since=since)
 
     @get("/workflow/{run_id:str}/app/{app_name:str}", name="app", sync_to_thread=True)
     def app(
@@ -101,7 +103,7 @@ class TaskController(Controller):
         if summary is None:
             raise NotFoundException(f"no app {app_name!r} in workflow run {ctx.run.run_id!r}")
         spec = dataclasses.replace(spec, app=app_name)
-        return _task_list(request, ctx, spec, apps=[app_name], app_page=summary, since=since)
+        return _task_list(request, ctx, spec, apps=lambda: [app_name], app_page=summary, since=since)
 
     @get("/workflow/{run_id:str}/task/{task_id:int}", name="task", sync_to_thread=True)
     def task(
@@ -113,15 +115,18 @@ class TaskController(Controller):
         since: FromQuery[str | None] = None,
     ) -> Response[Any]:
         """States, tries, resource samples and files of one task."""
-        detail = task_detail(ctx.conn, ctx.run.run_id, task_id)
+        detail = task_detail(ctx.conn, ctx.run.run_id, task_id, ctx.model.dependents(task_id))
         if detail is None:
             raise NotFoundException(f"no task {task_id} in workflow run {ctx.run.run_id!r}")
-        started = detail.statuses[0].at if detail.statuses else detail.invoked
-        context = {
-            "task": detail,
-            "timeline": status_timeline_chart(detail.statuses),
-            "resources": resource_series_chart(detail.samples, started) if detail.samples and started else None,
-        }
+
+        def context() -> dict[str, Any]:
+            started = detail.statuses[0].at if detail.statuses else detail.invoked
+            return {
+                "task": detail,
+                "timeline": status_timeline_chart(detail.statuses),
+                "resources": resource_series_chart(detail.samples, started) if detail.samples and started else None,
+            }
+
         return live_page(request, ctx, ("pages/task.html.j2", "fragments/task.html.j2"), context, since)
 
     @get("/workflow/{run_id:str}/tasks.csv", name="tasks_csv", sync_to_thread=True)

@@ -85,8 +85,11 @@ class WorkflowController(Controller):
         since: FromQuery[str | None] = None,
     ) -> Response[Any]:
         """Run details, task statistics, the App Summary and the timeline charts."""
-        context = {
-            "overview": (ctx.model.summary(), ctx.model.apps()),
-            "charts": ctx.cached("timeline", lambda: _timeline(ctx)),
-        }
+
+        def context() -> dict[str, Any]:
+            return {
+                "overview": (ctx.model.summary(), ctx.model.apps()),
+                "charts": ctx.cached("timeline", lambda: _timeline(ctx)),
+            }
+
         return live_page(request, ctx, ("pages/workflow.html.j2", "fragments/workflow.html.j2"), context, since)

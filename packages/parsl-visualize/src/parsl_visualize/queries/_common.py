@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import String, case, cast, func, select, type_coerce
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 from parsl_monitor_core.schema import Resource, Status, Task, Try, Workflow, table_of
 from parsl_monitor_core.wire import INT64_MAX
@@ -13,14 +15,48 @@ from parsl_visualize.states import FINAL_STATES
 
 if TYPE_CHECKING:
     from sqlalchemy import ColumnElement, Subquery
+    from sqlalchemy.sql.compiler import SQLCompiler
 
-__all__ = ("RESOURCE", "STATUS", "TASK", "TRY", "WORKFLOW", "final_last", "latest_states", "parse_ids", "parse_task_id")
+__all__ = (
+    "RESOURCE",
+    "STATUS",
+    "TASK",
+    "TRY",
+    "WORKFLOW",
+    "final_last",
+    "latest_states",
+    "parse_ids",
+    "parse_task_id",
+    "unindexed",
+)
 
 WORKFLOW = table_of(Workflow)
 TASK = table_of(Task)
 TRY = table_of(Try)
 STATUS = table_of(Status)
 RESOURCE = table_of(Resource)
+
+
+class unindexed(FunctionElement[str]):  # noqa: N801 - reads like SQL
+    """A text column that SQLite may not look up through an index (``+column``; the column itself elsewhere).
+
+    SQLite picks the (run_id, timestamp) indexes for "the rows of run X" even where the
+    primary key (task_id first) serves better: one task's statuses, every task's newest
+    status in task order. SQLAlchemy does not render index hints for SQLite.
+    """
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(unindexed)
+def _unindexed_default(element: unindexed, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.clauses, **kw)
+
+
+@compiles(unindexed, "sqlite")
+def _unindexed_sqlite(element: unindexed, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"+{compiler.process(element.clauses, **kw)}"
 
 
 _DIGITS = re.compile(r"[0-9]{1,19}")
@@ -59,11 +95,12 @@ def final_last() -> ColumnElement[int]:
 
 
 def latest_states(dialect: str, run_id: str) -> Subquery:
-    """``(task_id, state)``: the newest status of every task of the run.
+    """``(task_id, state)``: the newest status of every task of the run, in SQL.
 
-    SQLite returns the other column of the row holding ``max()``; walking the primary key
-    (task_id first) avoids sorting 5 rows per task (0.23 s instead of 0.6 s at 100k tasks).
-    PostgreSQL gets DISTINCT ON, its idiom for the same thing.
+    The in-memory models compute states themselves (``queries.run_rows``); this one pass is
+    the unit the live-dashboard benchmark measures against. SQLite returns the other column
+    of the row holding ``max()``, grouped along the primary key (task_id first), which
+    covers every column read; PostgreSQL gets DISTINCT ON, its idiom for the same thing.
     """
     if dialect == "postgresql":
         return (
@@ -79,8 +116,7 @@ def latest_states(dialect: str, run_id: str) -> Subquery:
     newest = func.max(type_coerce(STATUS.c.timestamp, String) + cast(final_last(), String))
     query = (
         select(STATUS.c.task_id, STATUS.c.task_status_name.label("state"), newest)
-        .where(STATUS.c.run_id == run_id)
+        .where(unindexed(STATUS.c.run_id) == run_id)
         .group_by(STATUS.c.task_id)
-        .with_hint(STATUS, "INDEXED BY sqlite_autoindex_status_1", "sqlite")
     )
     return query.subquery("latest")

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import String, case, func, literal, literal_column, select, type_coerce
+from sqlalchemy import String, case, func, select, type_coerce
 
 from parsl_monitor_core.schema import NodeSample, table_of
-from parsl_visualize.queries._common import RESOURCE, STATUS, TASK, TRY, WORKFLOW
+from parsl_visualize.queries._common import RESOURCE, STATUS, TASK, TRY, WORKFLOW, unindexed
 from parsl_visualize.sqltime import epoch
 from parsl_visualize.states import FINAL_STATES
 
@@ -79,7 +79,7 @@ def new_task_ids(conn: Connection, table: str, run_id: str, after: int, upto: in
     if table not in {"task", "try"}:
         raise ValueError(f"not a followed table: {table}")
     rows = conn.exec_driver_sql(
-        f'SELECT task_id FROM "{table}" WHERE rowid > ? AND rowid <= ? AND run_id = ?',  # noqa: S608 - one of two names
+        f'SELECT task_id FROM "{table}" WHERE rowid > ? AND rowid <= ? AND +run_id = ?',  # noqa: S608 - one of two names
         (after, upto, run_id),
     )
     return [task_id for (task_id,) in rows]
@@ -97,21 +97,18 @@ def newest_statuses(conn: Connection, run_id: str) -> Iterable[tuple[int, str, s
         )
         return ((task_id, state, status_key(at, state)) for task_id, state, at in conn.execute(query))
     # The key as text: SQLite's max() then returns the newest row's other columns too.
+    # Grouped along the primary key (task_id first), which covers every column read here.
     key = func.max(type_coerce(s.timestamp, String) + _final() + s.task_status_name)
-    query = (
-        select(s.task_id, s.task_status_name, key)
-        .where(s.run_id == run_id)
-        .group_by(s.task_id)
-        .with_hint(STATUS, "INDEXED BY sqlite_autoindex_status_1", "sqlite")
-    )
+    query = select(s.task_id, s.task_status_name, key).where(unindexed(s.run_id) == run_id).group_by(s.task_id)
     return _fetch_all(conn, query)
 
 
 def new_statuses(conn: Connection, run_id: str, after: int, upto: int) -> list[tuple[int, int, str, str]]:
     """``(task_id, try_id, state, key)`` of the run's status rows with a rowid in (after, upto] (SQLite)."""
     rows = conn.exec_driver_sql(
+        # "+run_id": a range scan of the new rowids, never the run's index (which would read the whole run)
         "SELECT task_id, try_id, task_status_name, timestamp FROM status "
-        "WHERE rowid > ? AND rowid <= ? AND run_id = ? ORDER BY rowid",
+        "WHERE rowid > ? AND rowid <= ? AND +run_id = ? ORDER BY rowid",
         (after, upto, run_id),
     )
     return [(task_id, try_id, state, status_key(at, state)) for task_id, try_id, state, at in rows]
@@ -181,6 +178,9 @@ def sample_positions(conn: Connection, node_samples: bool) -> tuple[int, int] | 
     return int(row[0] or 0), int(row[1] or 0)
 
 
+_SQLITE_EPOCH = "((julianday({}) - 2440587.5) * 86400.0)"
+
+
 def resource_rows(
     conn: Connection, run_id: str, between: tuple[int, int] | None = None
 ) -> list[tuple[int, int, float | None, float | None, float | None, float | None]]:
@@ -188,22 +188,27 @@ def resource_rows(
 
     ``between``: only rows with a rowid in (after, upto] (SQLite), in the order they were written.
     """
-    r = RESOURCE.c
-    query = select(
-        r.task_id,
-        r.try_id,
-        epoch(r.timestamp),
-        r.resource_monitoring_interval,
-        r.psutil_process_time_user + r.psutil_process_time_system,
-        r.psutil_process_memory_resident,
-    ).where(r.run_id == run_id)
-    if between is None:  # in the primary key's order, which needs no sort
-        query = query.order_by(r.try_id, r.task_id, r.timestamp).with_hint(
-            RESOURCE, "INDEXED BY sqlite_autoindex_resource_1", "sqlite"
+    if between is not None:
+        rows = conn.exec_driver_sql(
+            f"SELECT task_id, try_id, {_SQLITE_EPOCH.format('timestamp')}, resource_monitoring_interval, "  # noqa: S608
+            "psutil_process_time_user + psutil_process_time_system, psutil_process_memory_resident "
+            "FROM resource WHERE rowid > ? AND rowid <= ? AND +run_id = ? ORDER BY rowid",
+            (*between, run_id),
         )
-    else:
-        rowid: ColumnElement[int] = literal_column("resource.rowid")
-        query = query.where(rowid > literal(between[0]), rowid <= literal(between[1])).order_by(rowid)
+        return [tuple(row) for row in rows]
+    r = RESOURCE.c
+    query = (
+        select(
+            r.task_id,
+            r.try_id,
+            epoch(r.timestamp),
+            r.resource_monitoring_interval,
+            r.psutil_process_time_user + r.psutil_process_time_system,
+            r.psutil_process_memory_resident,
+        )
+        .where(unindexed(r.run_id) == run_id)
+        .order_by(r.try_id, r.task_id, r.timestamp)  # the primary key's order, which needs no sort
+    )
     return _fetch_all(conn, query)
 
 
@@ -211,12 +216,17 @@ def node_sample_rows(
     conn: Connection, run_id: str, between: tuple[int, int] | None = None
 ) -> list[tuple[str, float | None, float | None, float | None]]:
     """``(hostname, at, cpu_percent, memory_used)`` of the run's node agent samples."""
-    n = table_of(NodeSample).c
-    query = select(n.hostname, epoch(n.timestamp), n.cpu_percent, n.memory_used).where(n.run_id == run_id)
     if between is not None:
-        rowid: ColumnElement[int] = literal_column("node_sample.rowid")
-        query = query.where(rowid > literal(between[0]), rowid <= literal(between[1]))
-    return _fetch_all(conn, query)
+        rows = conn.exec_driver_sql(
+            f"SELECT hostname, {_SQLITE_EPOCH.format('timestamp')}, cpu_percent, memory_used FROM node_sample "  # noqa: S608
+            "WHERE rowid > ? AND rowid <= ? AND +run_id = ?",
+            (*between, run_id),
+        )
+        return [tuple(row) for row in rows]
+    n = table_of(NodeSample).c
+    return _fetch_all(
+        conn, select(n.hostname, epoch(n.timestamp), n.cpu_percent, n.memory_used).where(n.run_id == run_id)
+    )
 
 
 def workflow_times(conn: Connection, run_id: str) -> tuple[float, float | None] | None:

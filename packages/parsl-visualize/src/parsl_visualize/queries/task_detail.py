@@ -6,9 +6,9 @@ import dataclasses
 import datetime  # noqa: TC003 - Litestar resolves the dataclasses' annotations for the API
 from typing import TYPE_CHECKING
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, select
 
-from parsl_visualize.queries._common import RESOURCE, STATUS, TASK, TRY, final_last, parse_ids
+from parsl_visualize.queries._common import RESOURCE, STATUS, TASK, TRY, final_last, parse_ids, unindexed
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -76,26 +76,11 @@ class TaskDetail:
     samples: list[ResourceSample]
 
 
-def _dependents(conn: Connection, run_id: str, task_id: int) -> list[int]:
-    # task_depends is "1,2,3": match the id as a whole item. Tasks depend only on earlier
-    # ones, so only later task ids can name this one.
-    text = str(task_id)
-    depends = TASK.c.task_depends
-    query = select(TASK.c.task_id).where(
-        TASK.c.run_id == run_id,
-        TASK.c.task_id > task_id,
-        or_(
-            depends == text,
-            depends.startswith(text + ","),
-            depends.endswith("," + text),
-            depends.contains("," + text + ","),
-        ),
-    )
-    return sorted(conn.execute(query.order_by(TASK.c.task_id).limit(1000)).scalars())
+def task_detail(conn: Connection, run_id: str, task_id: int, dependents: list[int]) -> TaskDetail | None:
+    """The task, its states, tries and resource samples; None when there is no such task.
 
-
-def task_detail(conn: Connection, run_id: str, task_id: int) -> TaskDetail | None:
-    """The task, its states, tries and resource samples; None when there is no such task."""
+    ``dependents``: the tasks that depend on it, from the run's model (a text search here).
+    """
     task = conn.execute(select(TASK).where(TASK.c.run_id == run_id, TASK.c.task_id == task_id)).first()
     if task is None:
         return None
@@ -104,7 +89,9 @@ def task_detail(conn: Connection, run_id: str, task_id: int) -> TaskDetail | Non
         StatusChange(state, at, try_id)
         for state, at, try_id in conn.execute(
             select(STATUS.c.task_status_name, STATUS.c.timestamp, STATUS.c.try_id)
-            .where(STATUS.c.run_id == run_id, STATUS.c.task_id == task_id)
+            # The primary key (task_id first), not the run's (run_id, timestamp) index that matches
+            # the ORDER BY: SQLite would walk the whole run's statuses for one task's five.
+            .where(unindexed(STATUS.c.run_id) == run_id, STATUS.c.task_id == task_id)
             .order_by(STATUS.c.timestamp, final_last())
         )
     ]
@@ -162,7 +149,7 @@ def task_detail(conn: Connection, run_id: str, task_id: int) -> TaskDetail | Non
         invoked=t["task_time_invoked"],
         returned=t["task_time_returned"],
         fail_count=t["task_fail_count"],
-        dependents=_dependents(conn, run_id, task_id),
+        dependents=dependents,
         statuses=statuses,
         tries=tries,
         samples=samples,
