@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import collections
+import contextlib
 import json
 import os
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -17,6 +20,8 @@ import pytest
 
 HERE = Path(__file__).parent
 WORKFLOW = HERE / "workflows" / "mixed.py"
+MIDRUN = HERE / "workflows" / "midrun.py"
+FINAL = {"exec_done", "memo_done", "failed", "dep_fail"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -236,3 +241,66 @@ def start_viewer() -> Iterator[Callable[[str], ViewerProcess]]:
 
     yield start
     assert [viewer.stop() for viewer in started] == [0] * len(started)
+
+
+def status_truth(db: Path, run_id: str) -> dict[int, str]:
+    """Each task's newest status, from the status rows alone."""
+    newest: dict[int, tuple[str, bool, str]] = {}
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        rows = conn.execute("select task_id, timestamp, task_status_name from status where run_id = ?", (run_id,))
+        for task_id, timestamp, state in rows:
+            key = (timestamp, state in FINAL, state)
+            if task_id not in newest or key > newest[task_id]:
+                newest[task_id] = key
+    return {task_id: key[2] for task_id, key in newest.items()}
+
+
+class MidRun:
+    """workflows/midrun.py, running until :meth:`release`."""
+
+    def __init__(self, tmp_path: Path, env: dict[str, str], *args: str) -> None:
+        self.run_dir = tmp_path / "runinfo"
+        self.release_file = tmp_path / "release"
+        self.process = subprocess.Popen(
+            [sys.executable, str(MIDRUN), "--run-dir", str(self.run_dir), "--release", str(self.release_file), *args],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        assert line, self.process.stderr.read()  # type: ignore[union-attr]
+        self.run_id: str = json.loads(line)["run_id"]
+        self.db = self.run_dir / "monitoring.db"
+
+    def wait_for(self, wanted: Callable[[collections.Counter[str]], bool], timeout: float = 120) -> dict[int, str]:
+        deadline = time.monotonic() + timeout
+        while True:
+            states: dict[int, str] = {}
+            if self.db.exists():
+                with contextlib.suppress(sqlite3.OperationalError):  # tables not created yet
+                    states = status_truth(self.db, self.run_id)
+            counts = collections.Counter(states.values())
+            if wanted(counts):
+                return states
+            assert time.monotonic() < deadline, f"the workflow never got there: {dict(counts)}"
+            time.sleep(0.2)
+
+    def release(self) -> None:
+        self.release_file.touch()
+        _out, err = self.process.communicate(timeout=300)
+        assert self.process.returncode == 0, err[-3000:]
+
+
+@pytest.fixture
+def mid_run(parsl_environment: dict[str, str]) -> Callable[..., MidRun]:
+    """``mid_run(tmp_path, *args)``: workflows/midrun.py started, held until ``.release()``."""
+    return lambda tmp_path, *args: MidRun(tmp_path, parsl_environment, *args)
+
+
+@pytest.fixture
+def truth_of() -> Callable[[Path, str], dict[int, str]]:
+    """``truth_of(db, run_id)``: each task's newest status, computed from the status rows alone."""
+    return status_truth

@@ -221,3 +221,86 @@ def test_an_open_page_follows_a_running_workflow_without_reloading(
         out, err = workflow.communicate(timeout=300)
     assert workflow.returncode == 0, err[-3000:]
     assert len(json.loads(out)["spans"]) == 40
+
+
+def test_live_pages_keep_their_charts_and_show_progress_while_a_run_is_held(
+    tmp_path: Path, chromium: Browser, start_viewer: StartViewer, mid_run: Callable[..., Any]
+) -> None:
+    from sqlalchemy import create_engine
+
+    from parsl_monitor_core.schema import create_or_upgrade
+
+    db = tmp_path / "runinfo" / "monitoring.db"
+    db.parent.mkdir()
+    engine = create_engine(f"sqlite:///{db}")
+    create_or_upgrade(engine)  # an empty database the workflow's hub will write into
+    engine.dispose()
+    viewer = start_viewer(str(db))
+    watched = Watched(chromium, viewer.url)
+    listing = watched.open("/")
+    assert listing.evaluate("typeof echarts") == "undefined"  # no chart here: ECharts is not loaded
+    run = mid_run(tmp_path)
+    try:
+        run.wait_for(lambda counts: counts["running"] + counts["launched"] == 4 and counts["pending"] >= 3)
+        # The list polls although nothing was running when it was opened: the new run appears.
+        listing.wait_for_selector(f'a[href="/workflow/{run.run_id}/"]', timeout=30_000)
+        assert listing.locator("#workflows .progress").count() == 1
+
+        page = watched.open(f"/workflow/{run.run_id}/")
+        elapsed = page.locator("[data-since-epoch]").first
+        before = elapsed.inner_text()
+        page.wait_for_function(
+            "t => document.querySelector('[data-since-epoch]').textContent !== t", arg=before, timeout=5_000
+        )  # the elapsed time counts by itself between updates
+        assert "ago" in page.locator("#live").inner_text()
+        assert page.locator(".card .progress span.done").count() == 1
+        watched.charts()
+        page.evaluate(
+            """() => {
+                const el = document.getElementById('chart-gantt');
+                el.__kept = true;  // the same element (and canvas) must still be there after updates
+                const chart = echarts.getInstanceByDom(el);
+                chart.dispatchAction({type: 'legendUnSelect', name: 'pending'});
+                chart.dispatchAction({type: 'dataZoom', dataZoomIndex: 0, start: 0, end: 50});
+            }"""
+        )
+        token = page.locator("#live").get_attribute("hx-vals")
+        run.release()
+        page.wait_for_function(
+            "document.querySelector('.run-status').textContent.trim() === 'completed'", timeout=120_000
+        )
+        assert page.locator("#live").get_attribute("hx-vals") != token  # updates came in
+        kept = page.evaluate(
+            """() => {
+                const el = document.getElementById('chart-gantt');
+                const option = echarts.getInstanceByDom(el).getOption();
+                return {same: el.__kept === true, pending: option.legend[0].selected.pending,
+                        zoom: [option.dataZoom[0].start, option.dataZoom[0].end]};
+            }"""
+        )
+        assert kept == {"same": True, "pending": False, "zoom": [0, 50]}
+        assert watched.errors == [] and watched.foreign == []
+    finally:
+        if run.process.poll() is None:
+            run.release()
+
+
+def test_a_task_not_submitted_yet_is_retried_and_a_run_without_samples_says_they_are_coming(
+    tmp_path: Path, chromium: Browser, start_viewer: StartViewer, mid_run: Callable[..., Any]
+) -> None:
+    run = mid_run(tmp_path)
+    try:
+        run.wait_for(lambda counts: counts["pending"] >= 3)
+        viewer = start_viewer(str(run.db))
+        page = chromium.new_page()
+        response = page.goto(f"{viewer.url}/workflow/{run.run_id}/task/1000")
+        assert response is not None and response.status == 404
+        assert page.locator('meta[http-equiv="refresh"]').count() == 1  # it reloads until the task exists
+        assert "reloads every few seconds" in page.locator("main").inner_text()
+    finally:
+        run.release()
+    done = chromium.new_page()
+    viewer = start_viewer(str(run.db))
+    response = done.goto(f"{viewer.url}/workflow/{run.run_id}/task/1000")
+    assert response is not None and response.status == 404
+    assert done.locator('meta[http-equiv="refresh"]').count() == 0  # the run ended: no task 1000 will come

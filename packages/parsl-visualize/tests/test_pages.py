@@ -186,6 +186,8 @@ def test_node_agent_samples_are_drawn_per_node(client: Client) -> None:
 
 def test_a_run_without_resource_data_says_so(client: Client) -> None:
     assert "No resource data for this run" in client.get(f"/workflow/{STALE}/resource_usage").text
+    # A running run without samples yet: they are on their way.
+    assert "No resource samples yet" in client.get(f"/workflow/{LIVE}/resource_usage").text
 
 
 @pytest.mark.parametrize(

@@ -46,17 +46,17 @@ def _error_page(request: Request[Any, Any, Any], exc: HTTPException) -> Response
     if isinstance(exc, ValidationException) and isinstance(exc.extra, list):  # name the parameter and why
         reasons = [f"{item.get('key')}: {item.get('message')}" for item in exc.extra if isinstance(item, dict)]
         detail = f"bad request parameter ({'; '.join(reasons)})" if reasons else detail
-    return _error_response(request, exc.status_code, detail, exc.headers)
+    return _error_response(request, exc.status_code, detail, exc.headers, getattr(exc, "retry", None))
 
 
 def _internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """A bug or an unexpected database error: the traceback goes to the log the page points to."""
     logger.error("%s %s failed", request.method, request.url.path, exc_info=exc)
-    return _error_response(request, 500, "internal error: see the server's log", None)
+    return _error_response(request, 500, "internal error: see the server's log", None, None)
 
 
 def _error_response(
-    request: Request[Any, Any, Any], status: int, detail: str, headers: dict[str, str] | None
+    request: Request[Any, Any, Any], status: int, detail: str, headers: dict[str, str] | None, retry: str | None
 ) -> Response[Any]:
     if request.url.path.startswith("/api/") or "text/html" not in request.headers.get("accept", "text/html"):
         return Response(
@@ -67,7 +67,7 @@ def _error_response(
         )
     return Template(
         template_name="pages/error.html.j2",
-        context={"status": status, "detail": detail},
+        context={"status": status, "detail": detail, "retry": retry},
         status_code=status,
         headers=headers,
     )

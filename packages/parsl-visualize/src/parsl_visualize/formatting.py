@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import datetime
 
-if TYPE_CHECKING:
-    import datetime
-
-__all__ = ("FILTERS", "duration_text", "time_text")
+__all__ = ("FILTERS", "duration_text", "epoch_seconds", "time_text")
 
 
 def time_text(value: datetime.datetime | None) -> str:
@@ -30,4 +27,12 @@ def duration_text(seconds: float | None) -> str:
     return f"{hours} h {minutes:02d} min"
 
 
-FILTERS = {"time": time_text, "duration": duration_text}
+def epoch_seconds(value: datetime.datetime | None, utc: bool) -> float | None:
+    """A database time as seconds since 1970, for the browser's clock (naive: UTC, or this host's zone)."""
+    if value is None:
+        return None
+    aware = value.replace(tzinfo=datetime.timezone.utc) if utc else value.astimezone()
+    return round(aware.timestamp(), 3)
+
+
+FILTERS = {"time": time_text, "duration": duration_text, "epoch": epoch_seconds}

@@ -40,6 +40,7 @@ __all__ = (
     "DagTask",
     "GanttTry",
     "RunModel",
+    "RunProgress",
     "RunSummary",
     "TaskFilter",
     "TaskPage",
@@ -141,6 +142,25 @@ class AppSummary:
     running: int
     mean_duration: float | None
     max_duration: float | None
+
+
+@dataclasses.dataclass(frozen=True)
+class RunProgress:
+    """Tasks of a run so far: done, failed (or dependency failed), running, and waiting (pending or queued)."""
+
+    done: int
+    failed: int
+    running: int
+    waiting: int
+
+    @property
+    def total(self) -> int:
+        """Tasks known so far."""
+        return self.done + self.failed + self.running + self.waiting
+
+    def percent(self, part: int) -> float:
+        """``part`` as a percentage of the total (0 when there is no task yet)."""
+        return 100.0 * part / self.total if self.total else 0.0
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -466,15 +486,18 @@ class RunModel:
     def host_names(self) -> list[str]:
         """Hosts that ran at least one try."""
         with self.lock:
-            return sorted(host for host in self.tasks.hosts if host)
+            tasks = self.tasks
+            return sorted(host for host, n in zip(tasks.hosts, tasks.host_tries, strict=True) if host and n)
 
-    def counts(self) -> tuple[int, int]:
-        """Tasks done (exec_done, memo_done) and failed (failed, dep_fail) so far."""
+    def progress(self) -> RunProgress:
+        """How far the run has come: tasks done, failed, running and waiting of those known so far."""
         with self.lock:
             tasks = self.tasks
             by_name = dict(zip(tasks.states, tasks.by_state, strict=True))
             done = by_name.get("exec_done", 0) + by_name.get("memo_done", 0)
-            return done, sum(by_name.get(state, 0) for state in FAILED_STATES)
+            failed = sum(by_name.get(state, 0) for state in FAILED_STATES)
+            running = by_name.get("running", 0) + by_name.get("running_ended", 0)
+            return RunProgress(done, failed, running, len(tasks) - done - failed - running)
 
     # --- the task list --------------------------------------------------------------
 

@@ -43,6 +43,8 @@ class TaskStore:
         self.apps: list[str] = []
         self._app_codes: dict[str, int] = {}
         self.hosts: list[str | None] = [None]
+        self.host_tries: list[int] = [0]
+        """Tries per host code (hosts no try names any more are not listed)."""
         self._host_codes: dict[str | None, int] = {None: 0}
         self.position: dict[int, int] = {}
         self.ids_ascending = True
@@ -113,6 +115,7 @@ class TaskStore:
         if code is None:
             code = self._host_codes[name] = len(self.hosts)
             self.hosts.append(name)
+            self.host_tries.append(0)
         return code
 
     def slot(self, task_id: int) -> int:
@@ -353,10 +356,13 @@ class TaskStore:
             self.has_try[position] = 1
             self.launched[position], self.running[position], self.ended[position] = times[:3]
             self.host[position] = self.host_code(times.host)
-            return old
-        retries = self.more_tries.setdefault(position, {})
-        old = retries.get(try_id)
-        retries[try_id] = times
+        else:
+            retries = self.more_tries.setdefault(position, {})
+            old = retries.get(try_id)
+            retries[try_id] = times
+        if old is not None:
+            self.host_tries[self.host_code(old.host)] -= 1
+        self.host_tries[self.host_code(times.host)] += 1
         return old
 
     def tries(self, position: int) -> list[tuple[int, TryTimes]]:

@@ -26,10 +26,16 @@ if TYPE_CHECKING:
     from parsl_visualize.live.registry import ModelRegistry
     from parsl_visualize.queries.workflows import WorkflowRow
 
-__all__ = ("RunContext", "live_page", "provide_run")
+__all__ = ("NotYetError", "RunContext", "live_page", "provide_run")
 
 T = TypeVar("T")
 _EPOCH = datetime.datetime(1970, 1, 1)  # noqa: DTZ001 - the database's naive times
+
+
+class NotYetError(NotFoundException):
+    """Something of a running run that may still come (a task not submitted yet): the page retries."""
+
+    retry = "The run is still running: this page reloads every few seconds until it appears."
 
 
 class RunContext:
@@ -82,7 +88,7 @@ def provide_run(
     if run is None:
         raise NotFoundException(f"no workflow run {run_id!r} in this database")
     model = models.model(conn, run_id)
-    return RunContext(run=run.with_progress(*model.counts()), model=model, db=db, conn=conn, cache=cache)
+    return RunContext(run=run.with_progress(model.progress()), model=model, db=db, conn=conn, cache=cache)
 
 
 def live_page(
@@ -107,5 +113,13 @@ def live_page(
         return Response(content=b"", status_code=204)
     query = urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "since"])
     here = request.url.path + (f"?{query}" if query else "")
-    shown = {**context(), "run": ctx.run, "token": ctx.token, "live": ctx.live, "zone": ctx.db.zone_label, "here": here}
+    shown = {
+        **context(),
+        "run": ctx.run,
+        "token": ctx.token,
+        "live": ctx.live,
+        "zone": ctx.db.zone_label,
+        "utc": ctx.db.utc,
+        "here": here,
+    }
     return Template(template_name=fragment if polled else page, context=shown)

@@ -40,7 +40,7 @@ class ApiController(Controller):
         """All runs, newest first, with status and task counts."""
         return sort_runs(
             [
-                run if run.ended is not None else run.with_progress(*models.model(conn, run.run_id).counts())
+                run if run.ended is not None else run.with_progress(models.model(conn, run.run_id).progress())
                 for run in list_workflows(conn, db.now())
             ]
         )

@@ -14,7 +14,7 @@ from litestar.response import Stream
 
 from parsl_visualize.charts.task import resource_series_chart, status_timeline_chart
 from parsl_visualize.live.model import SORT_COLUMNS, TaskFilter
-from parsl_visualize.pages._run import live_page
+from parsl_visualize.pages._run import NotYetError, live_page
 from parsl_visualize.queries.task_detail import task_detail
 from parsl_visualize.states import STATE_ORDER
 from parsl_visualize.urls import from_segment
@@ -117,7 +117,8 @@ class TaskController(Controller):
         """States, tries, resource samples and files of one task."""
         detail = task_detail(ctx.conn, ctx.run.run_id, task_id, ctx.model.dependents(task_id))
         if detail is None:
-            raise NotFoundException(f"no task {task_id} in workflow run {ctx.run.run_id!r}")
+            missing = NotYetError if ctx.live else NotFoundException
+            raise missing(f"no task {task_id} in workflow run {ctx.run.run_id!r}")
 
         def context() -> dict[str, Any]:
             started = detail.statuses[0].at if detail.statuses else detail.invoked

@@ -61,7 +61,7 @@ class WorkflowController(Controller):
     ) -> Template:
         """Every run in the database, newest first; polls while any run is running."""
         runs = [
-            run if run.ended is not None else run.with_progress(*models.model(conn, run.run_id).counts())
+            run if run.ended is not None else run.with_progress(models.model(conn, run.run_id).progress())
             for run in list_workflows(conn, db.now())
         ]
         runs = sort_runs(runs, sort, desc)
@@ -71,7 +71,7 @@ class WorkflowController(Controller):
             "desc": desc,
             "zone": db.zone_label,
             "database": db.label,
-            "live": any(run.status == "running" for run in runs),
+            "utc": db.utc,
         }
         name = "fragments/workflows.html.j2" if request.htmx else "pages/workflows.html.j2"
         return Template(template_name=name, context=context)

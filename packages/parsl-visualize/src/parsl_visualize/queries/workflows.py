@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
+from parsl_visualize.live.model import RunProgress  # noqa: TC001 - Litestar reads the dataclass at runtime
 from parsl_visualize.queries._common import RESOURCE, STATUS, WORKFLOW
 
 if TYPE_CHECKING:
@@ -41,19 +42,19 @@ class WorkflowRow:
     rundir: str
     tasks_completed: int
     tasks_failed: int
+    progress: RunProgress | None = None
+    """Tasks per phase so far (from the run's model), for runs that have not ended."""
 
     @property
     def duration(self) -> float:
         """Seconds from start to end, or to the last message while running."""
         return ((self.ended or self.last_message) - self.began).total_seconds()
 
-    def with_progress(self, completed: int, failed: int) -> WorkflowRow:
+    def with_progress(self, progress: RunProgress) -> WorkflowRow:
         """The row with the live counts of a run that has not ended."""
-        return (
-            self
-            if self.ended is not None
-            else dataclasses.replace(self, tasks_completed=completed, tasks_failed=failed)
-        )
+        if self.ended is not None:
+            return self
+        return dataclasses.replace(self, tasks_completed=progress.done, tasks_failed=progress.failed, progress=progress)
 
 
 def _status(ended: datetime.datetime | None, last_message: datetime.datetime, now: datetime.datetime) -> str:
