@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
 
 
 def rows(hub: RunningHub, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-    with sqlite3.connect(hub.db_path) as conn:
+    with contextlib.closing(sqlite3.connect(hub.db_path)) as conn:
         return conn.execute(sql, args).fetchall()
 
 
@@ -258,3 +259,18 @@ def test_a_refused_message_costs_only_itself_and_later_batches_keep_their_order(
     assert hub.service.stats.rejected_messages == 1
     assert rows(hub, "select count(*), sum(task_id = 666) from resource") == [(999, 0)]
     assert rows(hub, "select time_completed from workflow") == [("2026-05-01 12:00:09.000000",)]
+
+
+def test_a_stopped_hub_leaves_its_database_readable_without_write_access(
+    hub: RunningHub, client: Client, make: Messages
+) -> None:
+    # WAL needs a -shm file beside the database even to read it; a reader that may not write
+    # the directory (another user's run) could not read it. Rollback mode needs none.
+    run_one_task(client, make)
+    client.flush()
+    assert rows(hub, "pragma journal_mode") == [("wal",)]
+    hub.stop()
+    with hub.db_path.open("rb") as database:
+        header = database.read(20)
+    assert header[18:20] == b"\x01\x01"  # rollback journal
+    assert sorted(p.name for p in hub.db_path.parent.iterdir()) == ["monitoring.db"]

@@ -47,7 +47,21 @@ class Writer:
         return self._open
 
     def close(self) -> None:
-        """Release the connection and the engine."""
+        """Release the connection and the engine; an SQLite file is left in rollback-journal mode.
+
+        WAL needs a ``-shm`` file beside the database to read it, which a reader cannot create
+        in a directory it may not write (another user's run, a read-only mount). Back in
+        rollback mode, a finished database reads anywhere. If another connection still has
+        the file open (a second hub, a reader), SQLite keeps WAL and the readers keep its files.
+        """
+        if self._engine.dialect.name == "sqlite":
+            try:
+                cursor = self._connection.cursor()
+                cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                cursor.execute("PRAGMA journal_mode=DELETE")
+                cursor.close()
+            except self._operational as exc:
+                logger.info("database left in WAL mode: %s", one_line(exc))
         if self._open is not None:
             self._open.close()
             self._open = None

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime
+import sqlite3
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
-from sqlalchemy import QueuePool, create_engine, inspect, select
+from sqlalchemy import QueuePool, create_engine, event, inspect, select
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DisconnectionError, SQLAlchemyError
 
 from parsl_monitor_core.schema import (
     SCHEMA_VERSION,
@@ -22,12 +24,15 @@ from parsl_visualize.connections import POOL_SIZE
 from parsl_visualize.errors import DatabaseError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from sqlalchemy import Connection, Engine
     from sqlalchemy.engine import URL
 
 __all__ = ("Database", "database_url", "default_database_url", "open_database")
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
+_HEADER = 100
 REQUIRED_TABLES = ("workflow", "task", "try", "status")
 
 
@@ -75,7 +80,7 @@ class Database:
         return (now if self.utc else now.astimezone()).replace(tzinfo=None)
 
 
-def _sqlite_readonly_url(url: URL) -> URL:
+def _sqlite_path(url: URL) -> Path:
     path = Path(url.database or "")
     if not url.database or url.database == ":memory:":
         raise DatabaseError("an in-memory SQLite database holds no monitoring data: give a file")
@@ -85,13 +90,68 @@ def _sqlite_readonly_url(url: URL) -> URL:
         raise DatabaseError(f"{path} is a directory, not a database file")
     try:
         with path.open("rb") as handle:
-            magic = handle.read(len(SQLITE_MAGIC))
+            header = handle.read(_HEADER)
     except OSError as exc:
         raise DatabaseError(f"cannot read {path}: {exc.strerror}") from None
-    if magic != SQLITE_MAGIC:
+    if header[: len(SQLITE_MAGIC)] != SQLITE_MAGIC:
         raise DatabaseError(f"{path} is not an SQLite database")
-    # mode=ro: the viewer cannot write even by mistake; the hub may keep writing (WAL).
-    return url.set(database=f"file:{path.resolve()}", query={"mode": "ro", "uri": "true"})
+    return path.resolve()
+
+
+def _sqlite_reader(path: Path) -> Callable[[], _Reader]:
+    """Read-only connections that create no file beside the database and need no write access to its directory.
+
+    A database a hub is writing has ``-wal`` and ``-shm`` files, which ``mode=ro`` reads.
+    A WAL database without them (its writer ended without going back to rollback mode, or
+    was killed and the files were cleaned up) would make ``mode=ro`` create ``-shm``, or fail
+    where it may not: it is opened ``immutable`` instead, which is exact as long as nobody
+    writes (a checkout hands out a fresh connection once a ``-wal`` file appears).
+    """
+    wal = path.with_name(path.name + "-wal")
+
+    def connect() -> _Reader:
+        immutable = not wal.exists() and _in_wal_mode(path)
+        uri = f"file:{quote(str(path))}?mode=ro" + ("&immutable=1" if immutable else "")
+        conn = _Reader(uri, uri=True, check_same_thread=False)
+        conn.immutable = immutable
+        # ATTACH opens other files read-write whatever the main one's mode: none may be attached.
+        attached = getattr(sqlite3, "SQLITE_LIMIT_ATTACHED", None)  # Python 3.11+
+        if attached is not None:
+            conn.setlimit(attached, 0)  # type: ignore[attr-defined,unused-ignore]
+        else:
+            conn.set_authorizer(_no_attach)
+        return conn
+
+    return connect
+
+
+class _Reader(sqlite3.Connection):
+    """An SQLite connection that remembers how it was opened."""
+
+    immutable = False
+
+
+def _no_attach(action: int, *_args: object) -> int:
+    return sqlite3.SQLITE_DENY if action == sqlite3.SQLITE_ATTACH else sqlite3.SQLITE_OK
+
+
+def _in_wal_mode(path: Path) -> bool:
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(_HEADER)
+    except OSError:
+        return False
+    return header[18:20] == b"\x02\x02"  # the file format's write and read versions: 2 is WAL
+
+
+def _fresh_if_writer_came(path: Path) -> Callable[..., None]:
+    wal = path.with_name(path.name + "-wal")
+
+    def checkout(dbapi_connection: Any, _record: object, _proxy: object) -> None:
+        if isinstance(dbapi_connection, _Reader) and dbapi_connection.immutable and wal.exists():
+            raise DisconnectionError("a writer opened the database: reconnect to see its rows")
+
+    return checkout
 
 
 def _check(conn: Connection, label: str) -> int | None:
@@ -122,9 +182,8 @@ def open_database(location: str) -> Database:
         raise DatabaseError(f"not a database URL or path: {location!r}") from None
     label = url.render_as_string(hide_password=True)
     connect_args: dict[str, object] = {}
-    if url.get_backend_name() == "sqlite":
-        url = _sqlite_readonly_url(url)
-    elif url.get_backend_name() == "postgresql":
+    sqlite_path = _sqlite_path(url) if url.get_backend_name() == "sqlite" else None
+    if url.get_backend_name() == "postgresql":
         if url.drivername == "postgresql":
             url = url.set(drivername="postgresql+psycopg")  # the driver of our `postgres` extra
         connect_args["options"] = "-c default_transaction_read_only=on"
@@ -132,16 +191,19 @@ def open_database(location: str) -> Database:
         engine = create_engine(
             url,
             connect_args=connect_args,
-            pool_pre_ping=url.get_backend_name() != "sqlite",
+            pool_pre_ping=sqlite_path is None,
             poolclass=QueuePool,
-            pool_size=POOL_SIZE,  # one per request or export slot: taking one never waits
+            pool_size=POOL_SIZE,  # one per request slot: taking one never waits
             max_overflow=0,
+            **({"creator": _sqlite_reader(sqlite_path)} if sqlite_path is not None else {}),
         )
     except ImportError as exc:
         hint = ": pip install 'parsl-visualize[postgres]'" if url.get_backend_name() == "postgresql" else ""
         raise DatabaseError(f"cannot use {label}: {exc}{hint}") from None
     except ArgumentError as exc:
         raise DatabaseError(f"cannot use {label}: {exc}") from None
+    if sqlite_path is not None:
+        event.listen(engine, "checkout", _fresh_if_writer_came(sqlite_path))
     try:
         with engine.connect() as conn:
             version = _check(conn, label)
