@@ -29,4 +29,5 @@ def _epoch_sqlite(element: epoch, compiler: SQLCompiler, **kw: Any) -> str:
 
 @compiles(epoch, "postgresql")
 def _epoch_postgresql(element: epoch, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"extract(epoch from {compiler.process(element.clauses, **kw)})"
+    # extract() answers numeric since PostgreSQL 14, which arrives as Decimal.
+    return f"extract(epoch from {compiler.process(element.clauses, **kw)})::float8"
