@@ -28,7 +28,7 @@ KINDS = (
     ("process_worker_pool", "HTEX worker pool (manager)"),
     ("multiprocessing.spawn", "HTEX workers"),
     ("monitoring zmq router", "Parsl's monitoring router (HTEX)"),
-    ("parsl_monitor_hub.writer_process", "our hub's writer process"),
+    ("parsl_monitor_hub.writing.process", "our hub's writer process"),
     ("parsl_monitor_hub", "our hub"),
     ("-m parsl_monitor_worker", "our node agent"),
     ("dbm_starter", "Parsl's database manager"),

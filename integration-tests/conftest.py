@@ -161,7 +161,7 @@ def postgres() -> Iterator[PostgresServer]:
 class HubProcess:
     """A ``parsl-monitor-hub`` CLI process on a free loopback port, as a user starts one."""
 
-    def __init__(self, db: str, log_file: Path, bind: str = "tcp://127.0.0.1:*") -> None:
+    def __init__(self, db: str, log_file: Path, bind: str = "tcp://127.0.0.1:*", *extra: str) -> None:
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -173,8 +173,10 @@ class HubProcess:
                 bind,
                 "--log-file",
                 str(log_file),
+                *extra,
             ],
             stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
         )
         assert self.process.stdout is not None
@@ -187,17 +189,17 @@ class HubProcess:
         """SIGTERM, as a user's Ctrl-C or a scheduler would; the hub writes everything first."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
-        self.process.communicate(timeout=60)
+        _, self.stderr = self.process.communicate(timeout=60)
         return self.process.returncode
 
 
 @pytest.fixture
 def start_hub(tmp_path: Path) -> Iterator[Callable[..., HubProcess]]:
-    """``start_hub(db_url, bind=...)`` starts a hub CLI; every hub still running is stopped after the test."""
+    """``start_hub(db_url, bind=..., *options)`` starts a hub CLI; every hub still running is stopped after the test."""
     started: list[HubProcess] = []
 
-    def start(db: str, bind: str = "tcp://127.0.0.1:*") -> HubProcess:
-        hub = HubProcess(db, tmp_path / f"hub-{len(started)}.log", bind)
+    def start(db: str, bind: str = "tcp://127.0.0.1:*", *extra: str) -> HubProcess:
+        hub = HubProcess(db, tmp_path / f"hub-{len(started)}.log", bind, *extra)
         started.append(hub)
         return hub
 
@@ -287,6 +289,21 @@ class MidRun:
                 return states
             assert time.monotonic() < deadline, f"the workflow never got there: {dict(counts)}"
             time.sleep(0.2)
+
+    def kill(self) -> None:
+        """SIGKILL the program and what it started (interchange, workers), not its hub: a user's kill -9.
+
+        The hub is left to notice by itself, as it must when a batch scheduler kills a job.
+        """
+        import psutil
+
+        program = psutil.Process(self.process.pid)
+        started = [p for p in program.children(recursive=True) if "parsl_monitor_hub" not in " ".join(p.cmdline())]
+        for process in (program, *started):
+            with contextlib.suppress(psutil.NoSuchProcess):
+                process.kill()
+        self.process.communicate(timeout=60)
+        psutil.wait_procs(started, timeout=30)
 
     def release(self) -> None:
         self.release_file.touch()

@@ -141,3 +141,22 @@ def test_charts_of_a_run_whose_workers_never_start_are_never_negative(
             running = charts["chart-running-apps"]["series"]
             assert all(value == 0 for series in running for value in series["data"]), running
     assert set(truth_of(run.db, run.run_id).values()) <= {"failed", "dep_fail", "pending", "launched"}
+
+
+def test_a_killed_program_s_run_is_shown_abandoned_not_completed(tmp_path: Path, mid_run: Callable[..., Any]) -> None:
+    run = mid_run(tmp_path)
+    run.wait_for(held_still)
+    run.kill()
+    deadline = time.monotonic() + 60  # the hub notices its program is gone, writes what it holds, ends the run
+    while True:
+        with sqlite3.connect(run.db) as conn:
+            ended = conn.execute("select reason from parsl_monitor_run_end where run_id = ?", (run.run_id,)).fetchall()
+        if ended:
+            break
+        assert time.monotonic() < deadline, "the hub never ended the killed program's run"
+        time.sleep(0.5)
+    assert ended == [("abandoned",)]
+    with client_for(run.db) as client:
+        assert {r["run_id"]: r["status"] for r in client.get("/api/workflows").json()} == {run.run_id: "abandoned"}
+        page = client.get(f"/workflow/{run.run_id}/").text
+        assert '<span class="run-status abandoned"' in page

@@ -21,11 +21,73 @@ if TYPE_CHECKING:
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 NOW = datetime.datetime(2026, 5, 1, 12, tzinfo=datetime.timezone.utc)
+START = {
+    "run_id": "r1",
+    "python_version": "3.11",
+    "time_began": NOW,
+    "rundir": "/x",
+    "host": "h",
+    "user": "u",
+    "tasks_failed_count": 0,
+    "tasks_completed_count": 0,
+}
 
 
 def query(url: str, sql: str) -> list[tuple[Any, ...]]:
     with psycopg.connect(url.replace("+psycopg", "")) as conn:
         return conn.execute(sql).fetchall()
+
+
+def answer_to(sock: zmq.Socket[bytes], timeout: float = 60) -> Any:
+    assert sock.poll(int(timeout * 1000)), "no answer from the hub"
+    (answer,) = [validate_message(item) for item in decode_frame(sock.recv()).messages]
+    return answer
+
+
+@pytest.mark.parametrize("database_comes_back", [True, False])
+def test_a_database_that_stops_taking_writes_is_waited_for_then_given_up_on_counting_the_loss(
+    postgres: PostgresServer, start_hub: Callable[..., HubProcess], database_comes_back: bool
+) -> None:
+    name = f"ro_{uuid.uuid4().hex[:8]}"
+    url = postgres.create_database(name)
+    admin = postgres.url().replace("+psycopg", "")
+    hub = start_hub(url, "tcp://127.0.0.1:*", "--stop-grace", "3")
+    context = zmq.Context()
+    sock = context.socket(zmq.DEALER)
+    sock.connect(hub.url)
+    sock.send(encode_frame([(K.WORKFLOW_INFO, START), (K.FLUSH, {"token": 1})], "s"))
+    assert answer_to(sock).get("written") == 1
+    with psycopg.connect(admin, autocommit=True) as conn:  # a standby, a quota, an operator: no more writes
+        conn.execute(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on')
+        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
+    resources = [
+        (K.RESOURCE_INFO, {"run_id": "r1", "task_id": 0, "try_id": 0, "timestamp": NOW + datetime.timedelta(seconds=i)})
+        for i in range(100)
+    ]
+    sock.send(encode_frame([*resources, (K.FLUSH, {"token": 2, "sent": 101})], "s"))
+    problems = []  # the sender hears why its confirmation waits: first the lost connection, then
+    while not any("read-only transaction" in problem for problem in problems):
+        waits = answer_to(sock)
+        assert (waits.kind, waits.get("token")) == (K.FLUSH_WAITS, 2)
+        problems.append(waits.get("problem"))
+    if database_comes_back:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'ALTER DATABASE "{name}" SET default_transaction_read_only = off')
+        answer = answer_to(sock)
+        while answer.kind is K.FLUSH_WAITS:
+            answer = answer_to(sock)
+        assert (answer.kind, answer.get("written"), answer.get("settled")) == (K.FLUSHED, 101, 101)
+        assert hub.stop() == 0
+        assert query(url, "select count(*) from resource") == [(100,)]
+    else:
+        assert hub.stop() == 1  # within the grace, not forever
+        (line,) = hub.stderr.strip().splitlines()
+        assert line.startswith(
+            "parsl-monitor-hub: error: stopping with 100 messages not written: the database took no write for "
+        )
+        assert "read-only transaction" in line
+    sock.close(linger=0)
+    context.term()
 
 
 def test_hub_cli_writes_to_postgres_and_isolates_a_refused_row(
@@ -37,16 +99,6 @@ def test_hub_cli_writes_to_postgres_and_isolates_a_refused_row(
     context = zmq.Context()
     sock = context.socket(zmq.DEALER)
     sock.connect(hub.url)
-    start = {
-        "run_id": "r1",
-        "python_version": "3.11",
-        "time_began": NOW,
-        "rundir": "/x",
-        "host": "h",
-        "user": "u",
-        "tasks_failed_count": 0,
-        "tasks_completed_count": 0,
-    }
     status = {
         "run_id": "r1",
         "task_id": 0,
@@ -75,7 +127,7 @@ def test_hub_cli_writes_to_postgres_and_isolates_a_refused_row(
     sock.send(
         encode_frame(
             [
-                (K.WORKFLOW_INFO, start),
+                (K.WORKFLOW_INFO, START),
                 (K.TASK_INFO, status),
                 (K.RESOURCE_INFO, orphan),
                 *[(K.RESOURCE_INFO, r) for r in resources],

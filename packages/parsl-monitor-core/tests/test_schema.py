@@ -57,15 +57,25 @@ def test_refuses_a_foreign_table_with_our_name(tmp_path: Path) -> None:
     engine.dispose()
 
 
-def test_a_version_1_database_is_upgraded_with_the_node_sample_table(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("version", "added"),
+    [
+        (1, ["node_sample", "parsl_monitor_run_end", "parsl_monitor_sender"]),
+        (2, ["parsl_monitor_run_end", "parsl_monitor_sender"]),
+    ],
+)
+def test_an_older_database_is_upgraded_with_the_tables_added_since(
+    tmp_path: Path, version: int, added: list[str]
+) -> None:
     path = tmp_path / "m.db"
     engine = create_engine(f"sqlite:///{path}")
     create_or_upgrade(engine)
-    with sqlite3.connect(path) as conn:  # what a parsl-monitor of schema version 1 left behind
-        conn.execute("drop table node_sample")
-        conn.execute("update parsl_monitor_schema set version = 1")
-    assert create_or_upgrade(engine) == SCHEMA_VERSION == 2
-    assert "node_sample" in inspect(engine).get_table_names()
+    with sqlite3.connect(path) as conn:  # what a parsl-monitor of that schema version left behind
+        for table in added:
+            conn.execute(f"drop table {table}")
+        conn.execute("update parsl_monitor_schema set version = ?", (version,))
+    assert create_or_upgrade(engine) == SCHEMA_VERSION == 3
+    assert set(added) <= set(inspect(engine).get_table_names())
     with sqlite3.connect(path) as conn:
-        assert conn.execute("select version from parsl_monitor_schema").fetchall() == [(2,)]
+        assert conn.execute("select version from parsl_monitor_schema").fetchall() == [(3,)]
     engine.dispose()

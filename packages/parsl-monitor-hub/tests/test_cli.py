@@ -205,4 +205,4 @@ def test_the_writer_stops_when_the_hub_is_killed(
     process.wait()
     assert gone_within(pid, 30)
     log = (tmp_path / "hub.log").read_text()
-    assert "parsl_monitor_hub.writer_process [ERROR] the hub process is gone; the database writer stops" in log
+    assert "parsl_monitor_hub.writing.process [ERROR] the hub process is gone; the database writer stops" in log

@@ -226,6 +226,14 @@ def test_stop_writes_what_arrived_and_ends_unfinished_workflows(
     assert rows(hub, "select count(*) from status") == [(1,)]
     ((completed,),) = rows(hub, "select time_completed from workflow")
     assert completed is not None
+    # ...and says the hub ended it, so a killed program does not pass for a success
+    assert rows(hub, "select run_id, reason, noted from parsl_monitor_run_end") == [
+        ("run-crashed", "abandoned", completed)
+    ]
+    # every message is accounted for: 2 settled of sender "test"
+    assert rows(hub, "select sender, run_id, settled, lost from parsl_monitor_sender") == [
+        ("test", "run-crashed", 2, 0)
+    ]
 
 
 @pytest.mark.parametrize("count", [1, 5000])

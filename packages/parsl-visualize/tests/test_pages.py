@@ -8,6 +8,7 @@ import html
 import io
 import json
 import re
+import sqlite3
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -254,3 +255,27 @@ def test_pages_reference_only_local_scripts_and_styles(client: Client) -> None:
         assert not re.search(r'(src|href)="(https?:)?//', page), path
     for asset in ("/static/vendor/echarts.min.js", "/static/vendor/htmx.min.js", "/static/app.js", "/static/app.css"):
         assert client.get(asset).status_code == 200
+
+
+def test_a_quiet_run_keeps_polling_so_it_comes_back_when_its_long_tasks_report(client: Client) -> None:
+    page = client.get(f"/workflow/{STALE}/").text
+    assert '<span class="run-status incomplete">' in page
+    assert "hx-trigger=" in page  # an hour without messages may be one long task: keep asking
+    assert "hx-trigger=" not in client.get(f"/workflow/{DONE}/").text  # an ended run never changes
+
+
+def test_a_run_the_hub_ended_and_messages_it_never_received_are_shown(client: Client, db_path: Path) -> None:
+    with sqlite3.connect(db_path) as conn:  # what the hub writes for a killed program, and a lost connection
+        conn.execute("update workflow set time_completed = time_began where run_id = ?", (STALE,))
+        conn.execute("insert into parsl_monitor_run_end values (?, 'abandoned', '2026-05-01 12:00:00')", (STALE,))
+        conn.executemany(
+            "insert into parsl_monitor_sender values (?, ?, ?, ?)",
+            [("host:1:a", DONE, 100, 7), ("host:2:b", DONE, 50, 5), ("host:3:c", STALE, 10, 0)],
+        )
+    statuses = {r["run_id"]: (r["status"], r["lost"]) for r in client.get("/api/workflows").json()}
+    assert statuses[STALE] == ("abandoned", 0)
+    assert statuses[DONE] == ("completed", 12)
+    assert '<span class="run-status abandoned"' in client.get(f"/workflow/{STALE}/").text
+    page = client.get(f"/workflow/{DONE}/").text
+    assert re.search(r'<dt>Lost messages</dt><dd class="lost"[^>]*>12</dd>', page)
+    assert "Lost messages" not in client.get(f"/workflow/{LIVE}/").text

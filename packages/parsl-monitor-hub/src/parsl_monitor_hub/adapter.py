@@ -30,6 +30,9 @@ logger = logging.getLogger(__name__)
 DEFAULT_HUB_PORT = 55055
 SHARED_HUB_CONFIRM_TIMEOUT = 300.0
 """How long close() waits for a shared hub (``hub_url``) to confirm before giving up."""
+DATABASE_WAIT_LIMIT = 30.0
+"""How long close() waits once the hub says it cannot write its database (full disk, read-only
+file): then it stops an embedded hub, which reports what it could not write."""
 
 
 class MonitoringHub(_ParslMonitoringHub):
@@ -142,6 +145,13 @@ class MonitoringHub(_ParslMonitoringHub):
             waited = time.monotonic() - started
             if self._embedded is not None and not self._embedded.alive:
                 logger.error("the monitoring hub exited before confirming; see monitoring_hub.log")
+                ticket.cancel()
+            elif ticket.problem_since is not None and time.monotonic() - ticket.problem_since > DATABASE_WAIT_LIMIT:
+                logger.error(
+                    "the monitoring hub could not write its database for %.0f s (%s); giving up waiting",
+                    time.monotonic() - ticket.problem_since,
+                    ticket.problem,
+                )
                 ticket.cancel()
             elif self._embedded is None and waited > SHARED_HUB_CONFIRM_TIMEOUT:
                 logger.error("the monitoring hub at %s did not confirm within %.0f s", self.hub_url, waited)

@@ -18,13 +18,15 @@ class Batcher:
         self.max_size = max_size
         self.max_delay = max_delay
         self._messages: list[Message] = []
+        self._senders: list[str] = []
         self._since = 0.0
 
-    def add(self, message: Message) -> None:
-        """Append one message; the first one starts the batch's clock."""
+    def add(self, message: Message, sender: str) -> None:
+        """Append one message and who sent it; the first one starts the batch's clock."""
         if not self._messages:
             self._since = time.monotonic()
         self._messages.append(message)
+        self._senders.append(sender)
 
     def full(self) -> bool:
         """True when the batch has reached its size: take no more before writing it."""
@@ -42,7 +44,22 @@ class Batcher:
             return self.max_delay
         return max(0.0, self.max_delay - (time.monotonic() - self._since))
 
-    def take(self) -> list[Message]:
-        """Hand over the waiting messages and start an empty batch."""
-        messages, self._messages = self._messages, []
-        return messages
+    @property
+    def pending(self) -> int:
+        """How many messages wait."""
+        return len(self._messages)
+
+    def make_due(self) -> None:
+        """Let the waiting messages go at the next check (the hub is stopping)."""
+        self._since = time.monotonic() - self.max_delay
+
+    def take(self) -> tuple[list[Message], list[str]]:
+        """Hand over at most ``max_size`` waiting messages and their senders; the rest wait for the next take."""
+        if len(self._messages) <= self.max_size:
+            messages, senders = self._messages, self._senders
+            self._messages, self._senders = [], []
+        else:  # a frame of many messages goes out in batches like many frames
+            messages, senders = self._messages[: self.max_size], self._senders[: self.max_size]
+            del self._messages[: self.max_size], self._senders[: self.max_size]
+            self._since = time.monotonic() - self.max_delay  # the rest is due at once
+        return messages, senders

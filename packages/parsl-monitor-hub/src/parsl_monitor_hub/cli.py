@@ -12,14 +12,13 @@ from typing import TYPE_CHECKING
 from parsl_monitor_hub.__about__ import __version__
 from parsl_monitor_hub.config import DEFAULT_BIND, DEFAULT_DB_URL, HubConfig, database_url
 from parsl_monitor_hub.errors import HubError
+from parsl_monitor_hub.logs import log_to
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from types import FrameType
 
 __all__ = ("main",)
-
-LOG_FORMAT = "%(asctime)s.%(msecs)03d %(name)s [%(levelname)s] %(message)s"
 
 
 def _positive_int(text: str) -> int:
@@ -69,6 +68,14 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--batch-size", type=_positive_int, default=HubConfig.batch_size, help=argparse.SUPPRESS)
     parser.add_argument("--batch-delay", type=_positive_float, default=HubConfig.batch_delay, help=argparse.SUPPRESS)
     parser.add_argument(
+        "--stop-grace",
+        type=_positive_float,
+        default=HubConfig.stop_grace,
+        metavar="SECONDS",
+        help="when stopping, give up on a database that takes no write for this long: what it could not "
+        f"write is counted in the log and the hub exits 1 (default: {HubConfig.stop_grace:.0f})",
+    )
+    parser.add_argument(
         "--stats-interval", type=_positive_float, default=HubConfig.stats_interval, help=argparse.SUPPRESS
     )
     # Used by the Parsl adapter when it starts a hub for one workflow.
@@ -78,23 +85,10 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _configure_logging(level: str, log_file: Path | None) -> None:
-    handler: logging.Handler
-    if log_file is None:
-        handler = logging.StreamHandler(sys.stderr)
-    else:
-        log_file.parent.mkdir(parents=True, exist_ok=True)
-        handler = logging.FileHandler(log_file)
-    handler.setFormatter(logging.Formatter(LOG_FORMAT, datefmt="%Y-%m-%d %H:%M:%S"))
-    root = logging.getLogger()
-    root.addHandler(handler)
-    root.setLevel(level)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the hub until SIGTERM or SIGINT; everything received by then is written."""
     args = _parser().parse_args(argv)
-    _configure_logging(args.log_level, args.log_file)
+    log_to(args.log_file, args.log_level)
     config = HubConfig(
         db_url=database_url(args.db),
         bind=args.bind,
@@ -105,6 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parent_pid=args.parent_pid,
         log_file=args.log_file,
         log_level=args.log_level,
+        stop_grace=args.stop_grace,
     )
     from parsl_monitor_hub.service import HubService  # SQLAlchemy and ZMQ only once arguments are good
 

@@ -38,6 +38,8 @@ class HubConfig:
         parent_pid: stop (and finish abnormally ended workflows) when this process is gone.
         log_file: where the writer process logs (the hub's own log); None for standard error.
         log_level: the writer process's log level.
+        stop_grace: when stopping, how long the database may go without taking a write
+            before the hub gives up on what it holds (counted and reported) and exits.
     """
 
     db_url: str = DEFAULT_DB_URL
@@ -50,3 +52,4 @@ class HubConfig:
     parent_pid: int | None = None
     log_file: Path | None = None
     log_level: str = "INFO"
+    stop_grace: float = 30.0

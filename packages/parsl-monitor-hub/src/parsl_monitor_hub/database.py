@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from parsl_monitor_core.schema import SchemaError, create_or_upgrade
+from parsl_monitor_core.schema import SchemaError, SchemaVersion, create_or_upgrade, table_of
 from parsl_monitor_hub.errors import DatabaseOpenError
 
 if TYPE_CHECKING:
@@ -70,4 +70,22 @@ def open_database(url: str) -> Engine:
         engine.dispose()
         reason = str(getattr(exc, "orig", exc)).splitlines()[0]
         raise DatabaseOpenError(f"cannot open {parsed.render_as_string()}: {reason}") from None
+    _probe_write(engine, parsed.render_as_string())
     return engine
+
+
+def _probe_write(engine: Engine, shown: str) -> None:
+    """Fail now, in one line, if the database takes no write (a read-only file or server, a full disk).
+
+    The schema may already be current, so opening wrote nothing: write one row in place and
+    roll back. Found later, the writer would wait for the database instead.
+    """
+    table = table_of(SchemaVersion).name
+    try:
+        with engine.connect() as conn:
+            conn.execute(text(f"UPDATE {table} SET version = version"))  # noqa: S608 - our own table name
+            conn.rollback()
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        reason = str(getattr(exc, "orig", exc)).splitlines()[0]
+        raise DatabaseOpenError(f"cannot write {shown}: {reason}") from None

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import logging
 import re
+import resource
 from typing import TYPE_CHECKING
 
 import zmq
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from parsl_monitor_core.wire import Message
+    from parsl_monitor_hub.ledger import Ledger
     from parsl_monitor_hub.stats import HubStats
 
 __all__ = ("FlushRequest", "Receiver")
@@ -36,22 +39,58 @@ _PARTS = 2
 RECEIVE_QUEUE_FRAMES = 100
 """Frames queued per peer before ZMQ stops reading from it until the hub catches up."""
 _PORT = re.compile(r"^(tcp://.+):(\d+|\*)$")
+WANTED_OPEN_FILES = 65536
+"""Each sender connection costs the hub one file descriptor; one ZMQRadio sender per worker."""
+_SPARE_FILES = 64
+"""Descriptors the hub needs besides connections (database, writer link, logs, libzmq)."""
+
+logger = logging.getLogger(__name__)
+
+
+def raise_open_file_limit() -> int:
+    """Raise this process's soft open-file limit toward the hard one; returns the senders it allows.
+
+    The common soft limit of 1024 ended the hub (``Too many open files``, or an abort in
+    libzmq) at about 1,000 connections: a run with that many workers.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = WANTED_OPEN_FILES if hard == resource.RLIM_INFINITY else min(hard, WANTED_OPEN_FILES)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+            soft = wanted
+    allowed = WANTED_OPEN_FILES if soft == resource.RLIM_INFINITY else soft - _SPARE_FILES
+    if allowed < WANTED_OPEN_FILES // 16:
+        logger.warning(
+            "this hub can serve about %d senders (one per worker process): the open-file limit is %d; "
+            "raise it (ulimit -n) for more workers",
+            allowed,
+            soft,
+        )
+    return allowed
 
 
 class FlushRequest:
-    """A sender waiting to hear that its messages are committed."""
+    """A sender waiting to hear that its messages are committed (and how many it sent before asking)."""
 
-    __slots__ = ("identity", "token")
+    __slots__ = ("identity", "sender", "sent", "token", "told")
 
-    def __init__(self, identity: bytes, token: int) -> None:
+    def __init__(self, identity: bytes, token: int, sender: str, sent: int | None) -> None:
         self.identity = identity
         self.token = token
+        self.sender = sender
+        self.sent = sent
+        self.told: str | None = None
+        """The last problem the sender was told of while it waits."""
 
 
 class Receiver:
     """Binds the ROUTER socket and turns frames into messages, rejecting bad ones one at a time."""
 
-    def __init__(self, bind: str, *, any_port_if_busy: bool, max_frame_bytes: int, stats: HubStats) -> None:
+    def __init__(
+        self, bind: str, *, any_port_if_busy: bool, max_frame_bytes: int, stats: HubStats, ledger: Ledger
+    ) -> None:
+        raise_open_file_limit()
         self._context = zmq.Context()
         self.socket = self._context.socket(zmq.ROUTER)
         self.socket.setsockopt(zmq.LINGER, 1000)
@@ -62,6 +101,7 @@ class Receiver:
         self.socket.setsockopt(zmq.ROUTER_HANDOVER, 1)
         self._max_frame_bytes = max_frame_bytes
         self._stats = stats
+        self.ledger = ledger
         self.url = self._bind(bind, any_port_if_busy=any_port_if_busy)
 
     def _bind(self, bind: str, *, any_port_if_busy: bool) -> str:
@@ -80,7 +120,7 @@ class Receiver:
     def receive(
         self,
         max_frames: int,
-        on_message: Callable[[Message], None],
+        on_message: Callable[[Message, str], None],
         on_flush: Callable[[FlushRequest], None],
         enough: Callable[[], bool],
     ) -> int:
@@ -96,7 +136,10 @@ class Receiver:
         return taken
 
     def _handle(
-        self, parts: list[zmq.Frame], on_message: Callable[[Message], None], on_flush: Callable[[FlushRequest], None]
+        self,
+        parts: list[zmq.Frame],
+        on_message: Callable[[Message, str], None],
+        on_flush: Callable[[FlushRequest], None],
     ) -> None:
         data_part = parts[-1]
         if len(parts) != _PARTS:
@@ -109,27 +152,39 @@ class Receiver:
         except FrameError as exc:
             self._stats.reject("frame", _peer(data_part), str(exc), frame=True)
             return
+        sender = frame.sender
         for item in frame.messages:
             try:
                 message = validate_message(item)
             except MessageError as exc:
                 # The peer's address is looked up only here: it costs a call into libzmq per frame.
-                self._stats.reject("message", f"{frame.sender} ({_peer(data_part)})", str(exc), frame=False)
+                self._stats.reject("message", f"{sender} ({_peer(data_part)})", str(exc), frame=False)
+                self.ledger.rejected(sender)
                 continue
             if message.kind is MessageKind.FLUSH:
-                on_flush(FlushRequest(identity, message.get("token")))
-            elif message.kind is MessageKind.FLUSHED:
-                sender = f"{frame.sender} ({_peer(data_part)})"
-                self._stats.reject("message", sender, "FLUSHED is sent by hubs, not to them", frame=False)
+                on_flush(FlushRequest(identity, message.get("token"), sender, message.get("sent")))
+            elif message.kind >= MessageKind.FLUSHED:
+                reason = f"{message.kind.name} is sent by hubs, not to them"
+                self._stats.reject("message", f"{sender} ({_peer(data_part)})", reason, frame=False)
+                self.ledger.rejected(sender)
             else:
                 self._stats.received += 1
-                on_message(message)
+                on_message(message, sender)
 
     def answer_flush(self, request: FlushRequest, written: int) -> None:
-        """Tell a sender that everything it sent before its FLUSH is committed."""
-        reply = encode_frame([(MessageKind.FLUSHED, [request.token, written])], "hub")
+        """Tell a sender that everything it sent before its FLUSH is settled, and how much of it that was."""
+        settled = self.ledger.answer(request.sender, request.sent)
+        self._reply(request, [(MessageKind.FLUSHED, [request.token, written, settled])])
+
+    def tell_waiting(self, request: FlushRequest, problem: str) -> None:
+        """Tell a sender waiting on a FLUSH why the hub cannot confirm yet (once per problem)."""
+        if request.told != problem:
+            request.told = problem
+            self._reply(request, [(MessageKind.FLUSH_WAITS, [request.token, problem])])
+
+    def _reply(self, request: FlushRequest, messages: list[tuple[int, list[object]]]) -> None:
         with contextlib.suppress(zmq.ZMQError):  # the sender went away; nobody waits for the answer
-            self.socket.send_multipart([request.identity, reply], zmq.NOBLOCK)
+            self.socket.send_multipart([request.identity, encode_frame(messages, "hub")], zmq.NOBLOCK)
 
     def close(self) -> None:
         """Close the socket and its context."""

@@ -19,14 +19,16 @@ import datetime
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from parsl_monitor_core.schema import RUN_ABANDONED
 from parsl_monitor_core.wire import FIELD_INDEX, PAYLOAD_FIELDS, Message, MessageKind
+from parsl_monitor_hub.statements import ORDER, RANK
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from parsl_monitor_hub.statements import Statement, Statements
 
-__all__ = ("RANK", "RowBuilder", "Rows")
+__all__ = ("RowBuilder", "Rows")
 
 Rows = dict[str, list[tuple[Any, ...]]]
 """Statement name -> its parameter rows, for one transaction."""
@@ -51,22 +53,6 @@ _ROUTES: dict[tuple[MessageKind, str], tuple[tuple[str, dict[str, Any]], ...]] =
     (_K.RESOURCE_INFO, ""): (("resource_insert", {}),),
     (_K.NODE_SAMPLE, ""): (("node_sample_insert", {}),),
 }
-_ORDER = (
-    "workflow_insert",
-    "task_upsert",
-    "try_upsert",
-    "try_running_upsert",
-    "status_insert",
-    "workflow_counts",
-    "workflow_end",
-    "node_insert",
-    "block_insert",
-    "resource_insert",
-    "node_sample_insert",
-)
-"""Statements run in this order in each transaction: the workflow row first, its updates after its inserts."""
-RANK = {name: rank for rank, name in enumerate((*_ORDER, "workflow_abandoned"))}
-"""Each statement's place in a transaction, the abandoned-workflow update last."""
 
 
 def _time_formatter() -> Callable[[datetime.datetime], str]:
@@ -116,7 +102,7 @@ class _KindPlan(NamedTuple):
 
 
 def _compile_routes(statements: Statements) -> dict[MessageKind, _KindPlan]:
-    by_name = {name: getattr(statements, name) for name in _ORDER}
+    by_name = {name: getattr(statements, name) for name in ORDER}
     plans: dict[MessageKind, _KindPlan] = {}
     for kind in {kind for kind, _ in _ROUTES}:
         index = FIELD_INDEX[kind]
@@ -204,7 +190,7 @@ class _Batch:
         self._plans = plans
         self._to_time = to_time
         self.rows: dict[str, Any] = {
-            name: _Upserts(statements[name]) if statements[name].key_positions else [] for name in _ORDER
+            name: _Upserts(statements[name]) if statements[name].key_positions else [] for name in ORDER
         }
         self._counts: dict[str, tuple[Any, ...]] = {}
         self._counts_pick = itemgetter(_TASK_FAILED, _TASK_DONE, _TASK_RUN)
@@ -260,11 +246,17 @@ class RowBuilder:
         return batch.finish()
 
     def abandoned(self, run_ids: Sequence[str], when: datetime.datetime) -> Rows:
-        """Rows giving workflows that never sent their end message a ``time_completed``, as Parsl does."""
-        statement = self._statements.workflow_abandoned
+        """Rows ending workflows that never sent their end message.
+
+        They get a ``time_completed``, as Parsl does, and a ``parsl_monitor_run_end`` row
+        saying the hub ended them, so a killed program does not pass for a success.
+        """
         stamp = self._time(when)
+        values = {"time_completed": stamp, "reason": RUN_ABANDONED, "noted": stamp}
         return {
             statement.name: [
-                tuple(run_id if field == "run_id" else stamp for field in statement.fields) for run_id in run_ids
+                tuple(run_id if field == "run_id" else values[field] for field in statement.fields)
+                for run_id in run_ids
             ]
+            for statement in (self._statements.workflow_abandoned, self._statements.run_end)
         }

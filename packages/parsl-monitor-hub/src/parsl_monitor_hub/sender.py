@@ -15,8 +15,10 @@ import logging
 import multiprocessing.queues
 import multiprocessing.util
 import os
+import secrets
 import socket
 import threading
+import time
 import weakref
 from typing import Any
 
@@ -56,6 +58,10 @@ class FlushTicket:
         self._done = threading.Event()
         self._cancelled = threading.Event()
         self.confirmed = False
+        self.problem: str | None = None
+        """Why the hub cannot confirm yet, if it said so (it cannot write its database)."""
+        self.problem_since: float | None = None
+        """When (``time.monotonic()``) the hub first said so."""
 
     def wait(self, timeout: float | None = None) -> bool:
         """True once the hub confirmed (or the request was cancelled); False on timeout."""
@@ -81,8 +87,15 @@ class _Channel:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.name = f"{socket.gethostname()}:{os.getpid()}"
+        # unique per channel: the hub keeps its counts per name, over all its lives
+        self.name = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         self.unencodable = 0
+        self.sent = 0
+        """Messages handed to the socket so far."""
+        self.lost = 0
+        """Messages the hub said it never received (known once a flush is answered)."""
+        self.confirmed = 0
+        """Messages sent before the hub's latest confirmation."""
         self._pending: collections.deque[Any] = collections.deque()
         self._wake = threading.Event()
         self._closed = False
@@ -110,9 +123,13 @@ class _Channel:
         if not ticket.wait(timeout):
             ticket.cancel()
             logger.error(
-                "monitoring hub at %s did not confirm within %s s; recent messages may be lost", self.url, timeout
+                "monitoring hub at %s did not confirm within %s s; the %d messages sent since its last "
+                "confirmation may be lost",
+                self.url,
+                timeout,
+                self.sent - self.confirmed,
             )
-        self._confirmed = ticket.confirmed
+        self._confirmed = ticket.confirmed and not self.lost
         self._pending.append(_STOP)
         self._wake.set()
         self._thread.join(timeout)
@@ -168,11 +185,14 @@ class _Channel:
             context.term()
 
     def _send(self, sock: zmq.Socket[bytes], packed: list[bytes]) -> None:
-        for frame, _count in pack_frames(packed, self.name):
+        for frame, count in pack_frames(packed, self.name):
             sock.send(frame)
+            self.sent += count
 
     def _flush(self, sock: zmq.Socket[bytes], token: int, ticket: FlushTicket) -> None:
-        sock.send(encode_frame([(MessageKind.FLUSH, [token])], self.name))
+        sent = self.sent
+        sock.send(encode_frame([(MessageKind.FLUSH, [token, sent])], self.name))
+        told: set[str] = set()
         while not ticket.cancelled:
             if not sock.poll(200):
                 continue
@@ -186,10 +206,34 @@ class _Channel:
                     answer = validate_message(item)
                 except MessageError:
                     continue
-                if answer.kind is MessageKind.FLUSHED and answer.get("token") == token:
+                if answer.get("token") != token:
+                    continue
+                if answer.kind is MessageKind.FLUSH_WAITS:
+                    ticket.problem = answer.get("problem")
+                    if ticket.problem_since is None:
+                        ticket.problem_since = time.monotonic()
+                    if ticket.problem not in told:
+                        told.add(ticket.problem)
+                        logger.warning("monitoring hub at %s cannot write yet: %s", self.url, ticket.problem)
+                elif answer.kind is MessageKind.FLUSHED:
+                    self._settled(sent, answer.get("settled"))
                     ticket.finish(confirmed=True)
                     return
         ticket.finish(confirmed=False)
+
+    def _settled(self, sent: int, settled: int | None) -> None:
+        self.confirmed = sent
+        if settled is None or settled >= sent:
+            return
+        if sent - settled > self.lost:
+            self.lost = sent - settled
+            logger.error(
+                "monitoring hub at %s never received %d of the %d messages sent from this process "
+                "(a hub that died, or a dropped connection); its database counts them as lost",
+                self.url,
+                self.lost,
+                sent,
+            )
 
 
 class HubSender(multiprocessing.queues.Queue):  # type: ignore[type-arg]
@@ -246,7 +290,8 @@ class HubSender(multiprocessing.queues.Queue):  # type: ignore[type-arg]
         """Flush (waiting up to ``timeout`` seconds for the hub's confirmation) and stop sending.
 
         Returns:
-            True if the hub confirmed everything this process sent (or it sent nothing).
+            True if the hub confirmed everything this process sent (or it sent nothing), False
+            if it did not answer in time or said some messages never reached it.
         """
         if self._channel is None or self._pid != os.getpid():
             return True

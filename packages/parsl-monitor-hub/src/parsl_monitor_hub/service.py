@@ -1,4 +1,4 @@
-"""The hub's main loop: receive, batch, write; and a clean stop that loses nothing."""
+"""The hub's main loop: receive, batch, write; and a clean stop that loses nothing it can keep."""
 
 from __future__ import annotations
 
@@ -15,12 +15,13 @@ import zmq
 from parsl_monitor_core.wire import MessageKind
 from parsl_monitor_hub.batcher import Batcher
 from parsl_monitor_hub.database import open_database
-from parsl_monitor_hub.pipeline import WritePipeline
+from parsl_monitor_hub.errors import HubError
+from parsl_monitor_hub.ledger import Ledger
 from parsl_monitor_hub.receiver import FlushRequest, Receiver
 from parsl_monitor_hub.rows import RowBuilder
 from parsl_monitor_hub.statements import compile_statements
 from parsl_monitor_hub.stats import HubStats
-from parsl_monitor_hub.writer_process import GC_THRESHOLDS, WriterProcess
+from parsl_monitor_hub.writing import GC_THRESHOLDS, WritePipeline, WriterProcess
 
 if TYPE_CHECKING:
     from parsl_monitor_core.wire import Message
@@ -53,12 +54,14 @@ class HubService:
         self.stats = HubStats(config.stats_interval)
         engine = open_database(config.db_url)  # checked and upgraded here, so errors come before we listen
         builder = RowBuilder(compile_statements(engine.dialect))
+        self.ledger = Ledger.read(engine)
         engine.dispose()
         self._receiver = Receiver(
             config.bind,
             any_port_if_busy=config.any_port_if_busy,
             max_frame_bytes=config.max_frame_bytes,
             stats=self.stats,
+            ledger=self.ledger,
         )
         try:
             writer = WriterProcess(config.db_url, log_file=config.log_file, log_level=config.log_level)
@@ -66,7 +69,7 @@ class HubService:
             self._receiver.close()
             raise
         self._builder = builder
-        self._pipeline = WritePipeline(writer, builder, self.stats, self._receiver.answer_flush)
+        self._pipeline = WritePipeline(writer, builder, self.stats, self.ledger, self._receiver.answer_flush)
         self._batcher = Batcher(config.batch_size, config.batch_delay)
         self._flushes: list[FlushRequest] = []
         self._open_runs: dict[str, None] = {}
@@ -81,89 +84,119 @@ class HubService:
         """Ask :meth:`run` to finish: safe from signal handlers and other threads."""
         self._stop.set()
 
-    def _on_message(self, message: Message) -> None:
+    def _on_message(self, message: Message, sender: str) -> None:
         if message.kind is MessageKind.WORKFLOW_INFO:
             run_id = message.get("run_id")
             if message.is_workflow_start:
                 self._open_runs[run_id] = None
             else:
                 self._open_runs.pop(run_id, None)
-        self._batcher.add(message)
+        if sender not in self.ledger.known:
+            self.ledger.saw(sender, message.get("run_id"))
+        self._batcher.add(message, sender)
 
     def _write(self) -> None:
-        """Send the waiting batch to the writer, and pending FLUSHes after it."""
-        messages = self._batcher.take()
-        if messages:
-            self._pipeline.submit(messages)
-        for request in self._flushes:
-            self._pipeline.flush_after_sent(request)
-        self._flushes.clear()
+        """Send the waiting batch (and the ledger's news) to the writer, and pending FLUSHes after it."""
+        messages, senders = self._batcher.take()
+        if messages or self.ledger.has_unwritten:
+            self._pipeline.submit(messages, senders)
+        if not self._batcher.pending:  # a FLUSH waits for every message received before it
+            for request in self._flushes:
+                self._pipeline.flush_after_sent(request)
+            self._flushes.clear()
 
     def _parent_gone(self) -> bool:
         return self.config.parent_pid is not None and os.getppid() != self.config.parent_pid
+
+    def _turn(self, poller: zmq.Poller, timeout: float) -> int:
+        """Receive what waits (up to ``timeout`` seconds for it), write what is due; returns frames taken."""
+        pipeline = self._pipeline
+        taken = 0
+        if not pipeline.has_room:
+            pipeline.wait(int(1000 * timeout))  # frames wait in ZMQ's queue meanwhile
+        else:
+            if self._receiver.socket in dict(poller.poll(int(1000 * timeout))):
+                taken = self._receiver.receive(
+                    FRAMES_PER_TURN, self._on_message, self._flushes.append, self._batcher.full
+                )
+            pipeline.settle()
+            if self._flushes or self._batcher.due() or (self.ledger.has_unwritten and pipeline.idle):
+                self._write()
+        if pipeline.problem is not None:
+            for request in (*pipeline.waiting_flushes, *self._flushes):
+                self._receiver.tell_waiting(request, pipeline.problem)
+        self.stats.maybe_log()
+        return taken
 
     def run(self) -> None:
         """Serve until :meth:`stop`; then drain, write, close abandoned workflows and release everything.
 
         Raises:
-            HubError: the writer process died; what it had not written is lost.
+            HubError: the writer process died, or the database took no write for ``stop_grace``
+                seconds while stopping; the log says how many messages were not written.
         """
         logger.info("listening on %s, writing %s", self.url, self.config.db_url)
         gc.freeze()  # start-up objects (SQLAlchemy, compiled statements) never need collecting
         gc.set_threshold(*GC_THRESHOLDS)
-        pipeline = self._pipeline
         poller = zmq.Poller()  # a frame or the writer's answer, whichever comes first
         poller.register(self._receiver.socket, zmq.POLLIN)
-        poller.register(pipeline.writer.socket, zmq.POLLIN)
+        poller.register(self._pipeline.writer.socket, zmq.POLLIN)
         try:
             while not self._stop.is_set():
-                timeout = int(1000 * min(self._batcher.seconds_until_due(), POLL_CEILING))
-                if not pipeline.has_room:
-                    pipeline.wait(timeout)  # frames wait in ZMQ's queue meanwhile
-                    continue
-                taken = 0
-                if self._receiver.socket in dict(poller.poll(timeout)):
-                    taken = self._receiver.receive(
-                        FRAMES_PER_TURN, self._on_message, self._flushes.append, self._batcher.full
-                    )
-                pipeline.settle()
-                if self._flushes or self._batcher.due():
-                    self._write()
-                elif 0 < taken < FRAMES_PER_TURN // 10:
+                taken = self._turn(poller, min(self._batcher.seconds_until_due(), POLL_CEILING))
+                if 0 < taken < FRAMES_PER_TURN // 10:
                     time.sleep(TRICKLE_PAUSE)
                 if self._parent_gone():
                     logger.warning("the process that started this hub is gone; stopping")
                     self._stop.set()
-                self.stats.maybe_log()
-            self._drain()
-            pipeline.writer.stop()
+            self._drain(poller)
+            self._pipeline.writer.stop()
         finally:
             self._receiver.close()
-            pipeline.writer.close()
-        self.stats.maybe_log(force=True)
-        logger.info("stopped: %d messages written, %d rejected", self.stats.written, self.stats.rejected)
+            self._pipeline.writer.close()
+            self.stats.maybe_log(force=True)
+        lost = sum(self.ledger.lost().values())
+        logger.info(
+            "stopped: %d messages written, %d rejected; senders counted %d lost",
+            self.stats.written,
+            self.stats.rejected,
+            lost,
+        )
 
-    def _wait_for_room(self) -> None:
-        while not self._pipeline.has_room:
-            self._pipeline.wait(int(1000 * POLL_CEILING))
-
-    def _drain(self) -> None:
-        """Write what already arrived, then mark workflows that never ended, as Parsl does."""
-        self._wait_for_room()
-        while True:
-            taken = self._receiver.receive(FRAMES_PER_TURN, self._on_message, self._flushes.append, self._batcher.full)
-            if self._batcher.due():
-                self._write()
-                self._wait_for_room()
-            elif not taken:
-                break
-        self._write()
-        if self._open_runs:
-            logger.info("workflows without an end message, marked completed now: %s", ", ".join(self._open_runs))
-            self._wait_for_room()
-            self._pipeline.submit_rows(
-                self._builder.abandoned(list(self._open_runs), datetime.datetime.now(datetime.timezone.utc))
+    def _check_stalled(self) -> None:
+        pipeline = self._pipeline
+        stalled = time.monotonic() - pipeline.last_progress
+        if pipeline.problem is not None and stalled > self.config.stop_grace:
+            unwritten = pipeline.waiting_messages + self._batcher.pending
+            message = (
+                f"stopping with {unwritten} messages not written: the database took no write "
+                f"for {stalled:.0f} s ({pipeline.problem})"
             )
+            logger.error("%s", message)
+            raise HubError(message)
+
+    def _drain(self, poller: zmq.Poller) -> None:
+        """Write what already arrived, then end workflows that never ended, as Parsl does.
+
+        Gives up (raising) if the database takes no write for ``stop_grace`` seconds.
+        """
+        self._pipeline.last_progress = time.monotonic()
+        while True:
+            self._check_stalled()
+            taken = self._turn(poller, 0 if self._pipeline.has_room else POLL_CEILING)
+            if self._batcher.pending or self._flushes:
+                self._batcher.make_due()
+                continue
+            if not taken:
+                break
+        if self._open_runs:
+            logger.info("workflows without an end message, marked abandoned now: %s", ", ".join(self._open_runs))
+            while not self._pipeline.has_room:
+                self._check_stalled()
+                self._pipeline.wait(int(1000 * POLL_CEILING))
+            now = datetime.datetime.now(datetime.timezone.utc)
+            self._pipeline.submit([], [], self._builder.abandoned(list(self._open_runs), now))
             self._open_runs.clear()
-        while not self._pipeline.idle:
-            self._pipeline.wait(int(1000 * POLL_CEILING))
+        while not self._pipeline.idle or self.ledger.has_unwritten:
+            self._check_stalled()
+            self._turn(poller, POLL_CEILING)

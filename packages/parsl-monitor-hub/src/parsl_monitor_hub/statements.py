@@ -12,10 +12,22 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Text, bindparam, update
+from sqlalchemy import Text, bindparam, case, func, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from parsl_monitor_core.schema import Block, Node, NodeSample, Resource, Status, Task, Try, Workflow, table_of
+from parsl_monitor_core.schema import (
+    Block,
+    Node,
+    NodeSample,
+    Resource,
+    RunEnd,
+    SenderCount,
+    Status,
+    Task,
+    Try,
+    Workflow,
+    table_of,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -24,7 +36,27 @@ if TYPE_CHECKING:
     from sqlalchemy.sql import ClauseElement
     from sqlalchemy.sql.compiler import SQLCompiler
 
-__all__ = ("Statement", "Statements", "compile_statements")
+__all__ = ("ORDER", "RANK", "Statement", "Statements", "compile_statements")
+
+
+ORDER = (
+    "workflow_insert",
+    "task_upsert",
+    "try_upsert",
+    "try_running_upsert",
+    "status_insert",
+    "workflow_counts",
+    "workflow_end",
+    "node_insert",
+    "block_insert",
+    "resource_insert",
+    "node_sample_insert",
+)
+"""Statements run in this order in each transaction: the workflow row first, its updates after its inserts."""
+RANK = {
+    name: rank for rank, name in enumerate((*ORDER, "workflow_abandoned", "run_end", "sender_settled", "sender_lost"))
+}
+"""Each statement's place in a transaction: the abandoned-workflow update and the bookkeeping last."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,6 +98,9 @@ class Statements:
     block_insert: Statement
     resource_insert: Statement
     node_sample_insert: Statement
+    run_end: Statement
+    sender_settled: Statement
+    sender_lost: Statement
 
 
 def _dialect_insert(dialect: Dialect, table: Table) -> Any:
@@ -139,6 +174,19 @@ _TRY_UPDATED = ("task_executor", "task_fail_history", "task_try_time_launched", 
 _TRY_RUNNING = ("task_try_time_running", "block_id", "hostname")
 
 
+def _sender_count(name: str, dialect: Dialect, column: str) -> Statement:
+    """Upsert of a sender's row: ``settled`` adds up, ``lost`` keeps the largest (a later FLUSH counts again)."""
+    table = table_of(SenderCount)
+    stmt = _dialect_insert(dialect, table)
+    current, given = table.c[column], stmt.excluded[column]
+    value = current + given if column == "settled" else case((given > current, given), else_=current)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[table.c.sender],
+        set_={column: value, "run_id": func.coalesce(stmt.excluded.run_id, table.c.run_id)},
+    )
+    return _compile(name, dialect, stmt, table, {c: c for c in ("sender", "run_id", "settled", "lost")})
+
+
 def compile_statements(dialect: Dialect) -> Statements:
     """Build every statement for ``dialect`` (``sqlite`` or ``postgresql``)."""
     task_columns = [column.name for column in table_of(Task).columns]
@@ -158,4 +206,7 @@ def compile_statements(dialect: Dialect) -> Statements:
         block_insert=_insert("block_insert", dialect, Block),
         resource_insert=_insert("resource_insert", dialect, Resource),
         node_sample_insert=_insert("node_sample_insert", dialect, NodeSample),
+        run_end=_insert("run_end", dialect, RunEnd),
+        sender_settled=_sender_count("sender_settled", dialect, "settled"),
+        sender_lost=_sender_count("sender_lost", dialect, "lost"),
     )

@@ -22,7 +22,9 @@ class HubStats:
         self.written = 0
         self.rejected_frames = 0
         self.rejected_messages = 0
-        self._last = (time.monotonic(), 0, 0, 0)
+        self.retries = 0
+        """Transactions the database did not take and the writer tried again."""
+        self._last = (time.monotonic(), 0, 0, 0, 0)
         self._logged_rejections = 0
 
     @property
@@ -43,21 +45,22 @@ class HubStats:
     def maybe_log(self, *, force: bool = False) -> None:
         """Log rates since the last line when the interval has passed."""
         now = time.monotonic()
-        then, received, written, rejected = self._last
+        then, received, written, rejected, retries = self._last
         elapsed = now - then
         if not force and elapsed < self.interval:
             return
         elapsed = max(elapsed, 1e-9)
         suppressed = max(0, self.rejected - rejected - self._logged_rejections)
         logger.info(
-            "messages/s received %.0f, written %.0f, rejected %.0f (totals %d / %d / %d%s)",
+            "messages/s received %.0f, written %.0f, rejected %.0f (totals %d / %d / %d%s%s)",
             (self.received - received) / elapsed,
             (self.written - written) / elapsed,
             (self.rejected - rejected) / elapsed,
             self.received,
             self.written,
             self.rejected,
+            f"; {self.retries - retries} database retries" if self.retries > retries else "",
             f"; {suppressed} rejections not logged one by one" if suppressed else "",
         )
-        self._last = (now, self.received, self.written, self.rejected)
+        self._last = (now, self.received, self.written, self.rejected, self.retries)
         self._logged_rejections = 0

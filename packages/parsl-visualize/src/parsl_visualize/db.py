@@ -31,6 +31,9 @@ if TYPE_CHECKING:
 
 __all__ = ("Database", "database_url", "default_database_url", "open_database")
 
+LEDGER_SINCE = 3
+"""The schema version that added the hub's bookkeeping tables (run ends, message counts)."""
+
 SQLITE_MAGIC = b"SQLite format 3\x00"
 _HEADER = 100
 REQUIRED_TABLES = ("workflow", "task", "try", "status")
@@ -68,6 +71,11 @@ class Database:
         self.label = label
         self.utc = utc
         self.schema_version = schema_version
+
+    @property
+    def has_ledger(self) -> bool:
+        """True when the hub's bookkeeping (how runs ended, messages lost) is in the database."""
+        return self.schema_version is not None and self.schema_version >= LEDGER_SINCE
 
     @property
     def zone_label(self) -> str:

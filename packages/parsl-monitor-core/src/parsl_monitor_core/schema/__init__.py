@@ -1,7 +1,14 @@
 """The database contract: Parsl's tables, our additions, indexes and versioning (SQLModel)."""
 
 from parsl_monitor_core.schema.errors import ForeignDatabaseError, NewerSchemaError, SchemaError
-from parsl_monitor_core.schema.extensions import TIME_ZONE, NodeSample, SchemaVersion
+from parsl_monitor_core.schema.extensions import (
+    RUN_ABANDONED,
+    TIME_ZONE,
+    NodeSample,
+    RunEnd,
+    SchemaVersion,
+    SenderCount,
+)
 from parsl_monitor_core.schema.indexes import INDEXES
 from parsl_monitor_core.schema.tables import (
     PARSL_TABLES,
@@ -26,6 +33,7 @@ __all__ = (
     "ALL_TABLES",
     "INDEXES",
     "PARSL_TABLES",
+    "RUN_ABANDONED",
     "SCHEMA_VERSION",
     "TIME_ZONE",
     "Block",
@@ -34,8 +42,10 @@ __all__ = (
     "Node",
     "NodeSample",
     "Resource",
+    "RunEnd",
     "SchemaError",
     "SchemaVersion",
+    "SenderCount",
     "Status",
     "Task",
     "Try",

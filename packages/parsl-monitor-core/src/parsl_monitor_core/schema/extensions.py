@@ -7,7 +7,10 @@ import datetime  # noqa: TC003 - SQLModel resolves annotations at class creation
 from sqlalchemy import BigInteger, DateTime, Float, Integer, PrimaryKeyConstraint, Text
 from sqlmodel import Field, SQLModel
 
-__all__ = ("TIME_ZONE", "NodeSample", "SchemaVersion")
+__all__ = ("RUN_ABANDONED", "TIME_ZONE", "NodeSample", "RunEnd", "SchemaVersion", "SenderCount")
+
+RUN_ABANDONED = "abandoned"
+"""The end of a run whose program vanished without ending it: the hub filled in its end time."""
 
 TIME_ZONE = "UTC"
 """The zone of every time our hub writes. Parsl writes naive local times instead."""
@@ -57,3 +60,27 @@ class NodeSample(SQLModel, table=True):
     gpu_memory_total: int | None = Field(default=None, sa_type=BigInteger)
     tasks_running: int | None = Field(default=None, sa_type=Integer)
     messages_dropped: int | None = Field(default=None, sa_type=Integer)
+
+
+class SenderCount(SQLModel, table=True):
+    """How many messages of one sender the hub has settled (written or rejected) and lost (schema version 3).
+
+    Updated in the same transaction as the rows, so the count survives a hub crash exactly:
+    a sender that sent N messages before a FLUSH, of which the hub settled S, lost N - S.
+    """
+
+    __tablename__ = "parsl_monitor_sender"
+    sender: str = Field(sa_type=Text, primary_key=True)
+    run_id: str | None = Field(default=None, sa_type=Text, index=True)
+    """The run of the sender's latest message."""
+    settled: int = Field(sa_type=BigInteger, nullable=False)
+    lost: int = Field(default=0, sa_type=BigInteger, nullable=False)
+
+
+class RunEnd(SQLModel, table=True):
+    """How a run ended when it did not end itself (schema version 3): see :data:`RUN_ABANDONED`."""
+
+    __tablename__ = "parsl_monitor_run_end"
+    run_id: str = Field(sa_type=Text, primary_key=True)
+    reason: str = Field(sa_type=Text, nullable=False)
+    noted: datetime.datetime = Field(sa_type=DateTime, nullable=False)

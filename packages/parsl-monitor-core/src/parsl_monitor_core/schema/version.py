@@ -9,7 +9,7 @@ from sqlmodel import SQLModel
 
 from parsl_monitor_core.__about__ import __version__
 from parsl_monitor_core.schema.errors import ForeignDatabaseError, NewerSchemaError
-from parsl_monitor_core.schema.extensions import TIME_ZONE, NodeSample, SchemaVersion
+from parsl_monitor_core.schema.extensions import TIME_ZONE, NodeSample, RunEnd, SchemaVersion, SenderCount
 from parsl_monitor_core.schema.indexes import INDEXES
 from parsl_monitor_core.schema.tables import PARSL_TABLES, table_of
 
@@ -18,14 +18,21 @@ if TYPE_CHECKING:
 
 __all__ = ("ALL_TABLES", "SCHEMA_VERSION", "check_tables", "create_or_upgrade", "read_schema_version")
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """Bumped with every change to our tables or indexes, together with an upgrade step below.
 
 1: Parsl's tables, ``parsl_monitor_schema``, the dashboard indexes.
 2: adds ``node_sample`` (created by ``create_all``; the upgrade only records the version).
+3: adds ``parsl_monitor_sender`` and ``parsl_monitor_run_end`` (likewise).
 """
 
-ALL_TABLES = (*(table_of(model) for model in PARSL_TABLES), table_of(SchemaVersion), table_of(NodeSample))
+ALL_TABLES = (
+    *(table_of(model) for model in PARSL_TABLES),
+    table_of(SchemaVersion),
+    table_of(NodeSample),
+    table_of(SenderCount),
+    table_of(RunEnd),
+)
 
 
 def read_schema_version(conn: Connection) -> int | None:

@@ -28,6 +28,11 @@ class MessageKind(IntEnum):
     Numbered apart from Parsl's kinds so that a kind Parsl adds later keeps its number here.
     """
     FLUSH = 64
-    """Sender -> hub: answer with FLUSHED once everything I sent before is committed."""
+    """Sender -> hub: answer with FLUSHED once everything I sent before is committed.
+
+    Carries how many messages the sender sent before it, so the hub can count what never arrived."""
     FLUSHED = 65
-    """Hub -> sender: the answer to FLUSH, carrying the same token."""
+    """Hub -> sender: the answer to FLUSH, carrying the same token and how many of the
+    sender's messages the hub has written or rejected, over all its lives (kept in the database)."""
+    FLUSH_WAITS = 66
+    """Hub -> sender: a FLUSH waits because the hub cannot write its database (the reason)."""

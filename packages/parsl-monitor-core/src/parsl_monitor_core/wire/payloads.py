@@ -167,8 +167,9 @@ PAYLOAD_FIELDS: dict[MessageKind, tuple[FieldSpec, ...]] = {
             ("messages_dropped", _INT),
         ),
     ),
-    MessageKind.FLUSH: _required(("token", _INT)),
-    MessageKind.FLUSHED: _required(("token", _INT), ("written", _INT)),
+    MessageKind.FLUSH: (*_required(("token", _INT)), *_optional(("sent", _INT))),
+    MessageKind.FLUSHED: (*_required(("token", _INT), ("written", _INT)), *_optional(("settled", _INT))),
+    MessageKind.FLUSH_WAITS: _required(("token", _INT), ("problem", _STR)),
 }
 """Fields per kind, in payload order. WORKFLOW_INFO's requirements depend on start or end, see above."""
 

@@ -8,19 +8,22 @@ answered only once everything received before it is committed.
 from __future__ import annotations
 
 import logging
+import time
 from collections import OrderedDict
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
-from parsl_monitor_hub.writer_process import BATCH, OK, REFUSED, RESUME, SINGLE, SKIPPED
+from parsl_monitor_hub.ledger import merge
+from parsl_monitor_hub.writing.protocol import Op, Status
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from parsl_monitor_core.wire import Message
+    from parsl_monitor_hub.ledger import Ledger, Pending
     from parsl_monitor_hub.receiver import FlushRequest
     from parsl_monitor_hub.rows import RowBuilder, Rows
     from parsl_monitor_hub.stats import HubStats
-    from parsl_monitor_hub.writer_process import WriterProcess
+    from parsl_monitor_hub.writing.process import WriterProcess
 
 __all__ = ("WritePipeline",)
 
@@ -28,6 +31,15 @@ logger = logging.getLogger(__name__)
 
 MAX_IN_FLIGHT = 2
 """Batches sent and not yet answered: one being written while the next is built."""
+
+
+class _Sent(NamedTuple):
+    """One transaction sent: its messages and their senders, or rows no message stands for."""
+
+    messages: Sequence[Message]
+    senders: Sequence[str]
+    extra: Rows
+    pending: Pending
 
 
 class WritePipeline:
@@ -38,15 +50,20 @@ class WritePipeline:
         writer: WriterProcess,
         builder: RowBuilder,
         stats: HubStats,
+        ledger: Ledger,
         answer_flush: Callable[[FlushRequest, int], None],
     ) -> None:
         self.writer = writer
         self._builder = builder
         self._stats = stats
+        self._ledger = ledger
         self._answer_flush = answer_flush
-        # seq -> the messages it writes, or for rows no message stands for, those rows
-        self._in_flight: OrderedDict[int, Sequence[Message] | Rows] = OrderedDict()
+        self._in_flight: OrderedDict[int, _Sent] = OrderedDict()
         self._flushes: list[tuple[FlushRequest, int]] = []  # (request, last batch it waits for)
+        self.problem: str | None = None
+        """Why the writer is waiting for the database, while it is (None once a write passed)."""
+        self.last_progress = time.monotonic()
+        """When the writer last finished a transaction (or the pipeline started)."""
 
     @property
     def has_room(self) -> bool:
@@ -54,18 +71,32 @@ class WritePipeline:
         return len(self._in_flight) < MAX_IN_FLIGHT
 
     @property
+    def waiting_messages(self) -> int:
+        """Messages sent to the writer and not yet answered (lost if the hub stops now)."""
+        return sum(len(sent.messages) for sent in self._in_flight.values())
+
+    @property
     def idle(self) -> bool:
         """True when every batch sent has been answered."""
         return not self._in_flight
 
-    def submit(self, messages: Sequence[Message]) -> None:
-        """Send ``messages`` to be written in one transaction."""
-        op = SINGLE if len(messages) == 1 else BATCH
-        self._in_flight[self.writer.send(op, self._builder.rows(messages))] = messages
+    @property
+    def waiting_flushes(self) -> list[FlushRequest]:
+        """Senders waiting for a confirmation."""
+        return [request for request, _waits_for in self._flushes]
 
-    def submit_rows(self, rows: Rows) -> None:
-        """Send rows that no message stands for (marking abandoned workflows)."""
-        self._in_flight[self.writer.send(SINGLE, rows)] = rows
+    def submit(self, messages: Sequence[Message], senders: Sequence[str], extra: Rows | None = None) -> None:
+        """Send ``messages`` (from ``senders``) and ``extra`` rows to be written in one transaction.
+
+        The ledger's rows go with them: the counts commit exactly when the messages do.
+        """
+        rows = self._builder.rows(messages)
+        if extra:
+            merge(rows, extra)
+        bookkeeping, pending = self._ledger.rows(senders)
+        op = Op.SINGLE if len(messages) <= 1 else Op.BATCH
+        seq = self.writer.send(op, merge(rows, bookkeeping))
+        self._in_flight[seq] = _Sent(messages, senders, extra or {}, pending)
 
     def flush_after_sent(self, request: FlushRequest) -> None:
         """Answer ``request`` once everything sent so far is written (now, if it already is)."""
@@ -77,17 +108,22 @@ class WritePipeline:
     def settle(self) -> None:
         """Take in the writer's answers waiting now; raise if the writer has died."""
         for seq, status, reason in self.writer.replies():
+            if status is Status.RETRYING:
+                self.problem = reason
+                self._stats.retries += 1
+                continue
+            self.problem = None
+            self.last_progress = time.monotonic()
             sent = self._in_flight.pop(seq, None)
-            if sent is None or status == SKIPPED:
+            if sent is None or status is Status.SKIPPED:
                 continue  # sent again already, when the batch before it was refused
-            if isinstance(sent, dict):
-                if status == REFUSED:
-                    logger.error("marking abandoned workflows failed: %s", reason)
-            elif status == OK:
-                self._stats.written += len(sent)
-            elif status == REFUSED:
+            if status is Status.OK:
+                self._ledger.committed(sent.pending)
+                self._stats.written += len(sent.messages)
+            elif status is Status.REFUSED:
                 self._refused(seq, sent, reason)
-        self._answer_due_flushes()
+            # each answer settles the flushes it completes before the next one counts more
+            self._answer_due_flushes()
         if self._in_flight:
             self.writer.check_alive()
 
@@ -98,22 +134,28 @@ class WritePipeline:
         elif self._in_flight:
             self.writer.check_alive()
 
-    def _refused(self, seq: int, messages: Sequence[Message], reason: str) -> None:
-        if len(messages) == 1:
-            message = messages[0]
-            self._stats.reject(f"{message.kind.name} message", message.get("run_id") or "?", reason, frame=False)
-            return
-        logger.warning("batch of %d refused (%s); writing message by message", len(messages), reason)
-        later = list(self._in_flight.items())  # all sent after the refused one: the writer skips them
-        self._in_flight.clear()
-        self.writer.send(RESUME)
-        for message in messages:
-            self.submit([message])
-        for _skipped, sent in later:
-            if isinstance(sent, dict):
-                self.submit_rows(sent)
+    def _refused(self, seq: int, sent: _Sent, reason: str) -> None:
+        if len(sent.messages) <= 1:
+            self._ledger.not_committed(sent.pending)  # settled all the same: rejected
+            if sent.messages:
+                message = sent.messages[0]
+                self._stats.reject(f"{message.kind.name} message", message.get("run_id") or "?", reason, frame=False)
             else:
-                self.submit(sent)
+                logger.error("the hub's own rows (abandoned runs, message counts) were refused: %s", reason)
+            return
+        logger.warning("batch of %d refused (%s); writing message by message", len(sent.messages), reason)
+        self._ledger.not_committed(sent.pending, resent=sent.senders)
+        later = list(self._in_flight.values())  # all sent after the refused one: the writer skips them
+        for skipped in later:
+            self._ledger.not_committed(skipped.pending, resent=skipped.senders)
+        self._in_flight.clear()
+        self.writer.send(Op.RESUME)
+        for message, sender in zip(sent.messages, sent.senders, strict=True):
+            self.submit([message], [sender])
+        if sent.extra:
+            self.submit([], [], sent.extra)
+        for skipped in later:
+            self.submit(skipped.messages, skipped.senders, skipped.extra)
         last = next(reversed(self._in_flight))
         self._flushes = [(request, last if waits_for >= seq else waits_for) for request, waits_for in self._flushes]
 

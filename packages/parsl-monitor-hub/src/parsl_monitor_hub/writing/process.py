@@ -5,19 +5,16 @@ one process they add up, in two they overlap (``docs/benchmarks.md#hub-ingest-sq
 Threads would not do: SQLite releases the GIL for every row it inserts and then waits
 for it back behind the receiving thread.
 
-Protocol, over a PAIR socket on an ``ipc://`` path in a private temporary directory:
-the hub sends msgpack ``[seq, op, rows]`` and the writer answers ``[seq, status, reason]``.
-
-- ``batch``: rows of several messages in one transaction. When the database refuses
-  it, the writer answers ``refused`` and answers ``skipped`` to every batch after it,
-  untouched, until ``resume``: the hub then sends the refused batch's messages one by
-  one, and the skipped batches again, so the order of writes is kept.
-- ``single``: the rows of one message; a refusal is answered and nothing is skipped.
-- ``resume``: no answer.  ``stop``: answered ``stopped``; the writer then exits.
+The two talk over a PAIR socket on an ``ipc://`` path in a private temporary directory,
+in the messages of :mod:`parsl_monitor_hub.writing.protocol`. The writer dies with the hub:
+the kernel sends it SIGTERM when the hub exits, however the hub exits (``PR_SET_PDEATHSIG``),
+and it stops after the transaction in progress (whose rows the hub had received).
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import json
 import logging
 import os
@@ -30,21 +27,20 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import msgpack
 import zmq
 
 from parsl_monitor_hub.errors import HubError
+from parsl_monitor_hub.writing.protocol import Op, Reply, Request, Status, pack, unpack_reply, unpack_request
 
 if TYPE_CHECKING:
     from parsl_monitor_hub.rows import Rows
 
-__all__ = ("WriterProcess",)
+__all__ = ("GC_THRESHOLDS", "WriterProcess")
 
-logger = logging.getLogger("parsl_monitor_hub.writer_process")  # not __main__ when run with -m
+logger = logging.getLogger(__name__)
 
-BATCH, SINGLE, RESUME, STOP = "batch", "single", "resume", "stop"
-OK, REFUSED, SKIPPED, STOPPED = "ok", "refused", "skipped", "stopped"
 _PARENT_CHECK_MS = 1000
+_PR_SET_PDEATHSIG = 1
 GC_THRESHOLDS = (200_000, 50, 50)
 """Rows and messages hold no reference cycles; Python's default (a young-generation pass
 every 700 new objects) re-scans the batch being built hundreds of times. Measured: the
@@ -70,14 +66,14 @@ class WriterProcess:
         }
         # Its own session: a Ctrl-C in the terminal reaches the hub, which then stops it in order.
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "parsl_monitor_hub.writer_process"], stdin=subprocess.PIPE, start_new_session=True
+            [sys.executable, "-m", "parsl_monitor_hub.writing"], stdin=subprocess.PIPE, start_new_session=True
         )
         assert self.process.stdin is not None  # noqa: S101 - set by Popen(stdin=PIPE)
         with self.process.stdin:  # settings on stdin: a PostgreSQL password stays out of `ps`
             self.process.stdin.write(json.dumps(settings).encode())
         self._seq = 0
 
-    def send(self, op: str, rows: Rows | None = None) -> int:
+    def send(self, op: Op, rows: Rows | None = None) -> int:
         """Queue one request; returns its number.
 
         ZMQ buffers it, so this waits only until the writer has connected (at start-up).
@@ -88,19 +84,18 @@ class WriterProcess:
         while not self.socket.poll(_PARENT_CHECK_MS // 10, zmq.POLLOUT):  # a PAIR socket holds nothing unconnected
             self.check_alive()
         self._seq += 1
-        self.socket.send(msgpack.packb((self._seq, op, rows), use_bin_type=True), copy=False)
+        self.socket.send(pack(Request(self._seq, op, rows)), copy=False)
         return self._seq
 
-    def replies(self) -> list[tuple[int, str, str]]:
+    def replies(self) -> list[Reply]:
         """Every answer waiting now, oldest first."""
-        out: list[tuple[int, str, str]] = []
+        out: list[Reply] = []
         while True:
             try:
                 data = self.socket.recv(zmq.NOBLOCK, copy=False)
             except zmq.Again:
                 return out
-            seq, status, reason = msgpack.unpackb(data.buffer)
-            out.append((seq, status, reason))
+            out.append(unpack_reply(data.buffer))
 
     def check_alive(self) -> None:
         """Raise when the writer has died: nothing more could be written."""
@@ -111,7 +106,7 @@ class WriterProcess:
     def stop(self) -> None:
         """Ask the writer to finish (everything sent before is written) and wait for it to exit."""
         if self.process.poll() is None:
-            self.send(STOP)
+            self.send(Op.STOP)
             self.process.wait()
         self.close()
 
@@ -125,49 +120,79 @@ class WriterProcess:
         shutil.rmtree(self._dir, ignore_errors=True)
 
 
+_orphaned: list[bool] = [False]
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Be told (SIGTERM) when the hub exits, even by SIGKILL (Linux's ``PR_SET_PDEATHSIG``; elsewhere, polled)."""
+
+    def orphaned(_signum: int, _frame: object) -> None:
+        _orphaned[0] = True
+
+    signal.signal(signal.SIGTERM, orphaned)
+    libc_name = ctypes.util.find_library("c")
+    if sys.platform.startswith("linux") and libc_name:
+        ctypes.CDLL(libc_name, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent_pid:  # the hub died before the kernel was told
+        _orphaned[0] = True
+
+
+def _hub_gone(parent_pid: int) -> bool:
+    return _orphaned[0] or os.getppid() != parent_pid
+
+
 def _serve(settings: dict[str, Any]) -> None:
     from parsl_monitor_hub.database import writer_engine
-    from parsl_monitor_hub.writer import Writer, one_line
+    from parsl_monitor_hub.writing.writer import Writer, one_line
 
-    writer = Writer(writer_engine(settings["db_url"]))
     context = zmq.Context()
     socket = context.socket(zmq.PAIR)
     socket.setsockopt(zmq.LINGER, 2000)  # the last answers reach a live hub before we exit
     socket.connect(settings["address"])
+    current = [0]
+
+    def retrying(reason: str, delay: float) -> None:
+        if _hub_gone(settings["parent_pid"]):
+            logger.error("the hub process is gone; the database writer stops waiting for the database")
+            raise SystemExit(0)
+        socket.send(pack(Reply(current[0], Status.RETRYING, f"{reason}; next try in {delay:.1f} s")))
+
+    writer = Writer(writer_engine(settings["db_url"]), on_retry=retrying)
     skipping = False
     try:
         while True:
-            if not socket.poll(_PARENT_CHECK_MS):
-                if os.getppid() != settings["parent_pid"]:
-                    logger.error("the hub process is gone; the database writer stops")
-                    shutil.rmtree(Path(settings["address"].removeprefix("ipc://")).parent, ignore_errors=True)
-                    return
-                continue
-            seq, op, rows = msgpack.unpackb(socket.recv(copy=False).buffer, use_list=False)
-            status, reason = OK, ""
-            if op == STOP:
-                socket.send(msgpack.packb((seq, STOPPED, "")))
+            if _hub_gone(settings["parent_pid"]):
+                logger.error("the hub process is gone; the database writer stops")
+                shutil.rmtree(Path(settings["address"].removeprefix("ipc://")).parent, ignore_errors=True)
                 return
-            if op == RESUME:
+            if not socket.poll(_PARENT_CHECK_MS // 10):
+                continue
+            request = unpack_request(socket.recv(copy=False).buffer)
+            status, reason = Status.OK, ""
+            if request.op is Op.STOP:
+                socket.send(pack(Reply(request.seq, Status.STOPPED, "")))
+                return
+            if request.op is Op.RESUME:
                 skipping = False
                 continue
             if skipping:
-                status = SKIPPED
+                status = Status.SKIPPED
             else:
+                current[0] = request.seq
                 started = time.perf_counter()
                 try:
-                    writer.execute(rows)
+                    writer.execute(request.rows or {})
                 except Exception as exc:  # noqa: BLE001 - any failure of these rows is theirs alone: refuse them, live on
-                    status, reason, skipping = REFUSED, one_line(exc), op == BATCH
+                    status, reason, skipping = Status.REFUSED, one_line(exc), request.op is Op.BATCH
                 logger.debug(
                     "%s %d: %s %d rows in %.1f ms",
-                    op,
-                    seq,
-                    status,
-                    sum(map(len, rows.values())),
+                    request.op.value,
+                    request.seq,
+                    status.value,
+                    sum(map(len, (request.rows or {}).values())),
                     1000 * (time.perf_counter() - started),
                 )
-            socket.send(msgpack.packb((seq, status, reason)))
+            socket.send(pack(Reply(request.seq, status, reason)))
     finally:
         writer.close()
         socket.close()
@@ -175,26 +200,18 @@ def _serve(settings: dict[str, Any]) -> None:
 
 
 def main() -> None:
-    """Entry point of the writer process (``python -m parsl_monitor_hub.writer_process``)."""
+    """Entry point of the writer process (``python -m parsl_monitor_hub.writing``)."""
     import gc
+
+    from parsl_monitor_hub.logs import log_to
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # only the hub stops us, after its last batch
     settings = json.loads(sys.stdin.read())
-    handler: logging.Handler = (
-        logging.FileHandler(settings["log_file"]) if settings["log_file"] else logging.StreamHandler(sys.stderr)
-    )
-    from parsl_monitor_hub.cli import LOG_FORMAT
-
-    handler.setFormatter(logging.Formatter(LOG_FORMAT, datefmt="%Y-%m-%d %H:%M:%S"))
-    logging.getLogger().addHandler(handler)
-    logging.getLogger().setLevel(settings["log_level"])
+    _die_with_parent(settings["parent_pid"])
+    log_to(Path(settings["log_file"]) if settings["log_file"] else None, settings["log_level"])
     gc.set_threshold(*GC_THRESHOLDS)
     try:
         _serve(settings)
     except Exception:
         logger.exception("the database writer failed")
         sys.exit(1)
-
-
-if __name__ == "__main__":
-    main()

@@ -1,7 +1,7 @@
 """Running one transaction of ready-made rows, and waiting out a database that is away.
 
-Only the writer process (``writer_process``) uses this: it owns the one writing
-connection of a hub.
+Only the writer process (:mod:`parsl_monitor_hub.writing.process`) uses this: it owns the
+one writing connection of a hub.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
-from parsl_monitor_hub.rows import RANK
-from parsl_monitor_hub.statements import Statement, compile_statements
+from parsl_monitor_hub.statements import RANK, Statement, compile_statements
+from parsl_monitor_hub.writing.failures import is_transient
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -20,24 +20,29 @@ if TYPE_CHECKING:
 
     from parsl_monitor_hub.rows import Rows
 
-__all__ = ("Writer", "one_line")
+__all__ = ("RETRY_DELAY_MAX", "Writer", "one_line")
 
 logger = logging.getLogger(__name__)
 
 RETRY_DELAY_MAX = 10.0
+"""Longest wait between two tries of a transaction the database did not take (doubling from 0.1 s)."""
 
 
 class Writer:
-    """Owns the one writing connection of the hub."""
+    """Owns the one writing connection of the hub.
 
-    def __init__(self, engine: Engine) -> None:
+    Args:
+        engine: the database's engine.
+        on_retry: called with the reason and the wait before each retry, so the hub hears of it.
+    """
+
+    def __init__(self, engine: Engine, on_retry: Callable[[str, float], None] | None = None) -> None:
         self._engine = engine
         statements = compile_statements(engine.dialect)
         self._by_name: dict[str, Statement] = {name: getattr(statements, name) for name in RANK}
         dbapi = engine.dialect.dbapi
-        self.refused: type[BaseException] = dbapi.Error  # type: ignore[union-attr]
-        """What the database raises for rows it will never take (constraints, types)."""
         self._operational: type[BaseException] = dbapi.OperationalError  # type: ignore[union-attr]
+        self._on_retry = on_retry
         self._open: Any = None  # opened on first use, and again after a lost connection
 
     @property
@@ -70,12 +75,13 @@ class Writer:
     def execute(self, rows: Rows) -> None:
         """Write ``rows`` in one transaction, statements in their fixed order.
 
-        Operational errors (database locked, connection lost, disk full) are retried with
-        backoff until they pass: rows stay in memory rather than being dropped.
+        A database that is away (busy, read-only, full, connection lost: see
+        :func:`~parsl_monitor_hub.writing.failures.is_transient`) is waited for, with backoff,
+        on a new connection each time: rows stay in memory rather than being dropped.
 
         Raises:
-            Exception: ``self.refused`` (the DBAPI's ``Error``) when the database refuses
-                a row; the transaction is rolled back.
+            Exception: whatever the database (or its driver) raised for rows it will not take;
+                the transaction is rolled back.
         """
         self._with_retry(lambda: self._run(rows))
 
@@ -103,10 +109,13 @@ class Writer:
         while True:
             try:
                 action()
-            except self._operational as exc:
-                if not _is_transient(exc):
+            except Exception as exc:
+                if not is_transient(exc, self._operational):
                     raise
-                logger.error("database unavailable (%s); retrying in %.1f s, nothing is dropped", one_line(exc), delay)
+                reason = one_line(exc)
+                logger.error("database unavailable (%s); retrying in %.1f s, nothing is dropped", reason, delay)
+                if self._on_retry is not None:
+                    self._on_retry(reason, delay)
                 time.sleep(delay)
                 delay = min(delay * 2, RETRY_DELAY_MAX)
                 self._reconnect()
@@ -114,15 +123,10 @@ class Writer:
                 return
 
     def _reconnect(self) -> None:
+        """Drop the connection for good: the pool would hand the same one (still read-only, say) back."""
         connection, self._open = self._open, None
         if connection is not None:
-            connection.close()
-
-
-def _is_transient(exc: BaseException) -> bool:
-    text = str(exc).lower()
-    # Schema problems surface as OperationalError in sqlite3 too; those will not pass by waiting.
-    return not any(word in text for word in ("no such table", "no such column", "syntax error", "has no column"))
+            connection.invalidate()
 
 
 def one_line(exc: BaseException) -> str:

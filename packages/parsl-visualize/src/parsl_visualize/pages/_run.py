@@ -71,8 +71,12 @@ class RunContext:
 
     @property
     def live(self) -> bool:
-        """Whether open pages should keep polling."""
-        return self.run.status == "running"
+        """Whether open pages should keep polling: until the run ends, even while it is quiet.
+
+        A quiet run ("incomplete": no message for a while) may be running long tasks; a
+        poll that finds nothing new costs a few index lookups.
+        """
+        return self.run.ended is None
 
 
 def provide_run(
@@ -84,7 +88,7 @@ def provide_run(
 ) -> RunContext:
     """The ``ctx`` dependency of every per-run route: the run of the path and its model, or a 404 naming it."""
     run_id = from_segment(run_id)
-    run = find_workflow(conn, run_id, db.now())
+    run = find_workflow(conn, run_id, db.now(), ledger=db.has_ledger)
     if run is None:
         raise NotFoundException(f"no workflow run {run_id!r} in this database")
     model = models.model(conn, run_id)

@@ -41,7 +41,7 @@ class ApiController(Controller):
         return sort_runs(
             [
                 run if run.ended is not None else run.with_progress(models.model(conn, run.run_id).progress())
-                for run in list_workflows(conn, db.now())
+                for run in list_workflows(conn, db.now(), ledger=db.has_ledger)
             ]
         )
 

@@ -62,7 +62,7 @@ class WorkflowController(Controller):
         """Every run in the database, newest first; polls while any run is running."""
         runs = [
             run if run.ended is not None else run.with_progress(models.model(conn, run.run_id).progress())
-            for run in list_workflows(conn, db.now())
+            for run in list_workflows(conn, db.now(), ledger=db.has_ledger)
         ]
         runs = sort_runs(runs, sort, desc)
         context = {

@@ -6,8 +6,9 @@ import dataclasses
 import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select
 
+from parsl_monitor_core.schema import RUN_ABANDONED, RunEnd, SenderCount, table_of
 from parsl_visualize.live.model import RunProgress  # noqa: TC001 - Litestar reads the dataclass at runtime
 from parsl_visualize.queries._common import RESOURCE, STATUS, WORKFLOW
 
@@ -44,6 +45,8 @@ class WorkflowRow:
     tasks_failed: int
     progress: RunProgress | None = None
     """Tasks per phase so far (from the run's model), for runs that have not ended."""
+    lost: int = 0
+    """Messages of this run the hub counted as sent and never received (schema version 3)."""
 
     @property
     def duration(self) -> float:
@@ -57,9 +60,11 @@ class WorkflowRow:
         return dataclasses.replace(self, tasks_completed=progress.done, tasks_failed=progress.failed, progress=progress)
 
 
-def _status(ended: datetime.datetime | None, last_message: datetime.datetime, now: datetime.datetime) -> str:
+def _status(
+    ended: datetime.datetime | None, last_message: datetime.datetime, now: datetime.datetime, end_reason: str | None
+) -> str:
     if ended is not None:
-        return "completed"
+        return "abandoned" if end_reason == RUN_ABANDONED else "completed"
     return "running" if now - last_message < QUIET_AFTER else "incomplete"
 
 
@@ -75,12 +80,13 @@ def _row(row: Row[tuple[object, ...]], now: datetime.datetime) -> WorkflowRow:
         began=began,
         ended=ended,
         last_message=last,
-        status=_status(ended, last, now),
+        status=_status(ended, last, now, w["end_reason"]),
         host=w["host"],
         user=w["user"],
         rundir=w["rundir"],
         tasks_completed=w["tasks_completed_count"],
         tasks_failed=w["tasks_failed_count"],
+        lost=w["lost"] or 0,
     )
 
 
@@ -89,16 +95,34 @@ def _newest(table: Table, label: str) -> Label[datetime.datetime | None]:
     return select(func.max(column.timestamp)).where(column.run_id == WORKFLOW.c.run_id).scalar_subquery().label(label)
 
 
-def _runs() -> Select[Any]:
-    # Index lookups: (run_id, timestamp) on status and resource.
-    return select(WORKFLOW, _newest(STATUS, "last_status"), _newest(RESOURCE, "last_sample"))
+def _runs(ledger: bool) -> Select[Any]:
+    """Runs with their newest message times (index lookups), and what the hub noted of them.
+
+    Args:
+        ledger: the database has the hub's bookkeeping tables (schema version 3 and later).
+    """
+    newest = (_newest(STATUS, "last_status"), _newest(RESOURCE, "last_sample"))
+    if not ledger:
+        return select(WORKFLOW, *newest, literal(None).label("end_reason"), literal(0).label("lost"))
+    ends, senders = table_of(RunEnd), table_of(SenderCount)
+    reason = select(ends.c.reason).where(ends.c.run_id == WORKFLOW.c.run_id).scalar_subquery().label("end_reason")
+    lost = select(func.sum(senders.c.lost)).where(senders.c.run_id == WORKFLOW.c.run_id).scalar_subquery()
+    return select(WORKFLOW, *newest, reason, lost.label("lost"))
 
 
 def list_workflows(
-    conn: Connection, now: datetime.datetime, sort: str = "began", descending: bool = True
+    conn: Connection,
+    now: datetime.datetime,
+    sort: str = "began",
+    descending: bool = True,
+    *,
+    ledger: bool = False,
 ) -> list[WorkflowRow]:
-    """Every run in the database (counts of runs that have not ended: see :meth:`WorkflowRow.with_progress`)."""
-    return sort_runs([_row(row, now) for row in conn.execute(_runs())], sort, descending)
+    """Every run in the database (counts of runs that have not ended: see :meth:`WorkflowRow.with_progress`).
+
+    ``ledger``: the database has the hub's bookkeeping (``Database.has_ledger``).
+    """
+    return sort_runs([_row(row, now) for row in conn.execute(_runs(ledger))], sort, descending)
 
 
 def sort_runs(runs: list[WorkflowRow], sort: str = "began", descending: bool = True) -> list[WorkflowRow]:
@@ -108,7 +132,7 @@ def sort_runs(runs: list[WorkflowRow], sort: str = "began", descending: bool = T
     return sorted(runs, key=lambda run: (getattr(run, attribute) is None, getattr(run, attribute)), reverse=descending)
 
 
-def find_workflow(conn: Connection, run_id: str, now: datetime.datetime) -> WorkflowRow | None:
+def find_workflow(conn: Connection, run_id: str, now: datetime.datetime, *, ledger: bool = False) -> WorkflowRow | None:
     """One run, or None when the database does not hold it."""
-    row = conn.execute(_runs().where(WORKFLOW.c.run_id == run_id)).first()
+    row = conn.execute(_runs(ledger).where(WORKFLOW.c.run_id == run_id)).first()
     return None if row is None else _row(row, now)

@@ -1,0 +1,162 @@
+"""What cannot be kept is counted: a killed hub or writer, an unwritable database.
+
+The hub records per sender how many messages it settled, in the same transactions as the
+rows; a sender's FLUSH says how many it sent. The tests count the rows themselves.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from parsl_monitor_hub.database import open_database
+from parsl_monitor_hub.errors import DatabaseOpenError
+from parsl_monitor_hub.sender import HubSender
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from conftest import Messages
+
+MESSAGES = 60_000
+HUB = (sys.executable, "-m", "parsl_monitor_hub", "--batch-size", "2000")
+
+
+class FakeMessageType:
+    def __init__(self, value: int) -> None:
+        self.value = value
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class Hub:
+    """``parsl-monitor-hub`` on a fixed port, so a second one can take over the first one's senders."""
+
+    def __init__(self, db: Path, port: int, log: Path, *extra: str) -> None:
+        self.process = subprocess.Popen(
+            [*HUB, "--db", str(db), "--bind", f"tcp://127.0.0.1:{port}", "--log-file", str(log), *extra],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        assert self.process.stdout.readline().startswith("parsl-monitor-hub: listening on")
+
+    def writer_pid(self) -> int:
+        (child,) = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
+        return int(child)
+
+    def stop(self) -> tuple[int, str]:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        _, err = self.process.communicate(timeout=120)
+        return self.process.returncode, err
+
+
+def wait_gone(pid: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while Path(f"/proc/{pid}").exists() and "Z (zombie)" not in Path(f"/proc/{pid}/status").read_text():
+        assert time.monotonic() < deadline, f"process {pid} outlived its hub"
+        time.sleep(0.05)
+
+
+def count(db: Path, sql: str) -> int:
+    with sqlite3.connect(db, timeout=30) as conn:
+        return int(conn.execute(sql).fetchone()[0])
+
+
+@pytest.mark.parametrize("killed", ["hub", "writer"])
+def test_a_killed_hub_or_writer_loses_exactly_what_the_sender_is_told(
+    tmp_path: Path, make: Messages, killed: str
+) -> None:
+    db, port = tmp_path / "monitoring.db", free_port()
+    first = Hub(db, port, tmp_path / "hub-1.log")
+    writer = first.writer_pid()
+    sender = HubSender(f"tcp://127.0.0.1:{port}")
+    channel = sender._local()
+    sender.put((FakeMessageType(2), make.workflow_start()))
+    for i in range(MESSAGES):
+        sender.put((FakeMessageType(1), make.resource_info(i, 1)))
+    deadline = time.monotonic() + 60
+    while count(db, "select count(*) from resource") < MESSAGES // 10:
+        assert time.monotonic() < deadline, "the hub wrote too little"
+        time.sleep(0.01)
+    os.kill(first.process.pid if killed == "hub" else writer, signal.SIGKILL)
+    code, err = first.stop()
+    if killed == "writer":  # the hub reports it and exits; it cannot write what it holds
+        assert code == 1
+        assert "the database writer process exited with code -9" in err
+    else:
+        assert code == -signal.SIGKILL
+    wait_gone(writer, 10)  # the writer never outlives its hub
+
+    second = Hub(db, port, tmp_path / "hub-2.log")  # senders reconnect to the same address
+    confirmed = sender.close(timeout=60)
+    second.stop()
+
+    written = count(db, "select count(*) from resource") + count(db, "select count(*) from workflow")
+    assert channel.sent == MESSAGES + 1
+    assert channel.lost == channel.sent - written  # exactly what the database lacks
+    assert confirmed is (channel.lost == 0)
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("select settled, lost from parsl_monitor_sender").fetchall() == [(written, channel.lost)]
+        assert conn.execute("pragma integrity_check").fetchone() == ("ok",)
+
+
+@pytest.fixture
+def shared_dir() -> Iterator[Path]:
+    root = Path(tempfile.mkdtemp(prefix="parsl-monitor-hub-shared-"))
+    root.chmod(0o777)
+    yield root
+    shutil.rmtree(root)
+
+
+def open_as_another_user(url: str) -> dict[str, Any]:
+    """``open_database(url)`` in a forked child that is not root (root writes any file)."""
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        result: dict[str, Any]
+        try:
+            if os.geteuid() == 0:
+                nobody = pwd.getpwnam("nobody")
+                os.setgid(nobody.pw_gid)
+                os.setuid(nobody.pw_uid)
+            open_database(url).dispose()
+            result = {"opened": True}
+        except DatabaseOpenError as exc:
+            result = {"error": str(exc)}
+        except Exception as exc:  # noqa: BLE001 - report anything to the parent
+            result = {"unexpected": f"{type(exc).__name__}: {exc}"}
+        os.write(writer, json.dumps(result).encode())
+        os._exit(0)
+    os.close(writer)
+    with os.fdopen(reader) as answer:
+        seen: dict[str, Any] = json.loads(answer.read())
+    os.waitpid(pid, 0)
+    return seen
+
+
+def test_a_database_the_hub_may_not_write_is_refused_at_start_in_one_line(shared_dir: Path) -> None:
+    db = shared_dir / "monitoring.db"
+    open_database(f"sqlite:///{db}").dispose()  # a current schema: opening alone writes nothing
+    db.chmod(0o444)
+    seen = open_as_another_user(f"sqlite:///{db}")
+    assert seen == {"error": f"cannot write sqlite:///{db}: attempt to write a readonly database"}
