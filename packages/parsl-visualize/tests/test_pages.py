@@ -279,3 +279,14 @@ def test_a_run_the_hub_ended_and_messages_it_never_received_are_shown(client: Cl
     page = client.get(f"/workflow/{DONE}/").text
     assert re.search(r'<dt>Lost messages</dt><dd class="lost"[^>]*>12</dd>', page)
     assert "Lost messages" not in client.get(f"/workflow/{LIVE}/").text
+
+
+def test_a_node_agent_sample_counts_as_a_sign_of_life(client: Client, db_path: Path) -> None:
+    now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+    with sqlite3.connect(db_path) as conn:  # tasks sampled by node agents only: no resource rows
+        conn.execute(
+            "insert into node_sample (run_id, hostname, timestamp) values (?, 'nodeA', ?)",
+            (STALE, now.isoformat(sep=" ")),
+        )
+    statuses = {r["run_id"]: r["status"] for r in client.get("/api/workflows").json()}
+    assert statuses[STALE] == "running"

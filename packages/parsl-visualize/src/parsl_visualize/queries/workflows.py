@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, literal, select
 
-from parsl_monitor_core.schema import RUN_ABANDONED, RunEnd, SenderCount, table_of
+from parsl_monitor_core.schema import RUN_ABANDONED, NodeSample, RunEnd, SenderCount, table_of
 from parsl_visualize.live.model import RunProgress  # noqa: TC001 - Litestar reads the dataclass at runtime
 from parsl_visualize.queries._common import RESOURCE, STATUS, WORKFLOW
 
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 __all__ = ("QUIET_AFTER", "WorkflowRow", "find_workflow", "list_workflows", "sort_runs")
 
 QUIET_AFTER = datetime.timedelta(minutes=10)
-"""A run without an end time and without any message (status or resource sample) for this long is incomplete."""
+"""A run without an end time and without any message (status, resource or node sample) for this long is incomplete."""
 
 SORT_KEYS = ("began", "name", "run_id", "status", "duration", "completed", "failed", "user", "host")
 
@@ -72,7 +72,8 @@ def _row(row: Row[tuple[object, ...]], now: datetime.datetime) -> WorkflowRow:
     w = row._mapping
     ended: datetime.datetime | None = w["time_completed"]
     began: datetime.datetime = w["time_began"]
-    last: datetime.datetime = ended or max(filter(None, (w["last_status"], w["last_sample"], began)))
+    newest = (w["last_status"], w["last_sample"], w["last_node_sample"], began)
+    last: datetime.datetime = ended or max(filter(None, newest))
     return WorkflowRow(
         run_id=w["run_id"],
         name=w["workflow_name"] or "(unnamed)",
@@ -99,15 +100,18 @@ def _runs(ledger: bool) -> Select[Any]:
     """Runs with their newest message times (index lookups), and what the hub noted of them.
 
     Args:
-        ledger: the database has the hub's bookkeeping tables (schema version 3 and later).
+        ledger: the database has the hub's bookkeeping tables (schema version 3 and later,
+            which also has the node agents' ``node_sample``).
     """
     newest = (_newest(STATUS, "last_status"), _newest(RESOURCE, "last_sample"))
     if not ledger:
-        return select(WORKFLOW, *newest, literal(None).label("end_reason"), literal(0).label("lost"))
+        nothing = (literal(None).label("last_node_sample"), literal(None).label("end_reason"))
+        return select(WORKFLOW, *newest, *nothing, literal(0).label("lost"))
     ends, senders = table_of(RunEnd), table_of(SenderCount)
     reason = select(ends.c.reason).where(ends.c.run_id == WORKFLOW.c.run_id).scalar_subquery().label("end_reason")
     lost = select(func.sum(senders.c.lost)).where(senders.c.run_id == WORKFLOW.c.run_id).scalar_subquery()
-    return select(WORKFLOW, *newest, reason, lost.label("lost"))
+    node_sample = _newest(table_of(NodeSample), "last_node_sample")  # the node agents' samples count too
+    return select(WORKFLOW, *newest, node_sample, reason, lost.label("lost"))
 
 
 def list_workflows(
