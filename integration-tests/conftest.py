@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 HERE = Path(__file__).parent
@@ -295,8 +296,6 @@ class MidRun:
 
         The hub is left to notice by itself, as it must when a batch scheduler kills a job.
         """
-        import psutil
-
         program = psutil.Process(self.process.pid)
         started = [p for p in program.children(recursive=True) if "parsl_monitor_hub" not in " ".join(p.cmdline())]
         for process in (program, *started):

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import datetime
+import json
+import re
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import psycopg
@@ -15,11 +20,11 @@ from parsl_monitor_core.wire import decode_frame, encode_frame, validate_message
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from pathlib import Path
 
     from conftest import HubProcess, PostgresServer, RunWorkflow
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+WORKFLOWS = Path(__file__).parent / "workflows"
 NOW = datetime.datetime(2026, 5, 1, 12, tzinfo=datetime.timezone.utc)
 START = {
     "run_id": "r1",
@@ -88,6 +93,45 @@ def test_a_database_that_stops_taking_writes_is_waited_for_then_given_up_on_coun
         assert "read-only transaction" in line
     sock.close(linger=0)
     context.term()
+
+
+CLOSE_BOUND = 30 + 10 + 30 + 20
+"""adapter.DATABASE_WAIT_LIMIT + the sender's last flush + the hub's --stop-grace, plus the
+time the hub takes to hear of the problem and to start and stop (docs/user-guide/hub.md)."""
+
+
+def test_a_program_s_close_returns_in_bounded_time_when_its_database_stops_taking_writes(
+    tmp_path: Path, postgres: PostgresServer, parsl_environment: dict[str, str]
+) -> None:
+    name = f"stall_{uuid.uuid4().hex[:8]}"
+    url = postgres.create_database(name)
+    go = tmp_path / "go"
+    program = subprocess.Popen(
+        [sys.executable, str(WORKFLOWS / "stalled_db.py"), url, str(tmp_path / "runinfo"), str(go)],
+        cwd=tmp_path,
+        env=parsl_environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert program.stdout is not None
+    assert program.stdout.readline() == "ready\n"
+    with psycopg.connect(postgres.url().replace("+psycopg", ""), autocommit=True) as conn:
+        conn.execute(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on')
+        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
+    go.touch()
+    out, err = program.communicate(timeout=CLOSE_BOUND + 120)
+    assert program.returncode == 0, err[-3000:]
+    assert json.loads(out)["close_seconds"] < CLOSE_BOUND
+    # the program's log says why, and how many messages were not confirmed
+    assert "monitoring hub at tcp://127.0.0.1:" in err and "cannot write yet" in err
+    assert "could not write its database for" in err and "read-only transaction" in err
+    unconfirmed = re.search(r"the (\d+) messages sent since its last confirmation may be lost", err)
+    assert unconfirmed is not None, err[-3000:]
+    assert int(unconfirmed.group(1)) > 20  # at least the second half's task states
+    assert "monitoring hub exited with code 1" in err
+    # what the hub could write, it wrote: the first half
+    assert query(url, "select count(*) from task") == [(10,)]
 
 
 def test_hub_cli_writes_to_postgres_and_isolates_a_refused_row(

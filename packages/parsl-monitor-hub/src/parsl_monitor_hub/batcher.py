@@ -50,7 +50,7 @@ class Batcher:
         return len(self._messages)
 
     def make_due(self) -> None:
-        """Let the waiting messages go at the next check (the hub is stopping)."""
+        """Let the waiting messages go at the next check."""
         self._since = time.monotonic() - self.max_delay
 
     def take(self) -> tuple[list[Message], list[str]]:
@@ -61,5 +61,5 @@ class Batcher:
         else:  # a frame of many messages goes out in batches like many frames
             messages, senders = self._messages[: self.max_size], self._senders[: self.max_size]
             del self._messages[: self.max_size], self._senders[: self.max_size]
-            self._since = time.monotonic() - self.max_delay  # the rest is due at once
+            self.make_due()  # the rest goes out at once
         return messages, senders

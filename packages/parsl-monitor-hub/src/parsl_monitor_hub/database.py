@@ -68,8 +68,7 @@ def open_database(url: str) -> Engine:
         raise DatabaseOpenError(f"{parsed.render_as_string()}: {exc}") from None
     except SQLAlchemyError as exc:
         engine.dispose()
-        reason = str(getattr(exc, "orig", exc)).splitlines()[0]
-        raise DatabaseOpenError(f"cannot open {parsed.render_as_string()}: {reason}") from None
+        raise DatabaseOpenError(f"cannot open {parsed.render_as_string()}: {_reason(exc)}") from None
     _probe_write(engine, parsed.render_as_string())
     return engine
 
@@ -87,5 +86,9 @@ def _probe_write(engine: Engine, shown: str) -> None:
             conn.rollback()
     except SQLAlchemyError as exc:
         engine.dispose()
-        reason = str(getattr(exc, "orig", exc)).splitlines()[0]
-        raise DatabaseOpenError(f"cannot write {shown}: {reason}") from None
+        raise DatabaseOpenError(f"cannot write {shown}: {_reason(exc)}") from None
+
+
+def _reason(exc: SQLAlchemyError) -> str:
+    """The driver's own message, first line."""
+    return str(getattr(exc, "orig", exc)).splitlines()[0]

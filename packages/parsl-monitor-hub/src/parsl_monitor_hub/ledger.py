@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     from parsl_monitor_hub.rows import Rows
 
-__all__ = ("Ledger", "Pending", "merge")
+__all__ = ("Ledger", "Pending")
 
 logger = logging.getLogger(__name__)
 
@@ -128,10 +128,3 @@ class Ledger:
     def lost(self) -> dict[str, int]:
         """Messages lost per sender, over every life of the hub on this database."""
         return {sender: n for sender, n in self._lost.items() if n}
-
-
-def merge(into: Rows, extra: Rows) -> Rows:
-    """Rows of two sources in one transaction."""
-    for name, rows in extra.items():
-        into[name] = [*into.get(name, []), *rows]
-    return into

@@ -41,6 +41,8 @@ RECEIVE_QUEUE_FRAMES = 100
 _PORT = re.compile(r"^(tcp://.+):(\d+|\*)$")
 WANTED_OPEN_FILES = 65536
 """Each sender connection costs the hub one file descriptor; one ZMQRadio sender per worker."""
+FEW_SENDERS = 4096
+"""Below this many possible senders, the hub warns at start."""
 _SPARE_FILES = 64
 """Descriptors the hub needs besides connections (database, writer link, logs, libzmq)."""
 
@@ -48,7 +50,7 @@ logger = logging.getLogger(__name__)
 
 
 def raise_open_file_limit() -> int:
-    """Raise this process's soft open-file limit toward the hard one; returns the senders it allows.
+    """Raise this process's soft open-file limit toward the hard one; returns how many senders it allows.
 
     The common soft limit of 1024 ended the hub (``Too many open files``, or an abort in
     libzmq) at about 1,000 connections: a run with that many workers.
@@ -60,7 +62,7 @@ def raise_open_file_limit() -> int:
             resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
             soft = wanted
     allowed = WANTED_OPEN_FILES if soft == resource.RLIM_INFINITY else soft - _SPARE_FILES
-    if allowed < WANTED_OPEN_FILES // 16:
+    if allowed < FEW_SENDERS:
         logger.warning(
             "this hub can serve about %d senders (one per worker process): the open-file limit is %d; "
             "raise it (ulimit -n) for more workers",
@@ -90,7 +92,8 @@ class Receiver:
     def __init__(
         self, bind: str, *, any_port_if_busy: bool, max_frame_bytes: int, stats: HubStats, ledger: Ledger
     ) -> None:
-        raise_open_file_limit()
+        self.max_senders = raise_open_file_limit()
+        """About how many senders can connect at once (open files left)."""
         self._context = zmq.Context()
         self.socket = self._context.socket(zmq.ROUTER)
         self.socket.setsockopt(zmq.LINGER, 1000)

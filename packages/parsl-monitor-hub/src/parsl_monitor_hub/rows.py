@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
     from parsl_monitor_hub.statements import Statement, Statements
 
-__all__ = ("RowBuilder", "Rows")
+__all__ = ("RowBuilder", "Rows", "merge")
 
 Rows = dict[str, list[tuple[Any, ...]]]
 """Statement name -> its parameter rows, for one transaction."""
@@ -260,3 +260,10 @@ class RowBuilder:
             ]
             for statement in (self._statements.workflow_abandoned, self._statements.run_end)
         }
+
+
+def merge(into: Rows, extra: Rows) -> Rows:
+    """Rows of two sources in one transaction: ``extra``'s appended to ``into``'s, statement by statement."""
+    for name, rows in extra.items():
+        into[name] = [*into.get(name, []), *rows]
+    return into

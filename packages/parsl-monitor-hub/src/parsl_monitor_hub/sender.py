@@ -192,7 +192,6 @@ class _Channel:
     def _flush(self, sock: zmq.Socket[bytes], token: int, ticket: FlushTicket) -> None:
         sent = self.sent
         sock.send(encode_frame([(MessageKind.FLUSH, [token, sent])], self.name))
-        told: set[str] = set()
         while not ticket.cancelled:
             if not sock.poll(200):
                 continue
@@ -212,9 +211,7 @@ class _Channel:
                     ticket.problem = answer.get("problem")
                     if ticket.problem_since is None:
                         ticket.problem_since = time.monotonic()
-                    if ticket.problem not in told:
-                        told.add(ticket.problem)
-                        logger.warning("monitoring hub at %s cannot write yet: %s", self.url, ticket.problem)
+                    logger.warning("monitoring hub at %s cannot write yet: %s", self.url, ticket.problem)
                 elif answer.kind is MessageKind.FLUSHED:
                     self._settled(sent, answer.get("settled"))
                     ticket.finish(confirmed=True)

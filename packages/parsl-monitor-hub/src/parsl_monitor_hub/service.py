@@ -135,7 +135,12 @@ class HubService:
             HubError: the writer process died, or the database took no write for ``stop_grace``
                 seconds while stopping; the log says how many messages were not written.
         """
-        logger.info("listening on %s, writing %s", self.url, self.config.db_url)
+        logger.info(
+            "listening on %s, writing %s; room for about %d senders",
+            self.url,
+            self.config.db_url,
+            self._receiver.max_senders,
+        )
         gc.freeze()  # start-up objects (SQLAlchemy, compiled statements) never need collecting
         gc.set_threshold(*GC_THRESHOLDS)
         poller = zmq.Poller()  # a frame or the writer's answer, whichever comes first

@@ -12,7 +12,7 @@ import time
 from collections import OrderedDict
 from typing import TYPE_CHECKING, NamedTuple
 
-from parsl_monitor_hub.ledger import merge
+from parsl_monitor_hub.rows import merge
 from parsl_monitor_hub.writing.protocol import Op, Status
 
 if TYPE_CHECKING:

@@ -151,11 +151,11 @@ def _serve(settings: dict[str, Any]) -> None:
     socket.connect(settings["address"])
     current = [0]
 
-    def retrying(reason: str, delay: float) -> None:
+    def retrying(reason: str) -> None:
         if _hub_gone(settings["parent_pid"]):
             logger.error("the hub process is gone; the database writer stops waiting for the database")
             raise SystemExit(0)
-        socket.send(pack(Reply(current[0], Status.RETRYING, f"{reason}; next try in {delay:.1f} s")))
+        socket.send(pack(Reply(current[0], Status.RETRYING, reason)))  # the delay is in the writer's log line
 
     writer = Writer(writer_engine(settings["db_url"]), on_retry=retrying)
     skipping = False

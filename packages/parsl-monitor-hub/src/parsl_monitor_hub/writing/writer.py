@@ -33,10 +33,10 @@ class Writer:
 
     Args:
         engine: the database's engine.
-        on_retry: called with the reason and the wait before each retry, so the hub hears of it.
+        on_retry: called with the reason before each retry, so the hub hears of it.
     """
 
-    def __init__(self, engine: Engine, on_retry: Callable[[str, float], None] | None = None) -> None:
+    def __init__(self, engine: Engine, on_retry: Callable[[str], None] | None = None) -> None:
         self._engine = engine
         statements = compile_statements(engine.dialect)
         self._by_name: dict[str, Statement] = {name: getattr(statements, name) for name in RANK}
@@ -115,7 +115,7 @@ class Writer:
                 reason = one_line(exc)
                 logger.error("database unavailable (%s); retrying in %.1f s, nothing is dropped", reason, delay)
                 if self._on_retry is not None:
-                    self._on_retry(reason, delay)
+                    self._on_retry(reason)
                 time.sleep(delay)
                 delay = min(delay * 2, RETRY_DELAY_MAX)
                 self._reconnect()

@@ -122,7 +122,14 @@ def _ordered(names: set[str], color_by: ColorBy) -> list[str]:
     return sorted(names)
 
 
-def _every_node(tasks: list[DagTask], color_by: ColorBy, task_url: str) -> DagView:
+def dag_chart(tasks: list[DagTask], color_by: ColorBy, task_url: str) -> DagView:
+    """One node per task (for runs up to :data:`MAX_NODES` tasks, or when asked).
+
+    Args:
+        tasks: every task of the run, in id order.
+        color_by: colour nodes by app or by current state.
+        task_url: link of a task node, with ``{task_id}``.
+    """
     level, position = layout(tasks)
     names = _ordered({_key(t, color_by) for t in tasks}, color_by)
     category = {name: i for i, name in enumerate(names)}
@@ -143,12 +150,20 @@ def _every_node(tasks: list[DagTask], color_by: ColorBy, task_url: str) -> DagVi
     return DagView(_graph(names, color_by, nodes, links), len(tasks), len(nodes), aggregated=False)
 
 
-def _groups(
+def dag_groups_chart(
     members: dict[tuple[int, str], int],
     edges: dict[tuple[tuple[int, str], tuple[int, str]], int],
     color_by: ColorBy,
     group_url: str,
 ) -> DagView:
+    """The graph of a big run as groups: one node per (level, app or state), edges counted between them.
+
+    Args:
+        members: tasks per (level, name).
+        edges: dependencies counted per pair of groups.
+        color_by: colour groups by app or by current state.
+        group_url: link of a group node (a filtered task list), with ``{key}`` and ``{value}``.
+    """
     names = _ordered({name for _level, name in members}, color_by)
     category = {name: i for i, name in enumerate(names)}
     keys = sorted(members, key=lambda k: (k[0], category[k[1]]))
@@ -175,31 +190,3 @@ def _groups(
         for (a, b), n in edges.items()
     ]
     return DagView(_graph(names, color_by, nodes, links), sum(members.values()), len(nodes), aggregated=True)
-
-
-def dag_chart(tasks: list[DagTask], color_by: ColorBy, task_url: str) -> DagView:
-    """One node per task (for runs up to :data:`MAX_NODES` tasks, or when asked).
-
-    Args:
-        tasks: every task of the run, in id order.
-        color_by: colour nodes by app or by current state.
-        task_url: link of a task node, with ``{task_id}``.
-    """
-    return _every_node(tasks, color_by, task_url)
-
-
-def dag_groups_chart(
-    members: dict[tuple[int, str], int],
-    edges: dict[tuple[tuple[int, str], tuple[int, str]], int],
-    color_by: ColorBy,
-    group_url: str,
-) -> DagView:
-    """The graph of a big run as groups: one node per (level, app or state), edges counted between them.
-
-    Args:
-        members: tasks per (level, name).
-        edges: dependencies counted per pair of groups.
-        color_by: colour groups by app or by current state.
-        group_url: link of a group node (a filtered task list), with ``{key}`` and ``{value}``.
-    """
-    return _groups(members, edges, color_by, group_url)
