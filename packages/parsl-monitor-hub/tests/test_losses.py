@@ -1,5 +1,7 @@
 """What cannot be kept is counted: a killed hub or writer, an unwritable database.
 
+The program hears of such troubles while the workflow runs (``HubWatch``), not only at ``close()``.
+
 The hub records per sender how many messages it settled, in the same transactions as the
 rows; a sender's FLUSH says how many it sent. The tests count the rows themselves.
 """
@@ -7,6 +9,7 @@ rows; a sender's FLUSH says how many it sent. The tests count the rows themselve
 from __future__ import annotations
 
 import json
+import logging
 import os
 import pwd
 import shutil
@@ -22,9 +25,12 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from parsl_monitor_hub import watch
 from parsl_monitor_hub.database import open_database
+from parsl_monitor_hub.embedded import EmbeddedHub
 from parsl_monitor_hub.errors import DatabaseOpenError
 from parsl_monitor_hub.sender import HubSender
+from parsl_monitor_hub.watch import HubWatch
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -160,3 +166,90 @@ def test_a_database_the_hub_may_not_write_is_refused_at_start_in_one_line(shared
     db.chmod(0o444)
     seen = open_as_another_user(f"sqlite:///{db}")
     assert seen == {"error": f"cannot write sqlite:///{db}: attempt to write a readonly database"}
+
+
+WATCH_INTERVAL = 0.3
+
+
+def wait_for_log(caplog: pytest.LogCaptureFixture, text: str, timeout: float) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for record in caplog.records:
+            if text in record.getMessage():
+                return record.getMessage()
+        time.sleep(0.05)
+    raise AssertionError(f"nothing logged with {text!r} within {timeout} s")
+
+
+def test_a_hub_killed_and_restarted_mid_run_reports_the_loss_during_the_run(
+    tmp_path: Path, make: Messages, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(watch, "SILENT_HUB_WARNING", 2.0)  # a request the dead hub took is asked again sooner
+    caplog.set_level(logging.WARNING, logger="parsl_monitor_hub")
+    db, port = tmp_path / "monitoring.db", free_port()
+    first = Hub(db, port, tmp_path / "hub-1.log")
+    sender = HubSender(f"tcp://127.0.0.1:{port}")
+    watcher = HubWatch(sender, None, interval=WATCH_INTERVAL)
+    sender.put((FakeMessageType(2), make.workflow_start()))
+    for i in range(MESSAGES):
+        sender.put((FakeMessageType(1), make.resource_info(i, 1)))
+    deadline = time.monotonic() + 60
+    while count(db, "select count(*) from resource") < MESSAGES // 10:
+        assert time.monotonic() < deadline, "the first hub wrote too little"
+        time.sleep(0.01)
+    os.kill(first.process.pid, signal.SIGKILL)  # it dies holding messages it had not written
+    first.stop()
+    second = Hub(db, port, tmp_path / "hub-2.log")
+    try:
+        line = wait_for_log(caplog, "never received", 30)  # while the sender is still open
+        written = count(db, "select count(*) from resource") + count(db, "select count(*) from workflow")
+    finally:
+        watcher.stop()
+        sender.close(timeout=30)
+        second.stop()
+    assert f"never received {MESSAGES + 1 - written} of the {MESSAGES + 1} messages" in line
+    assert count(db, "select lost from parsl_monitor_sender") == MESSAGES + 1 - written > 0
+
+
+def test_an_embedded_hub_that_dies_is_reported_within_seconds(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="parsl_monitor_hub")
+    hub = EmbeddedHub(
+        db_url=f"sqlite:///{tmp_path / 'monitoring.db'}",
+        bind="tcp://127.0.0.1:*",
+        any_port_if_busy=False,
+        log_file=tmp_path / "hub.log",
+        debug=False,
+    )
+    sender = HubSender(hub.url)
+    watcher = HubWatch(sender, hub, interval=WATCH_INTERVAL)
+    os.kill(hub.process.pid, signal.SIGKILL)
+    try:
+        line = wait_for_log(caplog, "the monitoring hub exited", 10)
+    finally:
+        watcher.stop()
+        sender.close(timeout=1)
+        hub.stop()
+    assert "exited (code -9) while the workflow runs" in line
+
+
+def test_a_healthy_hub_gives_no_warning_and_the_watch_stops_at_once(
+    tmp_path: Path, make: Messages, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="parsl_monitor_hub")
+    db, port = tmp_path / "monitoring.db", free_port()
+    hub = Hub(db, port, tmp_path / "hub.log")
+    sender = HubSender(f"tcp://127.0.0.1:{port}")
+    watcher = HubWatch(sender, None, interval=WATCH_INTERVAL)
+    sender.put((FakeMessageType(2), make.workflow_start()))
+    for i in range(1000):
+        sender.put((FakeMessageType(1), make.resource_info(i, 1)))
+    time.sleep(10 * WATCH_INTERVAL)
+    started = time.monotonic()
+    watcher.stop()
+    stop_seconds = time.monotonic() - started
+    assert sender.close(timeout=30)
+    hub.stop()
+    assert stop_seconds < 2 * WATCH_INTERVAL
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+    assert count(db, "select count(*) from resource") == 1000
+    assert count(db, "select settled from parsl_monitor_sender") == 1001

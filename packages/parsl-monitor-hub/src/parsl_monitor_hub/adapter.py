@@ -19,6 +19,7 @@ from parsl.monitoring.monitoring import MonitoringHub as _ParslMonitoringHub
 from parsl_monitor_hub import htex_launch
 from parsl_monitor_hub.embedded import EmbeddedHub
 from parsl_monitor_hub.sender import HubSender
+from parsl_monitor_hub.watch import HubWatch
 
 if TYPE_CHECKING:
     from parsl.logconfigs.base import LogConfig
@@ -86,6 +87,7 @@ class MonitoringHub(_ParslMonitoringHub):
         self.monitoring_hub_active = False
         self._embedded: EmbeddedHub | None = None
         self._sender: HubSender | None = None
+        self._watch: HubWatch | None = None
 
     @property
     def resource_monitoring_interval(self) -> float:
@@ -132,6 +134,7 @@ class MonitoringHub(_ParslMonitoringHub):
             logger.warning("logging_endpoint is ignored with hub_url: the hub at %s chooses the database", self.hub_url)
         self._sender = self.resource_msgs = HubSender(self.connect_url, self._interval)  # what Parsl puts messages on
         htex_launch.install()  # HTEX interchanges send to the hub themselves, without Parsl's router process
+        self._watch = HubWatch(self._sender, self._embedded)  # the hub's problems reach the log during the run
         self.monitoring_hub_active = True
 
     def close(self) -> None:
@@ -139,6 +142,9 @@ class MonitoringHub(_ParslMonitoringHub):
         if not self.monitoring_hub_active or self._sender is None:
             return
         self.monitoring_hub_active = False
+        if self._watch is not None:
+            self._watch.stop()
+            self._watch = None
         ticket = self._sender.request_flush()
         started = time.monotonic()
         while not ticket.wait(1.0):

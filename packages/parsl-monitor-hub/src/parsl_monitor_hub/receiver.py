@@ -12,6 +12,7 @@ import errno
 import logging
 import re
 import resource
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import zmq
@@ -45,6 +46,8 @@ FEW_SENDERS = 4096
 """Below this many possible senders, the hub warns at start."""
 _SPARE_FILES = 64
 """Descriptors the hub needs besides connections (database, writer link, logs, libzmq)."""
+_FULL_MARGIN = 8
+"""Fewer free descriptors than this: new senders are no longer accepted."""
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +75,16 @@ def raise_open_file_limit() -> int:
     return allowed
 
 
+def open_files() -> int | None:
+    """How many descriptors this process has open (Linux); None when even listing them fails (none left)."""
+    try:
+        return sum(1 for _ in Path("/proc/self/fd").iterdir())
+    except FileNotFoundError:  # not Linux: unknown, and assumed fine
+        return 0
+    except OSError:
+        return None
+
+
 class FlushRequest:
     """A sender waiting to hear that its messages are committed (and how many it sent before asking)."""
 
@@ -90,10 +103,17 @@ class Receiver:
     """Binds the ROUTER socket and turns frames into messages, rejecting bad ones one at a time."""
 
     def __init__(
-        self, bind: str, *, any_port_if_busy: bool, max_frame_bytes: int, stats: HubStats, ledger: Ledger
+        self,
+        bind: str,
+        *,
+        any_port_if_busy: bool,
+        max_frame_bytes: int,
+        stats: HubStats,
+        ledger: Ledger,
+        max_senders: int,
     ) -> None:
-        self.max_senders = raise_open_file_limit()
-        """About how many senders can connect at once (open files left)."""
+        self.max_senders = max_senders
+        """About how many senders can connect at once (open files left, see :func:`raise_open_file_limit`)."""
         self._context = zmq.Context()
         self.socket = self._context.socket(zmq.ROUTER)
         self.socket.setsockopt(zmq.LINGER, 1000)
@@ -173,6 +193,23 @@ class Receiver:
             else:
                 self._stats.received += 1
                 on_message(message, sender)
+
+    def warn_if_full(self) -> None:
+        """Say so when senders hold nearly every descriptor.
+
+        libzmq then accepts no new connection: newcomers wait in the kernel's queue (and
+        their messages in their own), and come in as others disconnect. Nothing is lost,
+        but the hub spends a CPU retrying the accept meanwhile.
+        """
+        limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        used = open_files()
+        if limit != resource.RLIM_INFINITY and (used is None or used >= limit - _FULL_MARGIN):
+            logger.warning(
+                "no room for more senders: %s of %d file descriptors in use; new senders wait until others "
+                "disconnect; raise the open-file limit (ulimit -n) for more",
+                "all" if used is None else used,
+                limit,
+            )
 
     def answer_flush(self, request: FlushRequest, written: int) -> None:
         """Tell a sender that everything it sent before its FLUSH is settled, and how much of it that was."""

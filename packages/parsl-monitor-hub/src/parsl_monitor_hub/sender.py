@@ -155,48 +155,64 @@ class _Channel:
         sock = context.socket(zmq.DEALER)
         sock.connect(self.url)
         token = 0
+        waiting: dict[int, tuple[FlushTicket, int]] = {}  # flushes unanswered: token -> (ticket, sent before it)
         try:
             while True:
                 if not self._pending:
-                    self._wake.wait(SEND_INTERVAL)
-                    self._wake.clear()
-                items: list[Any] = []
-                while self._pending and len(items) < MAX_MESSAGES_PER_FRAME:
-                    items.append(self._pending.popleft())
-                    if isinstance(items[-1], FlushTicket):
-                        break
-                packed: list[bytes] = []
-                stop = False
-                for item in items:
-                    if isinstance(item, FlushTicket):
-                        self._send(sock, packed)
-                        packed = []
-                        token += 1
-                        self._flush(sock, token, item)
-                    elif item is _STOP:
-                        stop = True
+                    if waiting:  # an answer or new work, whichever comes first
+                        sock.poll(int(1000 * SEND_INTERVAL))
                     else:
-                        packed.extend(self._encode(item))
-                self._send(sock, packed)
+                        self._wake.wait(SEND_INTERVAL)
+                        self._wake.clear()
+                token, stop = self._send_pending(sock, token, waiting)
+                self._read_answers(sock, waiting)
                 if stop:
                     return
         finally:
+            for ticket, _ in waiting.values():
+                ticket.finish(confirmed=False)
             sock.close(linger=5000)
             context.term()
+
+    def _send_pending(
+        self, sock: zmq.Socket[bytes], token: int, waiting: dict[int, tuple[FlushTicket, int]]
+    ) -> tuple[int, bool]:
+        """Send what waits, up to a frame's worth or a flush; returns the last flush token and whether to stop."""
+        items: list[Any] = []
+        while self._pending and len(items) < MAX_MESSAGES_PER_FRAME:
+            items.append(self._pending.popleft())
+            if isinstance(items[-1], FlushTicket):
+                break
+        packed: list[bytes] = []
+        stop = False
+        for item in items:
+            if isinstance(item, FlushTicket):
+                self._send(sock, packed)
+                packed = []
+                token += 1
+                sock.send(encode_frame([(MessageKind.FLUSH, [token, self.sent])], self.name))
+                waiting[token] = (item, self.sent)
+            elif item is _STOP:
+                stop = True
+            else:
+                packed.extend(self._encode(item))
+        self._send(sock, packed)
+        return token, stop
 
     def _send(self, sock: zmq.Socket[bytes], packed: list[bytes]) -> None:
         for frame, count in pack_frames(packed, self.name):
             sock.send(frame)
             self.sent += count
 
-    def _flush(self, sock: zmq.Socket[bytes], token: int, ticket: FlushTicket) -> None:
-        sent = self.sent
-        sock.send(encode_frame([(MessageKind.FLUSH, [token, sent])], self.name))
-        while not ticket.cancelled:
-            if not sock.poll(200):
-                continue
+    def _read_answers(self, sock: zmq.Socket[bytes], waiting: dict[int, tuple[FlushTicket, int]]) -> None:
+        """Take the hub's answers that arrived, without waiting; forget flushes given up on."""
+        while waiting:
             try:
-                frame = decode_frame(sock.recv())
+                data = sock.recv(zmq.NOBLOCK)
+            except zmq.Again:
+                break
+            try:
+                frame = decode_frame(data)
             except FrameError as exc:
                 logger.warning("unreadable answer from the hub: %s", exc)
                 continue
@@ -205,7 +221,8 @@ class _Channel:
                     answer = validate_message(item)
                 except MessageError:
                     continue
-                if answer.get("token") != token:
+                ticket, sent = waiting.get(answer.get("token"), (None, 0))
+                if ticket is None:
                     continue
                 if answer.kind is MessageKind.FLUSH_WAITS:
                     ticket.problem = answer.get("problem")
@@ -213,10 +230,13 @@ class _Channel:
                         ticket.problem_since = time.monotonic()
                     logger.warning("monitoring hub at %s cannot write yet: %s", self.url, ticket.problem)
                 elif answer.kind is MessageKind.FLUSHED:
+                    del waiting[answer.get("token")]
                     self._settled(sent, answer.get("settled"))
                     ticket.finish(confirmed=True)
-                    return
-        ticket.finish(confirmed=False)
+        for token, (ticket, _) in list(waiting.items()):
+            if ticket.cancelled:
+                del waiting[token]
+                ticket.finish(confirmed=False)
 
     def _settled(self, sent: int, settled: int | None) -> None:
         self.confirmed = sent

@@ -17,7 +17,7 @@ from parsl_monitor_hub.batcher import Batcher
 from parsl_monitor_hub.database import open_database
 from parsl_monitor_hub.errors import HubError
 from parsl_monitor_hub.ledger import Ledger
-from parsl_monitor_hub.receiver import FlushRequest, Receiver
+from parsl_monitor_hub.receiver import FlushRequest, Receiver, raise_open_file_limit
 from parsl_monitor_hub.rows import RowBuilder
 from parsl_monitor_hub.statements import compile_statements
 from parsl_monitor_hub.stats import HubStats
@@ -56,17 +56,20 @@ class HubService:
         builder = RowBuilder(compile_statements(engine.dialect))
         self.ledger = Ledger.read(engine)
         engine.dispose()
-        self._receiver = Receiver(
-            config.bind,
-            any_port_if_busy=config.any_port_if_busy,
-            max_frame_bytes=config.max_frame_bytes,
-            stats=self.stats,
-            ledger=self.ledger,
-        )
+        max_senders = raise_open_file_limit()
+        writer = WriterProcess(config.db_url, log_file=config.log_file, log_level=config.log_level)
         try:
-            writer = WriterProcess(config.db_url, log_file=config.log_file, log_level=config.log_level)
+            writer.wait_connected()  # before senders can take every descriptor
+            self._receiver = Receiver(
+                config.bind,
+                any_port_if_busy=config.any_port_if_busy,
+                max_frame_bytes=config.max_frame_bytes,
+                stats=self.stats,
+                ledger=self.ledger,
+                max_senders=max_senders,
+            )
         except BaseException:
-            self._receiver.close()
+            writer.close()
             raise
         self._builder = builder
         self._pipeline = WritePipeline(writer, builder, self.stats, self.ledger, self._receiver.answer_flush)
@@ -125,7 +128,8 @@ class HubService:
         if pipeline.problem is not None:
             for request in (*pipeline.waiting_flushes, *self._flushes):
                 self._receiver.tell_waiting(request, pipeline.problem)
-        self.stats.maybe_log()
+        if self.stats.maybe_log():
+            self._receiver.warn_if_full()
         return taken
 
     def run(self) -> None:

@@ -42,13 +42,13 @@ class HubStats:
             self._logged_rejections += 1
             logger.warning("rejected %s from %s: %s", what, sender, reason)
 
-    def maybe_log(self, *, force: bool = False) -> None:
-        """Log rates since the last line when the interval has passed."""
+    def maybe_log(self, *, force: bool = False) -> bool:
+        """Log rates since the last line when the interval has passed; True if it did."""
         now = time.monotonic()
         then, received, written, rejected, retries = self._last
         elapsed = now - then
         if not force and elapsed < self.interval:
-            return
+            return False
         elapsed = max(elapsed, 1e-9)
         suppressed = max(0, self.rejected - rejected - self._logged_rejections)
         logger.info(
@@ -64,3 +64,4 @@ class HubStats:
         )
         self._last = (now, self.received, self.written, self.rejected, self.retries)
         self._logged_rejections = 0
+        return True

@@ -73,16 +73,25 @@ class WriterProcess:
             self.process.stdin.write(json.dumps(settings).encode())
         self._seq = 0
 
-    def send(self, op: Op, rows: Rows | None = None) -> int:
-        """Queue one request; returns its number.
+    def wait_connected(self) -> None:
+        """Return once the writer has connected.
 
-        ZMQ buffers it, so this waits only until the writer has connected (at start-up).
+        The hub calls this before it listens for senders: with every file descriptor taken
+        by senders, libzmq aborts the process when the writer's connection comes in late.
 
         Raises:
             HubError: the writer has died.
         """
         while not self.socket.poll(_PARENT_CHECK_MS // 10, zmq.POLLOUT):  # a PAIR socket holds nothing unconnected
             self.check_alive()
+
+    def send(self, op: Op, rows: Rows | None = None) -> int:
+        """Queue one request; returns its number.
+
+        Raises:
+            HubError: the writer has died.
+        """
+        self.wait_connected()
         self._seq += 1
         self.socket.send(pack(Request(self._seq, op, rows)), copy=False)
         return self._seq
