@@ -103,3 +103,12 @@ def test_the_interleaving_benchmark_runs(tmp_path: Path, parsl_environment: dict
     assert [line.split(":")[1].strip() for line in lines[:2]] == ["none", config]
     assert lines[2].startswith("none: median ") and "(100%)" in lines[2]
     assert lines[3].startswith(f"{config}: median ")
+
+
+def test_the_load_and_hostile_input_benchmarks_still_run(parsl_environment: dict[str, str]) -> None:
+    load = benchmark(parsl_environment, "bench_viewer_load", "--tasks", "300", "--clients", "4", "--seconds", "3")
+    assert "4 clients, 3 s, 300-task live run: " in load
+    assert "; errors 0 ;" in load
+    hostile = benchmark(parsl_environment, "bench_hostile", "--quick")
+    assert hostile.count("all landed") == 8, hostile
+    assert "hub exit code 0" in hostile
