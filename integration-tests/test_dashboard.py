@@ -70,7 +70,7 @@ class Watched:
     def charts(self) -> dict[str, dict[str, int]]:
         """For each chart on the page: canvases drawn, series count, and data points of the fullest series."""
         # Content swapped in by a live update is drawn once htmx has settled it.
-        self.page.wait_for_function("document.querySelectorAll('[data-chart]:not([data-drawn])').length === 0")
+        self.page.wait_for_function("() => document.querySelectorAll('[data-chart]:not([data-drawn])').length === 0")
         drawn: dict[str, dict[str, int]] = self.page.evaluate(
             """() => Object.fromEntries(Array.from(document.querySelectorAll('[data-chart]')).map(el => {
                 const chart = echarts.getInstanceByDom(el);
@@ -209,7 +209,7 @@ def test_an_open_page_follows_a_running_workflow_without_reloading(
         page.evaluate("window.__notReloaded = true")
         first = page.locator("#live").inner_text()
         page.wait_for_function(
-            "document.querySelector('.run-status').textContent.trim() === 'completed'", timeout=180_000
+            "() => document.querySelector('.run-status').textContent.trim() === 'completed'", timeout=180_000
         )
         assert page.evaluate("window.__notReloaded") is True
         last = page.locator("#live").inner_text()
@@ -267,7 +267,7 @@ def test_live_pages_keep_their_charts_and_show_progress_while_a_run_is_held(
         token = page.locator("#live").get_attribute("hx-vals")
         run.release()
         page.wait_for_function(
-            "document.querySelector('.run-status').textContent.trim() === 'completed'", timeout=120_000
+            "() => document.querySelector('.run-status').textContent.trim() === 'completed'", timeout=120_000
         )
         assert page.locator("#live").get_attribute("hx-vals") != token  # updates came in
         kept = page.evaluate(

@@ -254,5 +254,5 @@ def app(db: Database) -> Litestar:
 
 @pytest.fixture
 def client(app: Litestar) -> Iterator[TestClient[Litestar]]:
-    with TestClient(app=app) as test_client:
+    with TestClient(app=app, base_url="http://127.0.0.1") as test_client:
         yield test_client

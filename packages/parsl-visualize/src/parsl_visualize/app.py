@@ -21,11 +21,11 @@ from litestar.template import TemplateConfig
 from sqlalchemy import Connection
 
 from parsl_visualize.__about__ import __version__
+from parsl_visualize.access import Access, GuardedLitestar
 from parsl_visualize.cache import RunCache
 from parsl_visualize.connections import ConnectionGate
 from parsl_visualize.db import Database
 from parsl_visualize.formatting import FILTERS
-from parsl_visualize.head import HeadAwareLitestar
 from parsl_visualize.live.model import TaskFilter
 from parsl_visualize.live.registry import ModelRegistry
 from parsl_visualize.pages import ApiController, DagController, ResourceController, TaskController, WorkflowController
@@ -83,12 +83,16 @@ def _engine_setup(engine: JinjaTemplateEngine) -> None:
         env.get_template(name)
 
 
-def create_app(db: Database, debug: bool = False) -> HeadAwareLitestar:
-    """The dashboard for one read-only database."""
+def create_app(db: Database, debug: bool = False, access: Access | None = None) -> GuardedLitestar:
+    """The dashboard for one read-only database.
+
+    ``access`` says which Host names it answers to and which token it demands; by default,
+    loopback names and no token.
+    """
     cache = RunCache()
     models = ModelRegistry()
     gate = ConnectionGate(db.engine)
-    return HeadAwareLitestar(
+    app = GuardedLitestar(
         route_handlers=[
             WorkflowController,
             DagController,
@@ -132,3 +136,5 @@ def create_app(db: Database, debug: bool = False) -> HeadAwareLitestar:
         exception_handlers={HTTPException: _error_page, Exception: _internal_error},
         debug=debug,
     )
+    app.access = access or Access()
+    return app

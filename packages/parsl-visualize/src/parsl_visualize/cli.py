@@ -1,10 +1,16 @@
-"""``parsl-visualize [DB_URL] [--listen ADDRESS] [--port N] [--debug]``: serve the dashboard with uvicorn."""
+"""``parsl-visualize [DB_URL] [--listen ADDRESS] [--port N] [--token T | --no-auth] [--allowed-host NAME] [--debug]``.
+
+Serves the dashboard with uvicorn. Beyond loopback it demands a token, generated at start
+unless given, as Jupyter does.
+"""
 
 from __future__ import annotations
 
 import argparse
 import errno
 import ipaddress
+import os
+import secrets
 import signal
 import socket
 import sys
@@ -17,10 +23,12 @@ from parsl_visualize.errors import ViewerError
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-__all__ = ("main", "parse_args")
+__all__ = ("main", "parse_args", "token_for")
 
 DEFAULT_LISTEN = "127.0.0.1"
 DEFAULT_PORT = 8080
+TOKEN_VARIABLE = "PARSL_VISUALIZE_TOKEN"  # noqa: S105 - a variable's name, not a secret
+"""The environment variable that sets the token (unlike ``--token``, it does not show in ``ps``)."""
 
 
 def _port(text: str) -> int:
@@ -48,9 +56,35 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--listen", default=DEFAULT_LISTEN, help=f"address to listen on (default {DEFAULT_LISTEN})")
     parser.add_argument("--port", type=_port, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
-    parser.add_argument("--debug", action="store_true", help="log every request and show tracebacks in error pages")
+    parser.add_argument(
+        "--token",
+        default=os.environ.get(TOKEN_VARIABLE) or None,
+        help=f"the secret every request must carry (default: ${TOKEN_VARIABLE}; generated when --listen is not "
+        "loopback). Other users can read a command line: prefer the variable",
+    )
+    parser.add_argument(
+        "--no-auth",
+        action="store_true",
+        help="demand no token even beyond loopback: anyone who can reach the port reads everything",
+    )
+    parser.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also answer to this Host name (a DNS alias, a proxy's name); loopback names and the listen "
+        "address are always allowed",
+    )
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="log every request, show tracebacks in error pages and the database's path in the footer",
+    )
     parser.add_argument("--version", action="version", version=f"parsl-visualize {__version__}")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.no_auth and args.token:
+        parser.error("--no-auth and a token (--token or $" + TOKEN_VARIABLE + ") contradict each other")
+    return args
 
 
 def is_loopback(address: str) -> bool:
@@ -88,6 +122,14 @@ def bind(address: str, port: int) -> socket.socket:
     return sock
 
 
+def token_for(args: argparse.Namespace) -> str | None:
+    """The token requests must carry: the one given, a new one beyond loopback (unless ``--no-auth``), or None."""
+    if args.token is None and not args.no_auth and not is_loopback(args.listen):
+        return secrets.token_urlsafe(32)
+    given: str | None = args.token
+    return given
+
+
 def _interrupt(_signum: int, _frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -108,17 +150,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     import uvicorn
 
+    from parsl_visualize.access import Access
     from parsl_visualize.app import create_app
 
-    if not is_loopback(args.listen):
+    token = token_for(args)
+    if args.no_auth and not is_loopback(args.listen):
         print(
-            f"parsl-visualize: WARNING: listening on {args.listen}, so anyone who can reach this machine can read "
-            "this monitoring data. Check that your site's security policy allows it.",
+            f"parsl-visualize: WARNING: listening on {args.listen} without a token (--no-auth), so anyone who "
+            "can reach this machine can read this monitoring data. Check that your site's security policy allows it.",
             file=sys.stderr,
         )
-    print(f"parsl-visualize: serving {db.label} at {_url(args.listen, args.port)}", flush=True)
+    shown = socket.gethostname() if args.listen in {"0.0.0.0", "::"} else args.listen  # noqa: S104 - compared
+    address = _url(shown, args.port) + (f"?token={token}" if token else "")
+    print(f"parsl-visualize: serving {db.label} at {address}", flush=True)
+    access = Access(listen=args.listen, allowed_hosts=args.allowed_host, token=token)
     config = uvicorn.Config(
-        create_app(db, debug=args.debug),
+        create_app(db, debug=args.debug, access=access),
         log_level="info" if args.debug else "warning",
         access_log=args.debug,
         timeout_graceful_shutdown=2,

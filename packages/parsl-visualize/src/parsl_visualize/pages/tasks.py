@@ -59,9 +59,20 @@ def _task_list(
     return live_page(request, ctx, ("pages/tasks.html.j2", "fragments/tasks.html.j2"), context, since)
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(value: object) -> object:
+    """A text cell a spreadsheet will not run as a formula (OWASP's CSV injection advice: a leading ')."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
 def _csv_row(t: TaskRow) -> tuple[object, ...]:
     duration = "" if t.duration is None else round(t.duration, 6)
-    return (t.task_id, t.app, t.state, t.invoked or "", t.returned or "", duration, t.fail_count, t.depends or "")
+    row = (t.task_id, t.app, t.state, t.invoked or "", t.returned or "", duration, t.fail_count, t.depends or "")
+    return tuple(_inert(value) for value in row)
 
 
 def _attachment(filename: str) -> str:

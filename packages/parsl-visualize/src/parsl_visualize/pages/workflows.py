@@ -70,7 +70,7 @@ class WorkflowController(Controller):
             "sort": sort,
             "desc": desc,
             "zone": db.zone_label,
-            "database": db.label,
+            "database": db.label if request.app.debug else None,  # a path tells strangers too much
             "utc": db.utc,
         }
         name = "fragments/workflows.html.j2" if request.htmx else "pages/workflows.html.j2"
