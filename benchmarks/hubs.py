@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import zmq
 
 from parsl_monitor_core.wire import (
+    HubEndpoint,
     MessageKind,
     decode_frame,
     encode_frame,
@@ -20,6 +21,7 @@ from parsl_monitor_core.wire import (
     to_wire,
     validate_message,
 )
+from parsl_monitor_hub.keys import client_keys
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -37,7 +39,8 @@ class _Tag:
 class OurHub:
     """``parsl-monitor-hub`` in its own process, fed by a DEALER socket from this one."""
 
-    def __init__(self, db: Path) -> None:
+    def __init__(self, db: Path, keys: Path | None = None) -> None:
+        """With ``keys``, the hub encrypts (``--keys``) and the socket here is its CurveZMQ client."""
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -49,6 +52,7 @@ class OurHub:
                 "tcp://127.0.0.1:*",
                 "--log-file",
                 str(db.with_suffix(".log")),
+                *(["--keys", str(keys)] if keys is not None else []),
             ],
             stdout=subprocess.PIPE,
             text=True,
@@ -58,7 +62,7 @@ class OurHub:
         self.context = zmq.Context()
         self.socket = self.context.socket(zmq.DEALER)
         self.socket.setsockopt(zmq.SNDHWM, 0)
-        self.socket.connect(self.url)
+        HubEndpoint(self.url, None if keys is None else client_keys(keys)).connect(self.socket)
         self.token = 0
 
     @staticmethod

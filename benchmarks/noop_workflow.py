@@ -1,9 +1,12 @@
 """N no-op tasks on a local HighThroughputExecutor (2 workers), timed from first submit to last result.
 
-    python -m benchmarks.noop_workflow --monitoring {none,parsl,ours,ours-agent} --tasks N --run-dir DIR [--interval S]
+    python -m benchmarks.noop_workflow --monitoring SYSTEM --tasks N --run-dir DIR [--interval S]
+
+SYSTEM: none, parsl, ours, ours-agent, ours-plain or ours-agent-plain.
 
 Resource monitoring is off unless --interval is given (then on, at that interval).
-``ours-agent`` is ours with ZMQRadio and a node agent started by worker_init.
+``ours-agent`` is ours with ZMQRadio and a node agent started by worker_init. Ours
+encrypts its links (CurveZMQ, the default); ``-plain`` turns that off (``encrypted=False``).
 """
 
 from __future__ import annotations
@@ -26,7 +29,8 @@ def noop() -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--monitoring", choices=["none", "parsl", "ours", "ours-agent"], required=True)
+    systems = ["none", "parsl", "ours", "ours-agent", "ours-plain", "ours-agent-plain"]
+    parser.add_argument("--monitoring", choices=systems, required=True)
     parser.add_argument("--tasks", type=int, required=True)
     parser.add_argument("--run-dir", required=True)
     parser.add_argument("--interval", type=float)
@@ -36,13 +40,17 @@ def main() -> None:
     from parsl_monitor_hub import MonitoringHub
     from parsl_monitor_worker import ZMQRadio
 
+    plain = args.monitoring.endswith("-plain")
+    args.monitoring = args.monitoring.removesuffix("-plain")
     enabled = args.interval is not None
     interval = args.interval or 30.0
     hub: ParslHub | None = None
     if args.monitoring == "parsl":
         hub = ParslHub(resource_monitoring_enabled=enabled, resource_monitoring_interval=interval)
     elif args.monitoring in ("ours", "ours-agent"):
-        hub = MonitoringHub(resource_monitoring_enabled=enabled, resource_monitoring_interval=interval)
+        hub = MonitoringHub(
+            resource_monitoring_enabled=enabled, resource_monitoring_interval=interval, encrypted=not plain
+        )
     agent = args.monitoring == "ours-agent"
     worker_init = f"parsl-monitor-worker --daemon --log-file {args.run_dir}/agent.log" if agent else ""
     config = Config(

@@ -66,7 +66,7 @@ def held(request: pytest.FixtureRequest, tmp_path: Path, mid_run: Callable[..., 
 
 
 def client_for(db: Path) -> TestClient[Litestar]:
-    return TestClient(app=create_app(open_database(str(db))))
+    return TestClient(app=create_app(open_database(str(db))), base_url="http://127.0.0.1")
 
 
 def only_run(db: Path) -> str:

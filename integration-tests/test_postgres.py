@@ -236,7 +236,7 @@ def check_dashboard_reads(url: str, run_id: str) -> None:
 
     db = open_database(url.replace("+psycopg", ""))  # a plain postgresql:// URL works too
     try:
-        with TestClient(app=create_app(db)) as client:
+        with TestClient(app=create_app(db), base_url="http://127.0.0.1") as client:
             for path in (
                 "",
                 "dag_group_by_apps",

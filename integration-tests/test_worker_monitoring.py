@@ -66,6 +66,19 @@ def test_the_workflow_itself_is_unaffected(monitored: Monitored) -> None:
     assert monitored.summary["killed"] == "WorkerLost"
 
 
+def test_every_link_to_the_hub_was_encrypted_and_nothing_was_refused(monitored: Monitored) -> None:
+    # HTEX encrypted (Parsl's default), our hub, ZMQRadio and a node agent: all CurveZMQ
+    (log,) = monitored.run_dir.glob("*/monitoring_hub.log")
+    text = log.read_text()
+    assert "encrypted (CurveZMQ)" in text and "NOT ENCRYPTED" not in text
+    assert "refused a sender" not in text
+    assert ", 0 rejected, 0 connections refused; senders counted 0 lost" in text
+    (keys,) = monitored.run_dir.glob("*/monitoring-keys")
+    assert keys.stat().st_mode & 0o777 == 0o700
+    assert monitored.rows("select count(*) from node_sample")[0][0] > 0  # the agent got in
+    assert monitored.rows("select count(*) from node")[0][0] > 0  # the interchange got in
+
+
 def test_a_task_holding_200_mb_shows_at_least_200_mb_resident(monitored: Monitored) -> None:
     task = monitored.task_of("hold_memory")
     ((peak, samples),) = monitored.rows(

@@ -52,10 +52,24 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+_STARTED: list[Hub] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_hub_outlives_its_test() -> Iterator[None]:
+    yield
+    while _STARTED:
+        process = _STARTED.pop().process
+        if process.poll() is None:  # a test that failed before stopping it
+            process.kill()
+            process.communicate()
+
+
 class Hub:
     """``parsl-monitor-hub`` on a fixed port, so a second one can take over the first one's senders."""
 
     def __init__(self, db: Path, port: int, log: Path, *extra: str) -> None:
+        _STARTED.append(self)
         self.process = subprocess.Popen(
             [*HUB, "--db", str(db), "--bind", f"tcp://127.0.0.1:{port}", "--log-file", str(log), *extra],
             stdout=subprocess.PIPE,
@@ -239,16 +253,18 @@ def test_a_healthy_hub_gives_no_warning_and_the_watch_stops_at_once(
     db, port = tmp_path / "monitoring.db", free_port()
     hub = Hub(db, port, tmp_path / "hub.log")
     sender = HubSender(f"tcp://127.0.0.1:{port}")
-    watcher = HubWatch(sender, None, interval=WATCH_INTERVAL)
-    sender.put((FakeMessageType(2), make.workflow_start()))
-    for i in range(1000):
-        sender.put((FakeMessageType(1), make.resource_info(i, 1)))
-    time.sleep(10 * WATCH_INTERVAL)
-    started = time.monotonic()
-    watcher.stop()
-    stop_seconds = time.monotonic() - started
-    assert sender.close(timeout=30)
-    hub.stop()
+    try:
+        watcher = HubWatch(sender, None, interval=WATCH_INTERVAL)
+        sender.put((FakeMessageType(2), make.workflow_start()))
+        for i in range(1000):
+            sender.put((FakeMessageType(1), make.resource_info(i, 1)))
+        time.sleep(10 * WATCH_INTERVAL)
+        started = time.monotonic()
+        watcher.stop()
+        stop_seconds = time.monotonic() - started
+        assert sender.close(timeout=30)
+    finally:
+        hub.stop()
     assert stop_seconds < 2 * WATCH_INTERVAL
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
     assert count(db, "select count(*) from resource") == 1000

@@ -45,3 +45,31 @@ def test_daemon_returns_at_once_and_the_agent_leaves_with_its_shell(tmp_path: Pa
         assert time.monotonic() < deadline + 20, (tmp_path / "agent.log").read_text()
         time.sleep(0.1)
     assert "parent" in (tmp_path / "agent.log").read_text()
+
+
+def test_the_agent_s_socket_lives_in_a_directory_only_its_user_may_enter(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "PARSL_MONITOR_AGENT"}
+    env["TMPDIR"] = str(tmp_path)
+    probe = "from parsl_monitor_worker.agent_link import agent_address; print(agent_address())"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True)
+    private = tmp_path / f"parsl-monitor-{os.getuid()}"
+    assert result.stdout.strip() == f"ipc://{private / 'agent'}"
+    assert private.stat().st_mode & 0o777 == 0o700
+
+
+def test_a_directory_others_may_enter_is_refused_by_the_agent_and_avoided_by_tasks(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "PARSL_MONITOR_AGENT"}
+    env["TMPDIR"] = str(tmp_path)
+    hijacked = tmp_path / f"parsl-monitor-{os.getuid()}"  # as another user could leave it in /tmp
+    hijacked.mkdir(mode=0o777)
+    hijacked.chmod(0o777)
+    (hijacked / "agent").touch()  # a socket file: tasks would announce to it
+    agent = subprocess.run(
+        [sys.executable, "-m", "parsl_monitor_worker"], capture_output=True, text=True, env=env, timeout=60, check=False
+    )
+    assert agent.returncode == 2
+    assert agent.stderr == (f"parsl-monitor-worker: {hijacked} is not a directory of this user's only (mode 0o777)\n")
+    probe = "from parsl_monitor_worker.agent_link import link_for; print(link_for().address)"
+    task = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True)
+    assert str(hijacked) not in task.stdout  # no announcement goes there
+    assert "no node agent used" in task.stderr

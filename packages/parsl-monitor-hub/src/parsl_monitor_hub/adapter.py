@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from parsl.monitoring.monitoring import MonitoringHub as _ParslMonitoringHub
 
-from parsl_monitor_hub import htex_launch
+from parsl_monitor_core.wire import HubEndpoint
+from parsl_monitor_hub import htex_launch, keys
 from parsl_monitor_hub.embedded import EmbeddedHub
 from parsl_monitor_hub.sender import HubSender
 from parsl_monitor_hub.watch import HubWatch
@@ -57,6 +58,12 @@ class MonitoringHub(_ParslMonitoringHub):
             its start and end). With ``ZMQRadio`` executors, node agents sample at this interval.
         hub_url: ``tcp://host:port`` of an already running ``parsl-monitor-hub`` to use
             instead of starting one; that hub decides the database.
+        hub_keys: with ``hub_url``, the directory holding that hub's ``hub.key`` and a
+            ``client.key_secret`` it allows (its ``--keys`` directory, or a private copy of
+            those two files); None for a hub that does not encrypt.
+        encrypted: the workflow's own hub encrypts and authenticates every link with
+            CurveZMQ, keys in ``<run dir>/monitoring-keys`` (default). False: plaintext, and
+            anyone who can reach the hub's port may read or add monitoring data.
     """
 
     def __init__(  # noqa: PLR0917 - Parsl's MonitoringHub takes these positionally
@@ -71,6 +78,8 @@ class MonitoringHub(_ParslMonitoringHub):
         resource_monitoring_enabled: bool = True,
         resource_monitoring_interval: float = 30,
         hub_url: str | None = None,
+        hub_keys: str | os.PathLike[str] | None = None,
+        encrypted: bool = True,
     ) -> None:
         # Parsl's __init__ is not called: it warns that hub_address / hub_port are
         # deprecated, and for us they are not.
@@ -84,6 +93,8 @@ class MonitoringHub(_ParslMonitoringHub):
         self.resource_monitoring_enabled = resource_monitoring_enabled
         self._interval = resource_monitoring_interval
         self.hub_url = hub_url
+        self.hub_keys = hub_keys
+        self.encrypted = encrypted
         self.monitoring_hub_active = False
         self._embedded: EmbeddedHub | None = None
         self._sender: HubSender | None = None
@@ -102,15 +113,6 @@ class MonitoringHub(_ParslMonitoringHub):
     def resource_monitoring_interval(self, seconds: float) -> None:
         self._interval = seconds
 
-    @property
-    def connect_url(self) -> str:
-        """Where senders reach the hub: ``hub_url``, or the embedded hub's bound endpoint."""
-        if self._embedded is not None:
-            return self._embedded.url
-        if self.hub_url is None:
-            raise RuntimeError("the monitoring hub is not started")
-        return self.hub_url
-
     def start(
         self,
         dfk_run_dir: str,
@@ -120,22 +122,40 @@ class MonitoringHub(_ParslMonitoringHub):
         """Called by the DataFlowKernel: start (or connect to) the hub and open the queue Parsl writes to."""
         Path(dfk_run_dir).mkdir(parents=True, exist_ok=True)
         if self.hub_url is None:
-            if self.logging_endpoint is None:
-                self.logging_endpoint = f"sqlite:///{os.fspath(config_run_dir)}/monitoring.db"
-            port = DEFAULT_HUB_PORT if self.hub_port is None else self.hub_port
-            self._embedded = EmbeddedHub(
-                db_url=self.logging_endpoint,
-                bind=f"tcp://{self.hub_address or '127.0.0.1'}:{port}",
-                any_port_if_busy=self.hub_port is None,
-                log_file=Path(dfk_run_dir) / "monitoring_hub.log",
-                debug=self.monitoring_debug,
+            endpoint = self._start_embedded(Path(dfk_run_dir), os.fspath(config_run_dir))
+        else:
+            if self.logging_endpoint is not None:
+                logger.warning(
+                    "logging_endpoint is ignored with hub_url: the hub at %s chooses the database", self.hub_url
+                )
+            client = None if self.hub_keys is None else keys.client_keys(Path(self.hub_keys))
+            endpoint = HubEndpoint(self.hub_url, client)
+        if not endpoint.encrypted:
+            logger.warning(
+                "monitoring links to %s are NOT ENCRYPTED: anyone who can reach that port can read what this "
+                "workflow sends and add rows to its database",
+                endpoint,
             )
-        elif self.logging_endpoint is not None:
-            logger.warning("logging_endpoint is ignored with hub_url: the hub at %s chooses the database", self.hub_url)
-        self._sender = self.resource_msgs = HubSender(self.connect_url, self._interval)  # what Parsl puts messages on
+        self._sender = self.resource_msgs = HubSender(endpoint.pack(), self._interval)  # what Parsl puts messages on
         htex_launch.install()  # HTEX interchanges send to the hub themselves, without Parsl's router process
         self._watch = HubWatch(self._sender, self._embedded)  # the hub's problems reach the log during the run
         self.monitoring_hub_active = True
+
+    def _start_embedded(self, dfk_run_dir: Path, config_run_dir: str) -> HubEndpoint:
+        """Start this workflow's own hub (with fresh keys unless ``encrypted=False``); where it listens."""
+        if self.logging_endpoint is None:
+            self.logging_endpoint = f"sqlite:///{config_run_dir}/monitoring.db"
+        key_dir = keys.ensure_keys(dfk_run_dir / "monitoring-keys") if self.encrypted else None
+        port = DEFAULT_HUB_PORT if self.hub_port is None else self.hub_port
+        self._embedded = EmbeddedHub(
+            db_url=self.logging_endpoint,
+            bind=f"tcp://{self.hub_address or '127.0.0.1'}:{port}",
+            any_port_if_busy=self.hub_port is None,
+            log_file=dfk_run_dir / "monitoring_hub.log",
+            debug=self.monitoring_debug,
+            keys=key_dir,
+        )
+        return HubEndpoint(self._embedded.url, None if key_dir is None else keys.client_keys(key_dir))
 
     def close(self) -> None:
         """Called by the DataFlowKernel last: returns once every message sent is in the database."""

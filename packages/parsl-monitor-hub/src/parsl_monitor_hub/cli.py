@@ -76,6 +76,14 @@ def _parser() -> argparse.ArgumentParser:
         f"write is counted in the log and the hub exits 1 (default: {HubConfig.stop_grace:.0f})",
     )
     parser.add_argument(
+        "--keys",
+        type=Path,
+        metavar="DIR",
+        help="encrypt and authenticate every sender with CurveZMQ, with the keys in DIR (created, mode 700, "
+        "if missing); workflows connect with MonitoringHub(hub_url=..., hub_keys=DIR or a copy of its "
+        "hub.key and client.key_secret). Without it the hub is plaintext and warns",
+    )
+    parser.add_argument(
         "--stats-interval", type=_positive_float, default=HubConfig.stats_interval, help=argparse.SUPPRESS
     )
     # Used by the Parsl adapter when it starts a hub for one workflow.
@@ -100,6 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         log_file=args.log_file,
         log_level=args.log_level,
         stop_grace=args.stop_grace,
+        keys=args.keys.expanduser().resolve() if args.keys else None,
     )
     from parsl_monitor_hub.service import HubService  # SQLAlchemy and ZMQ only once arguments are good
 

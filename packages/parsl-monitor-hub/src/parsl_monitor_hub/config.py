@@ -40,6 +40,8 @@ class HubConfig:
         log_level: the writer process's log level.
         stop_grace: when stopping, how long the database may go without taking a write
             before the hub gives up on what it holds (counted and reported) and exits.
+        keys: CurveZMQ key directory (:mod:`parsl_monitor_hub.keys`); None: plaintext, anyone
+            who reaches the port may send.
     """
 
     db_url: str = DEFAULT_DB_URL
@@ -53,3 +55,4 @@ class HubConfig:
     log_file: Path | None = None
     log_level: str = "INFO"
     stop_grace: float = 30.0
+    keys: Path | None = None

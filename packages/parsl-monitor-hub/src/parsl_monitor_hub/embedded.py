@@ -33,7 +33,9 @@ class EmbeddedHub:
     stops (marking the workflow ended) if the program dies without closing it.
     """
 
-    def __init__(self, *, db_url: str, bind: str, any_port_if_busy: bool, log_file: Path, debug: bool) -> None:
+    def __init__(
+        self, *, db_url: str, bind: str, any_port_if_busy: bool, log_file: Path, debug: bool, keys: Path | None = None
+    ) -> None:
         command = [
             sys.executable,
             "-m",
@@ -51,6 +53,8 @@ class EmbeddedHub:
         ]
         if any_port_if_busy:
             command.append("--any-port-if-busy")
+        if keys is not None:
+            command += ["--keys", str(keys)]
         self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module, no shell
             command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True, text=True
         )

@@ -1,6 +1,6 @@
 """Errors the hub reports to its user as one line."""
 
-__all__ = ("BindError", "DatabaseOpenError", "HubError", "HubStartError")
+__all__ = ("BindError", "DatabaseOpenError", "HubError", "HubStartError", "KeysError")
 
 
 class HubError(RuntimeError):
@@ -17,3 +17,7 @@ class BindError(HubError):
 
 class HubStartError(HubError):
     """An embedded hub process did not come up."""
+
+
+class KeysError(HubError):
+    """A CurveZMQ key directory that is missing, unreadable, incomplete or readable by others."""

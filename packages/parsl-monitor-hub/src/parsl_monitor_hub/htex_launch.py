@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -25,9 +26,11 @@ from parsl_monitor_hub.sender import HubSender
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-__all__ = ("install", "interchange_command")
+__all__ = ("ENDPOINT_VARIABLE", "install", "interchange_command")
 
 _MARK = "_parsl_monitor_direct"
+ENDPOINT_VARIABLE = "PARSL_MONITOR_HUB_ENDPOINT"
+"""How the interchange gets the hub's keys: a command line is readable by every user (``ps``)."""
 
 
 def interchange_command(hub_url: str) -> list[str]:
@@ -55,6 +58,16 @@ def _without_router() -> Iterator[None]:
         names["start_zmq_receiver"] = original
 
 
+@contextlib.contextmanager
+def _endpoint_in_environment(packed: str) -> Iterator[None]:
+    """The packed endpoint (keys included) for the interchange that HTEX.start() spawns, and only then."""
+    os.environ[ENDPOINT_VARIABLE] = packed
+    try:
+        yield
+    finally:
+        os.environ.pop(ENDPOINT_VARIABLE, None)
+
+
 def _wrap(start: Callable[[Any], None]) -> Callable[[Any], None]:
     @functools.wraps(start)
     def start_direct(executor: Any) -> None:
@@ -63,9 +76,9 @@ def _wrap(start: Callable[[Any], None]) -> Callable[[Any], None]:
         if not isinstance(sender, HubSender) or list(launch) != list(htex_module.DEFAULT_INTERCHANGE_LAUNCH_CMD):
             start(executor)
             return
-        executor.interchange_launch_cmd = interchange_command(sender.url)
+        executor.interchange_launch_cmd = interchange_command(str(sender.endpoint))
         try:
-            with _without_router():
+            with _without_router(), _endpoint_in_environment(sender.url):
                 start(executor)
         finally:
             executor.interchange_launch_cmd = launch

@@ -2,6 +2,9 @@
 
     python -m parsl_monitor_hub.interchange tcp://HOST:PORT    (Parsl's pickled config on stdin)
 
+With an encrypting hub, its keys come in the environment variable
+:data:`~parsl_monitor_hub.htex_launch.ENDPOINT_VARIABLE`, never on the command line.
+
 This is Parsl's own interchange (``parsl.executors.high_throughput.interchange``), run
 with two changes, and only when our ``MonitoringHub`` is in use (see :mod:`.htex_launch`):
 
@@ -20,6 +23,7 @@ sent, so the last node records of a run are in the database before the executor 
 from __future__ import annotations
 
 import datetime
+import os
 import pickle
 import signal
 import sys
@@ -29,6 +33,7 @@ from parsl.executors.high_throughput import interchange as parsl_interchange
 from parsl.monitoring.message_type import MessageType
 from parsl.monitoring.radios.base import MonitoringRadioSender
 
+from parsl_monitor_hub.htex_launch import ENDPOINT_VARIABLE
 from parsl_monitor_hub.sender import HubSender
 
 if TYPE_CHECKING:
@@ -44,9 +49,9 @@ class HubRadio(MonitoringRadioSender):
     """The interchange's monitoring radio: messages go to a :class:`HubSender`, node records are counted."""
 
     def __init__(self, url: str) -> None:
-        self.url = url
         self.node_records = 0
         self._sender = HubSender(url)
+        self.url = str(self._sender.endpoint)
 
     def send(self, message: object) -> None:
         """Queue one ``(MessageType, payload)``: a node record, or a worker's message passed on."""
@@ -80,7 +85,8 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
         sys.exit("usage: python -m parsl_monitor_hub.interchange tcp://HOST:PORT  (Parsl's config pickle on stdin)")
-    radio = HubRadio(args[0])
+    endpoint = os.environ.pop(ENDPOINT_VARIABLE, "")  # popped: Parsl's processes started from here need it not
+    radio = HubRadio(endpoint if endpoint.startswith(f"{args[0]}|") else args[0])
     # Interchange.start() builds its radio by calling this name, with the hub address and port it was given.
     vars(parsl_interchange)["ZMQRadioSender"] = lambda *_: radio
     parsl_interchange.Interchange._send_monitoring_info = _send_node_info  # type: ignore[method-assign]

@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import zmq
+import zmq.auth.thread
+from zmq.utils.monitor import parse_monitor_message
 
 from parsl_monitor_core.wire import (
     FrameError,
@@ -25,6 +27,7 @@ from parsl_monitor_core.wire import (
     encode_frame,
     validate_message,
 )
+from parsl_monitor_hub import keys
 from parsl_monitor_hub.errors import BindError
 
 if TYPE_CHECKING:
@@ -111,6 +114,7 @@ class Receiver:
         stats: HubStats,
         ledger: Ledger,
         max_senders: int,
+        key_dir: Path | None = None,
     ) -> None:
         self.max_senders = max_senders
         """About how many senders can connect at once (open files left, see :func:`raise_open_file_limit`)."""
@@ -122,10 +126,52 @@ class Receiver:
         self.socket.setsockopt(zmq.RCVHWM, RECEIVE_QUEUE_FRAMES)
         self.socket.setsockopt(zmq.MAXMSGSIZE, max_frame_bytes)  # larger frames are never read
         self.socket.setsockopt(zmq.ROUTER_HANDOVER, 1)
+        self._authenticator: zmq.auth.thread.ThreadAuthenticator | None = None
+        self.monitor: zmq.Socket[bytes] | None = None
+        if key_dir is not None:
+            try:
+                self._encrypt(key_dir)
+            except BaseException:
+                self.close()
+                raise
         self._max_frame_bytes = max_frame_bytes
         self._stats = stats
         self.ledger = ledger
         self.url = self._bind(bind, any_port_if_busy=any_port_if_busy)
+
+    def _encrypt(self, key_dir: Path) -> None:
+        """Accept only CurveZMQ senders whose public key is in the directory's allow-list."""
+        _, secret = keys.hub_secret(keys.ensure_keys(key_dir))
+        self._authenticator = zmq.auth.thread.ThreadAuthenticator(self._context, log=logging.getLogger("zmq.auth"))
+        self._authenticator.start()
+        self._authenticator.configure_curve(domain="*", location=str(keys.senders_allowed(key_dir)))
+        self.socket.curve_secretkey = secret
+        self.socket.curve_server = True
+        # Refused handshakes are only visible as socket events: a plaintext sender, a wrong hub
+        # key (protocol errors), a client key not allowed (an authentication failure).
+        self.monitor = self.socket.get_monitor_socket(
+            zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL | zmq.EVENT_HANDSHAKE_FAILED_AUTH
+        )
+
+    @property
+    def encrypted(self) -> bool:
+        """True when only CurveZMQ senders with an allowed key get in."""
+        return self._authenticator is not None
+
+    def count_refused(self) -> None:
+        """Count (and log, within the rejection limit) the handshakes refused since the last call."""
+        while self.monitor is not None:
+            try:
+                event = parse_monitor_message(self.monitor.recv_multipart(zmq.NOBLOCK))
+            except zmq.Again:
+                return
+            kind = event["event"]
+            reason = (
+                "a client key the hub does not allow"
+                if kind == zmq.EVENT_HANDSHAKE_FAILED_AUTH
+                else "not encrypted with this hub's key (a plaintext sender, or another hub's key)"
+            )
+            self._stats.refuse(reason)
 
     def _bind(self, bind: str, *, any_port_if_busy: bool) -> str:
         try:
@@ -228,6 +274,11 @@ class Receiver:
 
     def close(self) -> None:
         """Close the socket and its context."""
+        if self.monitor is not None:
+            self.socket.disable_monitor()
+            self.monitor.close()
+        if self._authenticator is not None:
+            self._authenticator.stop()
         self.socket.close()
         self._context.term()
 

@@ -27,6 +27,7 @@ import zmq
 from parsl_monitor_core.wire import (
     EncodeError,
     FrameError,
+    HubEndpoint,
     MessageError,
     MessageKind,
     decode_frame,
@@ -85,8 +86,10 @@ class FlushTicket:
 class _Channel:
     """The per-process half of a :class:`HubSender`: queue, thread, DEALER socket."""
 
-    def __init__(self, url: str) -> None:
-        self.url = url
+    def __init__(self, endpoint: HubEndpoint) -> None:
+        self.endpoint = endpoint
+        self.url = str(endpoint)
+        """The hub's URL, for logs (the endpoint may hold keys)."""
         # unique per channel: the hub keeps its counts per name, over all its lives
         self.name = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         self.unencodable = 0
@@ -153,7 +156,7 @@ class _Channel:
     def _run(self) -> None:
         context = zmq.Context()
         sock = context.socket(zmq.DEALER)
-        sock.connect(self.url)
+        self.endpoint.connect(sock)
         token = 0
         waiting: dict[int, tuple[FlushTicket, int]] = {}  # flushes unanswered: token -> (ticket, sent before it)
         try:
@@ -258,11 +261,13 @@ class HubSender(multiprocessing.queues.Queue):  # type: ignore[type-arg]
 
     Only the queue methods Parsl's senders use are meaningful: ``put`` / ``put_nowait``,
     plus ``close``. Reading from it is not supported: the hub is the reader. Radios read
-    ``url`` and ``resource_monitoring_interval`` from it when they are created.
+    ``url`` (the packed :class:`~parsl_monitor_core.wire.HubEndpoint`, keys included: never
+    log it) and ``resource_monitoring_interval`` from it when they are created.
     """
 
     def __init__(self, url: str, resource_monitoring_interval: float = 0.0) -> None:  # no super().__init__
         self.url = url
+        self.endpoint = HubEndpoint.parse(url)
         self.resource_monitoring_interval = resource_monitoring_interval
         self.sampled_on_nodes = False
         self._channel: _Channel | None = None
@@ -273,6 +278,7 @@ class HubSender(multiprocessing.queues.Queue):  # type: ignore[type-arg]
 
     def __setstate__(self, state: dict[str, Any]) -> None:  # type: ignore[override]
         self.url = state["url"]
+        self.endpoint = HubEndpoint.parse(self.url)
         self.resource_monitoring_interval = state.get("interval", 0.0)
         self.sampled_on_nodes = False
         self._channel = None
@@ -286,7 +292,7 @@ class HubSender(multiprocessing.queues.Queue):  # type: ignore[type-arg]
         # A fork or spawn child must never touch its parent's ZMQ context: one channel per
         # process (a spawn child unpickles without one; a fork child forgets it, see below).
         if self._channel is None:
-            self._channel = _Channel(self.url)
+            self._channel = _Channel(self.endpoint)
             self._pid = os.getpid()
             _SENDERS.add(self)
         return self._channel

@@ -67,6 +67,7 @@ class HubService:
                 stats=self.stats,
                 ledger=self.ledger,
                 max_senders=max_senders,
+                key_dir=config.keys,
             )
         except BaseException:
             writer.close()
@@ -125,6 +126,7 @@ class HubService:
             pipeline.settle()
             if self._flushes or self._batcher.due() or (self.ledger.has_unwritten and pipeline.idle):
                 self._write()
+        self._receiver.count_refused()
         if pipeline.problem is not None:
             for request in (*pipeline.waiting_flushes, *self._flushes):
                 self._receiver.tell_waiting(request, pipeline.problem)
@@ -145,6 +147,15 @@ class HubService:
             self.config.db_url,
             self._receiver.max_senders,
         )
+        if self._receiver.encrypted:
+            logger.info("encrypted (CurveZMQ): senders need the keys in %s", self.config.keys)
+        else:
+            logger.warning(
+                "NOT ENCRYPTED: anyone who can reach %s can read what senders send and add rows to %s; "
+                "start with --keys DIR (a workflow's own hub does so unless encrypted=False)",
+                self.url,
+                self.config.db_url,
+            )
         gc.freeze()  # start-up objects (SQLAlchemy, compiled statements) never need collecting
         gc.set_threshold(*GC_THRESHOLDS)
         poller = zmq.Poller()  # a frame or the writer's answer, whichever comes first
@@ -166,9 +177,10 @@ class HubService:
             self.stats.maybe_log(force=True)
         lost = sum(self.ledger.lost().values())
         logger.info(
-            "stopped: %d messages written, %d rejected; senders counted %d lost",
+            "stopped: %d messages written, %d rejected, %d connections refused; senders counted %d lost",
             self.stats.written,
             self.stats.rejected,
+            self.stats.refused,
             lost,
         )
 

@@ -24,6 +24,8 @@ class HubStats:
         self.rejected_messages = 0
         self.retries = 0
         """Transactions the database did not take and the writer tried again."""
+        self.refused = 0
+        """Connections refused at the CurveZMQ handshake: plaintext, wrong hub key, or a client key not allowed."""
         self._last = (time.monotonic(), 0, 0, 0, 0)
         self._logged_rejections = 0
 
@@ -42,6 +44,13 @@ class HubStats:
             self._logged_rejections += 1
             logger.warning("rejected %s from %s: %s", what, sender, reason)
 
+    def refuse(self, reason: str) -> None:
+        """Count one refused handshake and log why (within the same limit as rejections)."""
+        self.refused += 1
+        if self._logged_rejections < MAX_REJECTION_LOGS:
+            self._logged_rejections += 1
+            logger.warning("refused a sender's connection: %s", reason)
+
     def maybe_log(self, *, force: bool = False) -> bool:
         """Log rates since the last line when the interval has passed; True if it did."""
         now = time.monotonic()
@@ -52,7 +61,7 @@ class HubStats:
         elapsed = max(elapsed, 1e-9)
         suppressed = max(0, self.rejected - rejected - self._logged_rejections)
         logger.info(
-            "messages/s received %.0f, written %.0f, rejected %.0f (totals %d / %d / %d%s%s)",
+            "messages/s received %.0f, written %.0f, rejected %.0f (totals %d / %d / %d%s%s%s)",
             (self.received - received) / elapsed,
             (self.written - written) / elapsed,
             (self.rejected - rejected) / elapsed,
@@ -60,6 +69,7 @@ class HubStats:
             self.written,
             self.rejected,
             f"; {self.retries - retries} database retries" if self.retries > retries else "",
+            f"; {self.refused} connections refused" if self.refused else "",
             f"; {suppressed} rejections not logged one by one" if suppressed else "",
         )
         self._last = (now, self.received, self.written, self.rejected, self.retries)

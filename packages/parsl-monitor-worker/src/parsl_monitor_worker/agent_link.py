@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import atexit
 import dataclasses
+import logging
 import os
+import stat
 import tempfile
 import threading
 import time
@@ -29,7 +31,9 @@ from pathlib import Path
 import msgpack
 import zmq
 
-__all__ = ("AGENT_ENV", "AgentLink", "agent_address", "close_links", "link_for")
+__all__ = ("AGENT_ENV", "AgentLink", "agent_address", "close_links", "link_for", "private_directory")
+
+logger = logging.getLogger(__name__)
 
 AGENT_ENV = "PARSL_MONITOR_AGENT"
 """Overrides the agent's address (an ``ipc://`` URL) for the agent and the tasks alike."""
@@ -56,9 +60,30 @@ class _Running:
     announced: bool = False
 
 
+def private_directory() -> Path:
+    """``$TMPDIR/parsl-monitor-<uid>``, made mode 0700: only this user may reach the agent's socket.
+
+    Announcements carry the hub's address and its keys; in a shared temporary directory
+    another user could bind the well-known name first and read them.
+
+    Raises:
+        PermissionError: the directory exists but is not this user's own private directory.
+    """
+    path = Path(tempfile.gettempdir()) / f"parsl-monitor-{os.getuid()}"
+    path.mkdir(mode=0o700, exist_ok=True)
+    info = path.lstat()
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
+        raise PermissionError(f"{path} is not a directory of this user's only (mode {oct(info.st_mode & 0o777)})")
+    return path
+
+
 def agent_address() -> str:
-    """``$PARSL_MONITOR_AGENT``, else one socket per user per node in the temp directory."""
-    return os.environ.get(AGENT_ENV) or f"ipc://{Path(tempfile.gettempdir()) / f'parsl-monitor-agent-{os.getuid()}'}"
+    """``$PARSL_MONITOR_AGENT``, else one socket per user per node in a private directory.
+
+    Raises:
+        PermissionError: see :func:`private_directory`.
+    """
+    return os.environ.get(AGENT_ENV) or f"ipc://{private_directory() / 'agent'}"
 
 
 class AgentLink:
@@ -165,7 +190,13 @@ def link_for(address: str | None = None) -> AgentLink:
     """This process's link to the node agent."""
     link = _links.get(os.getpid())
     if link is None:
-        link = _links[os.getpid()] = AgentLink(address or agent_address())
+        if address is None:
+            try:
+                address = agent_address()
+            except PermissionError as exc:  # never announce to a socket someone else may own
+                logger.warning("no node agent used: %s", exc)
+                address = f"ipc://{Path(tempfile.mkdtemp(prefix='parsl-monitor-')) / 'no-agent'}"
+        link = _links[os.getpid()] = AgentLink(address)
         atexit.register(close_links)
     return link
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import zmq
 
-from parsl_monitor_core.wire import EncodeError, pack_frames, pack_message
+from parsl_monitor_core.wire import EncodeError, HubEndpoint, pack_frames, pack_message
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -36,10 +36,16 @@ _channels: dict[tuple[int, str], HubChannel] = {}
 
 
 class HubChannel:
-    """A DEALER socket connected to one hub, owned by one process."""
+    """A DEALER socket connected to one hub, owned by one process.
+
+    ``url`` may be a packed :class:`~parsl_monitor_core.wire.HubEndpoint`: the socket then
+    encrypts and authenticates with its keys.
+    """
 
     def __init__(self, url: str, buffer: int = DEFAULT_BUFFER) -> None:
-        self.url = url
+        endpoint = HubEndpoint.parse(url)
+        self.url = str(endpoint)
+        """The hub's URL alone, for logs."""
         self.dropped = 0
         self.sent = 0
         self._sender = f"worker:{socket.gethostname()}:{os.getpid()}"
@@ -47,7 +53,7 @@ class HubChannel:
         self._socket = self._context.socket(zmq.DEALER)
         self._socket.setsockopt(zmq.SNDHWM, buffer)
         self._socket.setsockopt(zmq.LINGER, LINGER_MS)
-        self._socket.connect(url)
+        endpoint.connect(self._socket)
 
     def send(self, messages: Iterable[WireMessage]) -> bool:
         """Queue the messages as one frame; False (and counted) when the buffer is full."""

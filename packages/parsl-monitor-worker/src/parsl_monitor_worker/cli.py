@@ -75,7 +75,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     from parsl_monitor_worker.node_agent import NodeAgent
 
-    agent = NodeAgent(args.address or agent_address(), args.interval, args.parent_pid)
+    try:
+        address = args.address or agent_address()
+    except PermissionError as exc:
+        print(f"parsl-monitor-worker: {exc}", file=sys.stderr)
+        return 2
+    agent = NodeAgent(address, args.interval, args.parent_pid)
     signal.signal(signal.SIGTERM, lambda *_: agent.stop())
     signal.signal(signal.SIGINT, lambda *_: agent.stop())
     try:

@@ -15,6 +15,7 @@ from parsl_monitor_core.wire.codec import (
     pack_message,
     to_timestamp,
 )
+from parsl_monitor_core.wire.endpoint import KEY_LENGTH, CurveKeys, HubEndpoint
 from parsl_monitor_core.wire.errors import EncodeError, FrameError, MessageError, WireError
 from parsl_monitor_core.wire.kinds import PROTOCOL_VERSION, MessageKind
 from parsl_monitor_core.wire.parsl_tuples import WireMessage, stringify, to_wire
@@ -25,15 +26,18 @@ __all__ = (
     "FIELD_INDEX",
     "INT64_MAX",
     "INT64_MIN",
+    "KEY_LENGTH",
     "MAX_FRAME_BYTES",
     "MAX_FRAME_MESSAGES",
     "MAX_MESSAGE_BYTES",
     "PAYLOAD_FIELDS",
     "PROTOCOL_VERSION",
+    "CurveKeys",
     "EncodeError",
     "FieldSpec",
     "Frame",
     "FrameError",
+    "HubEndpoint",
     "Message",
     "MessageError",
     "MessageKind",
