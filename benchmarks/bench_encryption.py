@@ -2,8 +2,11 @@
 
 The same messages as ``bench_ingest`` are sent to our hub started with and without
 ``--keys`` (its sender then encrypts too), rounds alternating so the machine's drift
-favours neither. Printed: each round's rate, the medians, and encrypted / plain. The
-workflow overhead comparison is ``benchmarks.interleave none ours-plain ours`` (see docs).
+favours neither: in frames of 1,000 messages (as a program's or an interchange's sender
+batches them) and one message per frame (as a worker with ``ZMQRadio`` sends a task's
+first and last message), where encryption's cost per frame shows most. Printed: each
+round's rate, the medians, and encrypted / plain. The workflow overhead comparison is
+``benchmarks.interleave none ours-plain ours ours-agent-plain ours-agent`` (see docs).
 
     python -m benchmarks.bench_encryption [--messages 300000] [--rounds 3]
 """
@@ -18,16 +21,18 @@ from pathlib import Path
 
 from benchmarks import messages as m
 from benchmarks.bench_ingest import STREAMS
-from benchmarks.hubs import OurHub, count
+from benchmarks.hubs import FRAME, OurHub, count
 
 
-def one(workdir: Path, stream: list[tuple[int, dict[str, object]]], table: str, *, encrypted: bool) -> float:
+def one(
+    workdir: Path, stream: list[tuple[int, dict[str, object]]], table: str, *, encrypted: bool, per_frame: int
+) -> float:
     workdir.mkdir()
     db = workdir / "hub.db"
     hub = OurHub(db, workdir / "keys" if encrypted else None)
     hub.send(OurHub.frames([(m.WORKFLOW_INFO, m.workflow_start())]))
     hub.flush()
-    frames = OurHub.frames(stream)
+    frames = OurHub.frames(stream, per_frame)
     started = time.perf_counter()
     hub.send(frames)
     written = hub.flush()
@@ -43,17 +48,19 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="bench-encryption-"))
-    for name, (make, table) in STREAMS.items():
-        stream = make(args.messages)
+    cases = [(name, make, table, FRAME) for name, (make, table) in STREAMS.items()]
+    cases.append(("resource, 1/frame", STREAMS["resource"][0], STREAMS["resource"][1], 1))
+    for name, make, table, per_frame in cases:
+        stream = make(args.messages if per_frame > 1 else args.messages // 3)
         rates: dict[str, list[float]] = {"plain": [], "encrypted": []}
         for i in range(args.rounds):
             order = ["plain", "encrypted"] if i % 2 == 0 else ["encrypted", "plain"]
             for kind in order:
-                sub = workdir / f"{name.replace(' ', '')}-{kind}-{i}"
-                rates[kind].append(one(sub, stream, table, encrypted=kind == "encrypted"))
+                sub = workdir / f"{name.replace(' ', '').replace('/', '-')}-{kind}-{i}"
+                rates[kind].append(one(sub, stream, table, encrypted=kind == "encrypted", per_frame=per_frame))
         plain, encrypted = statistics.median(rates["plain"]), statistics.median(rates["encrypted"])
         print(
-            f"ingest {name:14} {len(stream):>9,} msgs: plain {plain:>9,.0f} msg/s "
+            f"ingest {name:17} {len(stream):>9,} msgs: plain {plain:>9,.0f} msg/s "
             f"({', '.join(f'{r:,.0f}' for r in rates['plain'])}), encrypted {encrypted:>9,.0f} msg/s "
             f"({', '.join(f'{r:,.0f}' for r in rates['encrypted'])}); encrypted / plain {encrypted / plain:.2f}",
             flush=True,

@@ -66,10 +66,10 @@ class OurHub:
         self.token = 0
 
     @staticmethod
-    def frames(messages: list[tuple[int, dict[str, Any]]]) -> list[bytes]:
+    def frames(messages: list[tuple[int, dict[str, Any]]], per_frame: int = FRAME) -> list[bytes]:
         """Pack ahead of time, exactly as the adapter's sender does: the benchmark measures the hub."""
         packed = [pack_message(kind, payload) for k, p in messages for kind, payload in to_wire((_Tag(k), p))]
-        return [pack_frame(packed[i : i + FRAME], "bench") for i in range(0, len(packed), FRAME)]
+        return [pack_frame(packed[i : i + per_frame], "bench") for i in range(0, len(packed), per_frame)]
 
     def send(self, frames: list[bytes]) -> None:
         for frame in frames:
