@@ -9,6 +9,7 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
+import pytest
 import zmq
 from parsl.monitoring.message_type import MessageType
 
@@ -70,3 +71,22 @@ def test_started_without_a_hub_url_it_says_how_to_run_it() -> None:
     assert result.stderr.strip().splitlines() == [
         "usage: python -m parsl_monitor_hub.interchange tcp://HOST:PORT  (Parsl's config pickle on stdin)"
     ]
+
+
+def test_a_parsl_that_renamed_start_zmq_receiver_keeps_its_own_router_path(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from parsl.executors.high_throughput import executor as htex_module
+
+    from parsl_monitor_hub import htex_launch
+
+    parsl_start = getattr(
+        htex_module.HighThroughputExecutor.start, "__wrapped__", htex_module.HighThroughputExecutor.start
+    )
+    monkeypatch.setattr(htex_module.HighThroughputExecutor, "start", parsl_start)  # as Parsl ships it
+    monkeypatch.delattr(htex_module, "start_zmq_receiver")  # as a Parsl release renaming it would
+    htex_launch.install()
+    assert htex_module.HighThroughputExecutor.start is parsl_start  # not wrapped: Parsl's path stays
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1
+    assert "lacks parsl.executors.high_throughput.executor.start_zmq_receiver" in warnings[0]

@@ -155,3 +155,68 @@ def test_without_an_agent_a_task_s_first_and_last_messages_go_to_the_hub(
         (3, False, True),
         (3, True, False),
     ]
+
+
+def test_a_parsl_whose_wrapper_has_a_new_keyword_keeps_it_and_no_task_fails(
+    hub: FakeHub, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def newer_wrapper(*, x_new_feature: object = None, **call: Any) -> Any:  # a Parsl release that added a keyword
+        return monitor_wrapper(**call)
+
+    monkeypatch.setattr(dflow, "monitor_wrapper", newer_wrapper)
+    task_wrapper.install()
+    try:
+        assert dflow.monitor_wrapper is newer_wrapper  # type: ignore[attr-defined]  # left in place
+        warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+        assert len(warnings) == 1 and "Parsl's task monitoring wrapper has changed" in warnings[0]
+        assert "x_new_feature" in warnings[0]
+        # the DataFlowKernel calls Parsl's wrapper with the new keyword: the task runs
+        wrapped, args, kwargs = dflow.monitor_wrapper(  # type: ignore[attr-defined]
+            f=add,
+            args=(1,),
+            kwargs={"b": 2},
+            x_try_id=0,
+            x_task_id=7,
+            radio_config=ZMQRadio(hub_url=hub.url),
+            run_id="run-1",
+            logging_level=20,
+            sleep_dur=0,
+            monitor_resources=False,
+            run_dir="/tmp",
+            x_new_feature=True,
+        )
+        assert wrapped(*args, **kwargs) == 3
+    finally:
+        task_wrapper.uninstall()
+
+
+def test_a_call_with_a_keyword_we_do_not_know_goes_to_parsl_s_wrapper(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: dict[str, Any] = {}
+
+    def parsl_side(**call: Any) -> Any:
+        seen.update(call)
+        return call["f"], call["args"], call["kwargs"]
+
+    monkeypatch.setattr(task_wrapper, "_original", parsl_side)  # what install() keeps of Parsl's
+    wrapped, args, kwargs = task_wrapper.monitored(
+        f=add,
+        args=(1,),
+        kwargs={"b": 2},
+        x_try_id=0,
+        x_task_id=1,
+        radio_config=ZMQRadio(hub_url="tcp://127.0.0.1:1"),
+        run_id="run-1",
+        logging_level=20,
+        sleep_dur=0,
+        monitor_resources=False,
+        run_dir="/tmp",
+        x_new_feature=True,
+    )
+    assert seen["x_new_feature"] is True  # passed through untouched
+    assert wrapped(*args, **kwargs) == 3
+
+
+def test_canary_parsl_s_wrapper_has_the_shape_we_replace() -> None:
+    # names the change when a Parsl release alters monitor_wrapper (the guard then keeps Parsl's)
+    assert task_wrapper._shape_differs(monitor_wrapper) is None
+    assert dflow.monitor_wrapper is monitor_wrapper  # type: ignore[attr-defined]  # looked up by name in dflow

@@ -9,24 +9,32 @@ our senders and whose ``interchange_launch_cmd`` is Parsl's default, the interch
 started as ``python -m parsl_monitor_hub.interchange <hub url>`` and no router process is
 started. Any other executor, or any HTEX under Parsl's own monitoring, starts unchanged.
 The executor's ``interchange_launch_cmd`` is restored once the interchange runs.
+
+:func:`install` first checks that Parsl still has every name this relies on; if one is
+missing (a Parsl that renamed it), it logs one warning and leaves HTEX alone: Parsl's
+router then carries the interchange's records, as with Parsl's own monitoring.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import os
 import sys
 from typing import TYPE_CHECKING, Any
 
 from parsl.executors.high_throughput import executor as htex_module
+from parsl.executors.high_throughput import interchange as interchange_module
 
 from parsl_monitor_hub.sender import HubSender
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-__all__ = ("ENDPOINT_VARIABLE", "install", "interchange_command")
+__all__ = ("ENDPOINT_VARIABLE", "install", "interchange_command", "missing_parsl_names")
+
+logger = logging.getLogger(__name__)
 
 _MARK = "_parsl_monitor_direct"
 ENDPOINT_VARIABLE = "PARSL_MONITOR_HUB_ENDPOINT"
@@ -87,8 +95,29 @@ def _wrap(start: Callable[[Any], None]) -> Callable[[Any], None]:
     return start_direct
 
 
+def missing_parsl_names() -> list[str]:
+    """The Parsl names this module and :mod:`parsl_monitor_hub.interchange` rely on that this Parsl lacks."""
+    wanted = [
+        (htex_module, "start_zmq_receiver"),
+        (htex_module, "DEFAULT_INTERCHANGE_LAUNCH_CMD"),
+        (htex_module, "HighThroughputExecutor"),
+        (interchange_module, "ZMQRadioSender"),
+        (interchange_module, "Interchange"),
+        (getattr(interchange_module, "Interchange", None), "_send_monitoring_info"),
+    ]
+    return [f"{getattr(owner, '__name__', 'Interchange')}.{name}" for owner, name in wanted if not hasattr(owner, name)]
+
+
 def install() -> None:
     """Wrap ``HighThroughputExecutor.start`` (once per process); see the module's docstring."""
+    missing = missing_parsl_names()
+    if missing:
+        logger.warning(
+            "this Parsl lacks %s: HighThroughputExecutor interchanges send through Parsl's router process "
+            "instead of straight to the hub (slower, nothing lost)",
+            ", ".join(missing),
+        )
+        return
     cls = htex_module.HighThroughputExecutor
     if not getattr(cls.start, _MARK, False):
         cls.start = _wrap(cls.start)  # type: ignore[method-assign]

@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> None:
     endpoint = os.environ.pop(ENDPOINT_VARIABLE, "")  # popped: Parsl's processes started from here need it not
     radio = HubRadio(endpoint if endpoint.startswith(f"{args[0]}|") else args[0])
     # Interchange.start() builds its radio by calling this name, with the hub address and port it was given.
-    vars(parsl_interchange)["ZMQRadioSender"] = lambda *_: radio
+    vars(parsl_interchange)["ZMQRadioSender"] = lambda *_, **__: radio
     parsl_interchange.Interchange._send_monitoring_info = _send_node_info  # type: ignore[method-assign]
 
     from parsl.utils import setproctitle

@@ -11,11 +11,18 @@ one runs (see :mod:`parsl_monitor_worker.agent_link`).
 
 ``ZMQRadio`` installs it on the submit side when its receiver is created and removes it
 when the executor shuts down; tasks of other radios keep Parsl's wrapper.
+
+Parsl may change its private wrapper. The DataFlowKernel sets an exception raised here on
+the task's future, so a mismatch would fail every task, not only monitoring. Hence two
+guards: :func:`install` replaces Parsl's wrapper only if it has exactly the keywords this
+module knows (else it logs one warning and leaves Parsl's in place), and :func:`monitored`
+hands any call with other keywords to Parsl's wrapper untouched.
 """
 
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
 import threading
 from typing import TYPE_CHECKING, Any
@@ -23,14 +30,28 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-    from parsl.monitoring.radios.base import RadioConfig
-
     from parsl_monitor_worker.radio import ZMQRadio
 
 __all__ = ("install", "monitored", "uninstall")
 
 logger = logging.getLogger(__name__)
 
+PARSL_KEYWORDS = frozenset(
+    {
+        "f",
+        "args",
+        "kwargs",
+        "x_try_id",
+        "x_task_id",
+        "radio_config",
+        "run_id",
+        "logging_level",
+        "sleep_dur",
+        "monitor_resources",
+        "run_dir",
+    }
+)
+"""The keyword-only parameters of ``parsl.monitoring.remote.monitor_wrapper`` this module replaces."""
 _TASK_KEY = "_parsl_monitoring_task_id"
 _TRY_KEY = "_parsl_monitoring_try_id"
 _lock = threading.Lock()
@@ -59,43 +80,43 @@ def _build(f: Callable[..., Any], radio_config: ZMQRadio, run_id: str) -> Callab
     return wrapped
 
 
-def monitored(
-    *,
-    f: Callable[..., Any],
-    args: Sequence[Any],
-    kwargs: dict[str, Any],
-    x_try_id: int,
-    x_task_id: int,
-    radio_config: RadioConfig,
-    run_id: str,
-    logging_level: int,
-    sleep_dur: float,
-    monitor_resources: bool,
-    run_dir: str,
-) -> tuple[Callable[..., Any], Sequence[Any], dict[str, Any]]:
-    """Drop-in for Parsl's ``monitor_wrapper``: the cached wrapper for ZMQRadio tasks, Parsl's otherwise."""
+def monitored(**call: Any) -> tuple[Callable[..., Any], Sequence[Any], dict[str, Any]]:
+    """Drop-in for Parsl's ``monitor_wrapper``: the cached wrapper for ZMQRadio tasks, Parsl's otherwise.
+
+    A call with keywords other than :data:`PARSL_KEYWORDS` (a newer Parsl) goes to Parsl's
+    wrapper as it is: monitoring as Parsl does it, never a failed task.
+    """
     from parsl_monitor_worker.radio import ZMQRadio
 
-    if not isinstance(radio_config, ZMQRadio) or (monitor_resources and sleep_dur > 0):
+    radio_config = call.get("radio_config")
+    if (
+        call.keys() != PARSL_KEYWORDS
+        or not isinstance(radio_config, ZMQRadio)
+        or (call["monitor_resources"] and call["sleep_dur"] > 0)
+    ):
         assert _original is not None  # noqa: S101 - installed before any call
-        return _original(  # type: ignore[no-any-return]
-            f=f,
-            args=args,
-            kwargs=kwargs,
-            x_try_id=x_try_id,
-            x_task_id=x_task_id,
-            radio_config=radio_config,
-            run_id=run_id,
-            logging_level=logging_level,
-            sleep_dur=sleep_dur,
-            monitor_resources=monitor_resources,
-            run_dir=run_dir,
-        )
+        return _original(**call)  # type: ignore[no-any-return]
+    f, run_id = call["f"], call["run_id"]
     key = (f, id(radio_config), run_id)
     wrapped = _wrappers.get(key)
     if wrapped is None:
         wrapped = _wrappers.setdefault(key, _build(f, radio_config, run_id))
-    return wrapped, args, {**kwargs, _TASK_KEY: x_task_id, _TRY_KEY: x_try_id}
+    kwargs = {**call["kwargs"], _TASK_KEY: call["x_task_id"], _TRY_KEY: call["x_try_id"]}
+    return wrapped, call["args"], kwargs
+
+
+def _shape_differs(wrapper: object) -> str | None:
+    """Why Parsl's wrapper is not the one this module replaces, or None when it is."""
+    if not callable(wrapper):
+        return "parsl.dataflow.dflow.monitor_wrapper is missing"
+    try:
+        parameters = inspect.signature(wrapper).parameters.values()
+    except (TypeError, ValueError):
+        return "its signature cannot be read"
+    names = {p.name for p in parameters if p.kind is inspect.Parameter.KEYWORD_ONLY}
+    if names != PARSL_KEYWORDS or len(names) != len(parameters):
+        return f"its parameters are {sorted(p.name for p in parameters)}, not {sorted(PARSL_KEYWORDS)}"
+    return None
 
 
 def install() -> None:
@@ -105,7 +126,16 @@ def install() -> None:
 
     with _lock:
         if _installs == 0:
-            _original = dflow.monitor_wrapper  # type: ignore[attr-defined]  # dflow imports it by name
+            current = getattr(dflow, "monitor_wrapper", None)  # dflow imports it by name
+            why = _shape_differs(current)
+            if why is not None:
+                logger.warning(
+                    "Parsl's task monitoring wrapper has changed (%s): ZMQRadio tasks use Parsl's own wrapper, "
+                    "which works but serializes a wrapper per task; a newer parsl-monitor-worker may know this Parsl",
+                    why,
+                )
+                return
+            _original = current
             dflow.monitor_wrapper = monitored  # type: ignore[attr-defined]
         _installs += 1
 
