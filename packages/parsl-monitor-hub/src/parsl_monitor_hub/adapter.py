@@ -18,6 +18,7 @@ from parsl.monitoring.monitoring import MonitoringHub as _ParslMonitoringHub
 
 from parsl_monitor_core.wire import HubEndpoint
 from parsl_monitor_hub import htex_launch, keys
+from parsl_monitor_hub.dashboard_hint import dashboard_hint
 from parsl_monitor_hub.embedded import EmbeddedHub
 from parsl_monitor_hub.sender import HubSender
 from parsl_monitor_hub.watch import HubWatch
@@ -140,6 +141,7 @@ class MonitoringHub(_ParslMonitoringHub):
         htex_launch.install()  # HTEX interchanges send to the hub themselves, without Parsl's router process
         self._watch = HubWatch(self._sender, self._embedded)  # the hub's problems reach the log during the run
         self.monitoring_hub_active = True
+        logger.log(*dashboard_hint(self.logging_endpoint if self._embedded is not None else None))
 
     def _start_embedded(self, dfk_run_dir: Path, config_run_dir: str) -> HubEndpoint:
         """Start this workflow's own hub (with fresh keys unless ``encrypted=False``); where it listens."""
