@@ -205,7 +205,7 @@ def measure_page(url: str, path: str, writer: Writer, polls: int) -> dict[str, A
         server.stop()
 
 
-def _quantile(values: list[float], q: float) -> float:
+def quantile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
@@ -225,8 +225,8 @@ def run(workdir: Path, tasks: int, rate: float, polls: int) -> dict[str, Any]:
             results[name] = figures
             line = f"live {tasks:,} {name:<13} first {figures['first']:.3f} s ({figures['first'] / unit:.2f})"
             if "live" in figures:
-                live50, live95 = _quantile(figures["live"], 0.5), _quantile(figures["live"], 0.95)
-                idle50, idle95 = _quantile(figures["idle"], 0.5), _quantile(figures["idle"], 0.95)
+                live50, live95 = quantile(figures["live"], 0.5), quantile(figures["live"], 0.95)
+                idle50, idle95 = quantile(figures["idle"], 0.5), quantile(figures["idle"], 0.95)
                 line += (
                     f"; live poll p50 {live50 * 1000:.0f} ms ({live50 / unit:.3f}) p95 {live95 * 1000:.0f} ms"
                     f"; idle poll p50 {idle50 * 1000:.1f} ms ({idle50 / unit:.3f}) p95 {idle95 * 1000:.1f} ms"

@@ -29,7 +29,7 @@ import psutil
 
 from benchmarks import messages as m
 from benchmarks import synthetic_db
-from benchmarks.bench_live import RUN, TOKEN, Server, make_live, pages
+from benchmarks.bench_live import RUN, TOKEN, Server, make_live, pages, quantile
 from benchmarks.hubs import OurHub, count
 
 CLIENT_TIMEOUT = 60.0
@@ -117,11 +117,6 @@ class Client(threading.Thread):
         conn.close()
 
 
-def _quantile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
 def run(workdir: Path, tasks: int, clients: int, seconds: float) -> dict[str, Any]:
     path = workdir / f"load-{tasks}.db"
     synthetic_db.write(path, tasks)
@@ -152,9 +147,9 @@ def run(workdir: Path, tasks: int, clients: int, seconds: float) -> dict[str, An
     return {
         "requests": len(latencies),
         "per_second": len(latencies) / elapsed,
-        "p50": _quantile(latencies, 0.5),
-        "p95": _quantile(latencies, 0.95),
-        "p99": _quantile(latencies, 0.99),
+        "p50": quantile(latencies, 0.5),
+        "p95": quantile(latencies, 0.95),
+        "p99": quantile(latencies, 0.99),
         "max": max(latencies),
         "errors": dict(errors),
         "rss_mb": peak_rss / (1 << 20),

@@ -31,8 +31,12 @@ def wrap(
     f: Callable[..., Any] = add,
     args: tuple[Any, ...] = (1,),
     kwargs: dict[str, Any] | None = None,
+    *,
+    wrapper: Callable[..., Any] = task_wrapper.monitored,
+    **newer: Any,
 ) -> tuple[Any, Any, dict[str, Any]]:
-    return task_wrapper.monitored(
+    """A task wrapped as the DataFlowKernel wraps it (``newer``: keywords a later Parsl might add)."""
+    return wrapper(  # type: ignore[no-any-return]
         f=f,
         args=args,
         kwargs={"b": 2} if kwargs is None else kwargs,
@@ -44,6 +48,7 @@ def wrap(
         sleep_dur=0,
         monitor_resources=True,
         run_dir="/tmp",
+        **newer,
     )
 
 
@@ -171,20 +176,7 @@ def test_a_parsl_whose_wrapper_has_a_new_keyword_keeps_it_and_no_task_fails(
         assert len(warnings) == 1 and "Parsl's task monitoring wrapper has changed" in warnings[0]
         assert "x_new_feature" in warnings[0]
         # the DataFlowKernel calls Parsl's wrapper with the new keyword: the task runs
-        wrapped, args, kwargs = dflow.monitor_wrapper(  # type: ignore[attr-defined]
-            f=add,
-            args=(1,),
-            kwargs={"b": 2},
-            x_try_id=0,
-            x_task_id=7,
-            radio_config=ZMQRadio(hub_url=hub.url),
-            run_id="run-1",
-            logging_level=20,
-            sleep_dur=0,
-            monitor_resources=False,
-            run_dir="/tmp",
-            x_new_feature=True,
-        )
+        wrapped, args, kwargs = wrap(ZMQRadio(hub_url=hub.url), 7, wrapper=dflow.monitor_wrapper, x_new_feature=True)  # type: ignore[attr-defined]
         assert wrapped(*args, **kwargs) == 3
     finally:
         task_wrapper.uninstall()
@@ -198,20 +190,7 @@ def test_a_call_with_a_keyword_we_do_not_know_goes_to_parsl_s_wrapper(monkeypatc
         return call["f"], call["args"], call["kwargs"]
 
     monkeypatch.setattr(task_wrapper, "_original", parsl_side)  # what install() keeps of Parsl's
-    wrapped, args, kwargs = task_wrapper.monitored(
-        f=add,
-        args=(1,),
-        kwargs={"b": 2},
-        x_try_id=0,
-        x_task_id=1,
-        radio_config=ZMQRadio(hub_url="tcp://127.0.0.1:1"),
-        run_id="run-1",
-        logging_level=20,
-        sleep_dur=0,
-        monitor_resources=False,
-        run_dir="/tmp",
-        x_new_feature=True,
-    )
+    wrapped, args, kwargs = wrap(ZMQRadio(hub_url="tcp://127.0.0.1:1"), 1, x_new_feature=True)
     assert seen["x_new_feature"] is True  # passed through untouched
     assert wrapped(*args, **kwargs) == 3
 
