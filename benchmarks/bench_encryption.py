@@ -9,6 +9,10 @@ round's rate, the medians, and encrypted / plain. The workflow overhead comparis
 ``benchmarks.interleave none ours-plain ours ours-agent-plain ours-agent`` (see docs).
 
     python -m benchmarks.bench_encryption [--messages 300000] [--rounds 3]
+
+It also prints the CPU time of one small-message round trip over a DEALER/ROUTER pair on
+loopback, plain and CurveZMQ (both ends and their I/O threads, in this process): the cost of
+encryption itself, without a hub.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+
+import zmq
 
 from benchmarks import messages as m
 from benchmarks.bench_ingest import STREAMS
@@ -42,11 +48,39 @@ def one(
     return len(stream) / elapsed
 
 
+def roundtrip_cpu(*, curve: bool, messages: int = 20_000) -> float:
+    """Microseconds of this process's CPU per 200-byte message sent and received on loopback."""
+    context = zmq.Context()
+    router, dealer = context.socket(zmq.ROUTER), context.socket(zmq.DEALER)
+    if curve:
+        hub_public, hub_secret = zmq.curve_keypair()
+        router.curve_secretkey, router.curve_server = hub_secret, True
+        public, secret = zmq.curve_keypair()
+        dealer.curve_serverkey, dealer.curve_publickey, dealer.curve_secretkey = hub_public, public, secret
+    port = router.bind_to_random_port("tcp://127.0.0.1")
+    dealer.connect(f"tcp://127.0.0.1:{port}")
+    payload = b"x" * 200
+    dealer.send(payload)
+    router.recv_multipart()  # connected (and handshaken)
+    started = time.process_time()
+    for _ in range(messages):
+        dealer.send(payload)
+        router.recv_multipart()
+    cpu = time.process_time() - started
+    dealer.close()
+    router.close()
+    context.term()
+    return cpu / messages * 1e6
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=300_000)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
+    for _ in range(3):
+        plain, curve = roundtrip_cpu(curve=False), roundtrip_cpu(curve=True)
+        print(f"one message round trip: plain {plain:.1f} us CPU, CurveZMQ {curve:.1f} us CPU", flush=True)
     workdir = Path(tempfile.mkdtemp(prefix="bench-encryption-"))
     cases = [(name, make, table, FRAME) for name, (make, table) in STREAMS.items()]
     cases.append(("resource, 1/frame", STREAMS["resource"][0], STREAMS["resource"][1], 1))
