@@ -24,8 +24,7 @@ import psutil
 import zmq
 
 from benchmarks import messages as m
-from benchmarks.hubs import OurHub, _Tag, count
-from parsl_monitor_core.wire import pack_frame, pack_message, to_wire
+from benchmarks.hubs import OurHub, count
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -102,9 +101,7 @@ def oversized(size: int) -> Iterator[bytes]:
 
 def one_frame_of_valid_messages(n: int) -> Iterator[bytes]:
     """As many valid messages as one frame under the size limit holds: batched like many frames."""
-    stream = [(m.RESOURCE_INFO, m.resource_info(10_000_000 + i)) for i in range(n)]
-    packed = [pack_message(k, p) for kind, payload in stream for k, p in to_wire((_Tag(kind), payload))]
-    yield pack_frame(packed, "one-big-frame")
+    yield OurHub.frames([(m.RESOURCE_INFO, m.resource_info(10_000_000 + i)) for i in range(n)], per_frame=n)[0]
 
 
 def extreme_values(n: int) -> Iterator[bytes]:

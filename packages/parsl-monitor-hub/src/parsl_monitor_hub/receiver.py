@@ -159,8 +159,11 @@ class Receiver:
         return self._authenticator is not None
 
     def count_refused(self) -> None:
-        """Count (and log, within the rejection limit) the handshakes refused since the last call."""
-        while self.monitor is not None:
+        """Count (and log, within the rejection limit) the handshakes refused since the last call.
+
+        Called every turn: without an event waiting it costs a zero-timeout poll, not a failed receive.
+        """
+        while self.monitor is not None and self.monitor.poll(0):
             try:
                 event = parse_monitor_message(self.monitor.recv_multipart(zmq.NOBLOCK))
             except zmq.Again:

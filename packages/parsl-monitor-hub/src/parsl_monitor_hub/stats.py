@@ -26,7 +26,7 @@ class HubStats:
         """Transactions the database did not take and the writer tried again."""
         self.refused = 0
         """Connections refused at the CurveZMQ handshake: plaintext, wrong hub key, or a client key not allowed."""
-        self._last = (time.monotonic(), 0, 0, 0, 0)
+        self._last = (time.monotonic(), 0, 0, 0, 0, 0)
         self._logged_rejections = 0
 
     @property
@@ -54,12 +54,13 @@ class HubStats:
     def maybe_log(self, *, force: bool = False) -> bool:
         """Log rates since the last line when the interval has passed; True if it did."""
         now = time.monotonic()
-        then, received, written, rejected, retries = self._last
+        then, received, written, rejected, retries, refused = self._last
         elapsed = now - then
         if not force and elapsed < self.interval:
             return False
         elapsed = max(elapsed, 1e-9)
-        suppressed = max(0, self.rejected - rejected - self._logged_rejections)
+        # refusals share the per-interval logging budget with rejections
+        suppressed = max(0, self.rejected - rejected + self.refused - refused - self._logged_rejections)
         logger.info(
             "messages/s received %.0f, written %.0f, rejected %.0f (totals %d / %d / %d%s%s%s)",
             (self.received - received) / elapsed,
@@ -70,8 +71,8 @@ class HubStats:
             self.rejected,
             f"; {self.retries - retries} database retries" if self.retries > retries else "",
             f"; {self.refused} connections refused" if self.refused else "",
-            f"; {suppressed} rejections not logged one by one" if suppressed else "",
+            f"; {suppressed} rejections or refusals not logged one by one" if suppressed else "",
         )
-        self._last = (now, self.received, self.written, self.rejected, self.retries)
+        self._last = (now, self.received, self.written, self.rejected, self.retries, self.refused)
         self._logged_rejections = 0
         return True
