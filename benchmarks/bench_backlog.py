@@ -33,7 +33,7 @@ class _Tag:
 
 def _hub(system: str) -> Any:
     if system == "ours":
-        from parsl_monitor_hub.adapter import MonitoringHub
+        from parsl_monitor_hub.parsl.adapter import MonitoringHub
 
         return MonitoringHub(), _Tag
     from parsl.monitoring.message_type import MessageType

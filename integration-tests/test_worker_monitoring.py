@@ -167,19 +167,33 @@ def test_without_an_agent_running_times_are_kept_and_no_rows_are_made_up(
     assert ran >= 5  # the tasks' first messages arrived: every try that ran has its start
 
 
-def test_the_radio_takes_sampling_over_from_per_task_processes(tmp_path: Path) -> None:
+@pytest.mark.parametrize("parsl_wrapper_changed", [False, True], ids=["known-wrapper", "changed-wrapper"])
+def test_the_radio_takes_sampling_over_from_per_task_processes_only_with_its_own_wrapper(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parsl_wrapper_changed: bool
+) -> None:
+    from parsl.dataflow import dflow
+
+    from parsl_monitor_core.wire import HubQueue
     from parsl_monitor_hub import MonitoringHub
     from parsl_monitor_worker import ZMQRadio
 
+    if parsl_wrapper_changed:  # a Parsl release whose wrapper gained a keyword: it stays, and samples itself
+        parsl_wrapper = dflow.monitor_wrapper  # type: ignore[attr-defined]
+
+        def newer_wrapper(*, x_new: object = None, **call: Any) -> Any:
+            return parsl_wrapper(**call)
+
+        monkeypatch.setattr(dflow, "monitor_wrapper", newer_wrapper)
     hub = MonitoringHub(hub_url="tcp://127.0.0.1:9", resource_monitoring_interval=10)
     hub.start(str(tmp_path), str(tmp_path))
     receiver = None
     try:
-        assert hub.resource_monitoring_interval == 10
+        assert isinstance(hub.resource_msgs, HubQueue)  # the contract the radio reads
         radio = ZMQRadio()
         receiver = radio.create_receiver(run_dir=str(tmp_path), resource_msgs=hub.resource_msgs)
-        assert (radio.hub_url, radio.interval) == ("tcp://127.0.0.1:9", 10.0)
-        assert hub.resource_monitoring_interval == 0  # what the DataFlowKernel gives each task's wrapper
+        assert hub.resource_monitoring_interval == 10  # the DataFlowKernel's view is not touched
+        # node agents sample at the hub's interval, unless Parsl's wrapper (which samples per task) stayed
+        assert (radio.hub_url, radio.interval) == ("tcp://127.0.0.1:9", 0.0 if parsl_wrapper_changed else 10.0)
     finally:
         if receiver is not None:
             receiver.shutdown()  # as the executor does: Parsl's task wrapper comes back for later tests

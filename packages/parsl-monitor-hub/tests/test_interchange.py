@@ -13,7 +13,7 @@ import pytest
 import zmq
 from parsl.monitoring.message_type import MessageType
 
-from parsl_monitor_hub import interchange
+from parsl_monitor_hub.parsl import interchange
 
 if TYPE_CHECKING:
     import pytest
@@ -65,11 +65,15 @@ def test_close_gives_up_when_no_hub_answers(monkeypatch: pytest.MonkeyPatch) -> 
 
 def test_started_without_a_hub_url_it_says_how_to_run_it() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "parsl_monitor_hub.interchange"], capture_output=True, text=True, timeout=60, check=False
+        [sys.executable, "-m", "parsl_monitor_hub.parsl.interchange"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
-        "usage: python -m parsl_monitor_hub.interchange tcp://HOST:PORT  (Parsl's config pickle on stdin)"
+        "usage: python -m parsl_monitor_hub.parsl.interchange tcp://HOST:PORT  (Parsl's config pickle on stdin)"
     ]
 
 
@@ -78,7 +82,7 @@ def test_a_parsl_that_renamed_start_zmq_receiver_keeps_its_own_router_path(
 ) -> None:
     from parsl.executors.high_throughput import executor as htex_module
 
-    from parsl_monitor_hub import htex_launch
+    from parsl_monitor_hub.parsl import htex_launch
 
     parsl_start = getattr(
         htex_module.HighThroughputExecutor.start, "__wrapped__", htex_module.HighThroughputExecutor.start

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import parsl
 
-from parsl_monitor_hub import MonitoringHub, htex_launch
+from parsl_monitor_hub import MonitoringHub
+from parsl_monitor_hub.parsl import htex_launch
 
 PARSL = Path(parsl.__file__).parent
 _READ = re.compile(r"\bself\.monitoring\.([a-z_]+)\b")

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from typing import TYPE_CHECKING
 
+from parsl_monitor_core.wire import HubQueue
 from parsl_monitor_hub.sender import HubSender
 
 if TYPE_CHECKING:
@@ -28,11 +29,10 @@ def count(hub: RunningHub, table: str) -> int:
 def test_it_is_a_multiprocessing_queue_that_pickles_as_its_url_and_interval() -> None:
     sender = HubSender("tcp://127.0.0.1:1", 10.0)
     assert isinstance(sender, multiprocessing.queues.Queue)
-    sender.sample_on_nodes()
+    assert isinstance(sender, HubQueue)  # what ZMQRadio looks for
     copy = pickle.loads(pickle.dumps(sender))
     assert (copy.url, copy.resource_monitoring_interval) == ("tcp://127.0.0.1:1", 10.0)
     assert copy.__getstate__() == {"url": "tcp://127.0.0.1:1", "interval": 10.0}
-    assert sender.sampled_on_nodes and not copy.sampled_on_nodes  # the hand-over is the submit side's business
 
 
 def test_put_then_flush_means_committed(hub: RunningHub, make: Messages) -> None:
@@ -117,3 +117,42 @@ def test_a_fork_child_opens_its_own_channel(hub: RunningHub, make: Messages) -> 
     assert sender.request_flush().wait(30)
     assert count(hub, "resource") == 201
     sender.close(timeout=10)
+
+
+def test_first_and_last_messages_of_parsl_before_2026_5_11_give_the_rows_newer_parsl_gives(
+    hub: RunningHub, make: Messages
+) -> None:
+    """Parsl < 2026.5.11 sent them as RESOURCE_INFO with first_msg / last_msg; the database must not tell."""
+    sender = HubSender(hub.service.url)
+    for run_id, worker_kind in (("old-parsl", 1), ("new-parsl", 5)):
+        sender.put((FakeMessageType(2), make.workflow_start(run_id)))
+        for task in range(3):
+            sender.put((FakeMessageType(0), make.task_info(task, "launched", 1, run_id=run_id)))
+            sender.put((FakeMessageType(worker_kind), make.worker_info(task, 2, first=True, run_id=run_id)))
+            sample = make.resource_info(task, 3, run_id=run_id)
+            if worker_kind == 1:
+                sample |= {"first_msg": False, "last_msg": False}  # how old Parsl marked a periodic sample
+            sender.put((FakeMessageType(1), sample))
+            sender.put((FakeMessageType(worker_kind), make.worker_info(task, 4, first=False, run_id=run_id)))
+            sender.put((FakeMessageType(0), make.task_info(task, "exec_done", 5, run_id=run_id)))
+    assert sender.close(timeout=30)
+
+    def rows(run_id: str) -> dict[str, list[tuple[object, ...]]]:
+        queries = {
+            "status": "select task_id, task_status_name, timestamp from status where run_id = ? order by 1, 3",
+            "try": "select task_id, task_try_time_running, hostname, block_id from try where run_id = ? order by 1",
+            "resource": "select task_id, timestamp, psutil_process_pid from resource where run_id = ? order by 1",
+        }
+        with sqlite3.connect(hub.db_path) as conn:
+            return {table: conn.execute(sql, (run_id,)).fetchall() for table, sql in queries.items()}
+
+    old, new = rows("old-parsl"), rows("new-parsl")
+    assert old == new
+    assert [name for task, name, _ in old["status"] if task == 0] == [
+        "launched",
+        "running",
+        "running_ended",
+        "exec_done",
+    ]
+    assert all(running is not None and host == "node1" for _, running, host, _ in old["try"])
+    assert len(old["resource"]) == 3  # the periodic samples only: no all-NULL rows for first and last

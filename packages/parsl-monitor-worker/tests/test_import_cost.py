@@ -23,5 +23,8 @@ def test_the_node_agent_and_the_wire_import_nothing_heavy() -> None:
 def test_the_task_side_adds_nothing_heavy_to_what_parsl_already_loads() -> None:
     # `import parsl` itself loads SQLAlchemy when it is installed (its monitoring package
     # tries db_manager), so a Parsl worker has it already; the radio must add none.
-    imports = "import parsl_monitor_worker.radio, parsl_monitor_worker.task_wrapper, parsl_monitor_worker.agent_link"
+    imports = (
+        "import parsl_monitor_worker.parsl.radio, parsl_monitor_worker.parsl.task_wrapper, "
+        "parsl_monitor_worker.agent_link"
+    )
     assert heavy_modules_added("import parsl", imports) == []

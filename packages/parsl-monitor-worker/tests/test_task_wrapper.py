@@ -9,9 +9,10 @@ from parsl.monitoring.radios.htex import HTEXRadio
 from parsl.monitoring.remote import monitor_wrapper
 
 from parsl_monitor_core.wire import MessageKind
-from parsl_monitor_worker import ZMQRadio, task_wrapper
+from parsl_monitor_worker import ZMQRadio
 from parsl_monitor_worker.agent_link import AGENT_ENV, ANNOUNCE_AFTER
 from parsl_monitor_worker.node_agent import NodeAgent
+from parsl_monitor_worker.parsl import task_wrapper
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -45,7 +46,7 @@ def wrap(
         radio_config=radio,
         run_id="run-1",
         logging_level=20,
-        sleep_dur=0,
+        sleep_dur=30,  # the DataFlowKernel passes the hub's interval: node agents sample, not the wrapper
         monitor_resources=True,
         run_dir="/tmp",
         **newer,

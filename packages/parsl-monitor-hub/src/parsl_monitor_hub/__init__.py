@@ -9,14 +9,14 @@ from typing import TYPE_CHECKING, Any
 from parsl_monitor_hub.__about__ import __version__
 
 if TYPE_CHECKING:
-    from parsl_monitor_hub.adapter import MonitoringHub
+    from parsl_monitor_hub.parsl.adapter import MonitoringHub
 
 __all__ = ("MonitoringHub", "__version__")
 
 
 def __getattr__(name: str) -> Any:
     if name == "MonitoringHub":
-        from parsl_monitor_hub.adapter import MonitoringHub
+        from parsl_monitor_hub.parsl.adapter import MonitoringHub
 
         return MonitoringHub
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

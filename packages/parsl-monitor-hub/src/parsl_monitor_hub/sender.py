@@ -260,16 +260,15 @@ class HubSender(multiprocessing.queues.Queue):  # type: ignore[type-arg]
     """A stand-in for Parsl's monitoring queue that delivers to a hub over ZMQ.
 
     Only the queue methods Parsl's senders use are meaningful: ``put`` / ``put_nowait``,
-    plus ``close``. Reading from it is not supported: the hub is the reader. Radios read
-    ``url`` (the packed :class:`~parsl_monitor_core.wire.HubEndpoint`, keys included: never
-    log it) and ``resource_monitoring_interval`` from it when they are created.
+    plus ``close``. Reading from it is not supported: the hub is the reader. It is a
+    :class:`~parsl_monitor_core.wire.HubQueue`: radios read ``url`` (the packed endpoint, keys
+    included: never log it) and ``resource_monitoring_interval`` from it when they are created.
     """
 
     def __init__(self, url: str, resource_monitoring_interval: float = 0.0) -> None:  # no super().__init__
         self.url = url
         self.endpoint = HubEndpoint.parse(url)
         self.resource_monitoring_interval = resource_monitoring_interval
-        self.sampled_on_nodes = False
         self._channel: _Channel | None = None
         self._pid = -1
 
@@ -280,13 +279,8 @@ class HubSender(multiprocessing.queues.Queue):  # type: ignore[type-arg]
         self.url = state["url"]
         self.endpoint = HubEndpoint.parse(self.url)
         self.resource_monitoring_interval = state.get("interval", 0.0)
-        self.sampled_on_nodes = False
         self._channel = None
         self._pid = -1
-
-    def sample_on_nodes(self) -> None:
-        """Called by ``parsl_monitor_worker.ZMQRadio``: node agents sample tasks, not per-task processes."""
-        self.sampled_on_nodes = True
 
     def _local(self) -> _Channel:
         # A fork or spawn child must never touch its parent's ZMQ context: one channel per

@@ -15,7 +15,7 @@ from parsl_monitor_core.wire.codec import (
     pack_message,
     to_timestamp,
 )
-from parsl_monitor_core.wire.endpoint import KEY_LENGTH, CurveKeys, HubEndpoint
+from parsl_monitor_core.wire.endpoint import KEY_LENGTH, CurveKeys, HubEndpoint, HubQueue
 from parsl_monitor_core.wire.errors import EncodeError, FrameError, MessageError, WireError
 from parsl_monitor_core.wire.kinds import PROTOCOL_VERSION, MessageKind
 from parsl_monitor_core.wire.parsl_tuples import WireMessage, stringify, to_wire
@@ -38,6 +38,7 @@ __all__ = (
     "Frame",
     "FrameError",
     "HubEndpoint",
+    "HubQueue",
     "Message",
     "MessageError",
     "MessageKind",

@@ -12,9 +12,9 @@ which is the URL alone, and never put the packed form on a command line.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
-__all__ = ("KEY_LENGTH", "CurveKeys", "HubEndpoint")
+__all__ = ("KEY_LENGTH", "CurveKeys", "HubEndpoint", "HubQueue")
 
 KEY_LENGTH = 40
 """A CurveZMQ key in Z85: 32 bytes as 40 characters."""
@@ -78,3 +78,21 @@ class HubEndpoint:
 
     def __str__(self) -> str:
         return self.url
+
+
+@runtime_checkable
+class HubQueue(Protocol):
+    """What a radio of ours finds in Parsl's ``resource_msgs`` when the monitoring hub is ours.
+
+    ``parsl_monitor_hub.MonitoringHub`` puts such a queue where Parsl expects its monitoring
+    queue, and Parsl hands it to each executor's radio. ``parsl_monitor_worker.ZMQRadio``
+    reads the hub's packed endpoint and the sampling interval from it, so the user configures
+    neither twice. Tasks of that radio are then sampled by node agents at this interval
+    instead of by a process Parsl forks per task; the radio decides that on its own side
+    (see ``parsl_monitor_worker.parsl.radio``), nothing is passed back through Parsl.
+    """
+
+    url: str
+    """The hub's packed :class:`HubEndpoint` (holds a secret key: never log it)."""
+    resource_monitoring_interval: float
+    """Seconds between resource samples of a task; 0 for only its first and last messages."""

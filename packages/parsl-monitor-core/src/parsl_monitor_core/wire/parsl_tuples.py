@@ -5,6 +5,11 @@ payload (the values of the fields in core's spec, in order): Parsl's dicts carry
 than the hub stores (NODE_INFO even carries every installed package), and field names
 would cost packing here and decoding at the hub. BLOCK_INFO carries a list of blocks
 (one message each); a few fields may hold arbitrary objects (sent as their ``str``).
+
+Parsl before 2026.5.11 sent a task's first and last messages as ``RESOURCE_INFO`` with
+``first_msg`` or ``last_msg`` set (its database manager turned them into the ``running`` and
+``running_ended`` states); they become ``WORKER_TASK_INFO`` here, as newer Parsl sends them,
+so nothing past this point knows which Parsl it serves.
 """
 
 from __future__ import annotations
@@ -56,6 +61,9 @@ def to_wire(item: object) -> list[WireMessage]:
         return out
     if not isinstance(payload, dict):
         raise TypeError(f"payload of kind {kind} must be a dict, got {type(payload).__name__}")
+    if kind == MessageKind.RESOURCE_INFO and (payload.get("first_msg") or payload.get("last_msg")):
+        kind = MessageKind.WORKER_TASK_INFO  # Parsl < 2026.5.11: see the module's docstring
+        names = _NAMES[kind]
     values = _positional(payload, names)
     if kind == MessageKind.TASK_INFO and not isinstance(values[_STDIN], (str, type(None))):
         values[_STDIN] = str(values[_STDIN])

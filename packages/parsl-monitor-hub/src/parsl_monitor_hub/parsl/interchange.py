@@ -1,9 +1,9 @@
 """Parsl's HighThroughputExecutor interchange, sending its monitoring messages straight to our hub.
 
-    python -m parsl_monitor_hub.interchange tcp://HOST:PORT    (Parsl's pickled config on stdin)
+    python -m parsl_monitor_hub.parsl.interchange tcp://HOST:PORT    (Parsl's pickled config on stdin)
 
 With an encrypting hub, its keys come in the environment variable
-:data:`~parsl_monitor_hub.htex_launch.ENDPOINT_VARIABLE`, never on the command line.
+:data:`~parsl_monitor_hub.parsl.htex_launch.ENDPOINT_VARIABLE`, never on the command line.
 
 This is Parsl's own interchange (``parsl.executors.high_throughput.interchange``), run
 with two changes, and only when our ``MonitoringHub`` is in use (see :mod:`.htex_launch`):
@@ -33,7 +33,7 @@ from parsl.executors.high_throughput import interchange as parsl_interchange
 from parsl.monitoring.message_type import MessageType
 from parsl.monitoring.radios.base import MonitoringRadioSender
 
-from parsl_monitor_hub.htex_launch import ENDPOINT_VARIABLE
+from parsl_monitor_hub.parsl.htex_launch import ENDPOINT_VARIABLE
 from parsl_monitor_hub.sender import HubSender
 
 if TYPE_CHECKING:
@@ -84,7 +84,9 @@ def main(argv: list[str] | None = None) -> None:
     """Run Parsl's interchange with its monitoring radio sending to the hub at ``argv[0]``."""
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
-        sys.exit("usage: python -m parsl_monitor_hub.interchange tcp://HOST:PORT  (Parsl's config pickle on stdin)")
+        sys.exit(
+            "usage: python -m parsl_monitor_hub.parsl.interchange tcp://HOST:PORT  (Parsl's config pickle on stdin)"
+        )
     endpoint = os.environ.pop(ENDPOINT_VARIABLE, "")  # popped: Parsl's processes started from here need it not
     radio = HubRadio(endpoint if endpoint.startswith(f"{args[0]}|") else args[0])
     # Interchange.start() builds its radio by calling this name, with the hub address and port it was given.

@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any
 import msgpack
 from parsl.monitoring.radios.base import MonitoringRadioReceiver, MonitoringRadioSender, RadioConfig
 
-from parsl_monitor_core.wire import FIELD_INDEX, MessageKind, pack_message, to_wire
-from parsl_monitor_worker import task_wrapper
+from parsl_monitor_core.wire import FIELD_INDEX, HubQueue, MessageKind, pack_message, to_wire
 from parsl_monitor_worker.agent_link import TaskKey, link_for
 from parsl_monitor_worker.channel import DEFAULT_BUFFER, channel_for
+from parsl_monitor_worker.parsl import task_wrapper
 
 if TYPE_CHECKING:
     from multiprocessing.queues import Queue
@@ -51,7 +51,7 @@ class ZMQRadio(RadioConfig):
     With ``parsl_monitor_hub.MonitoringHub`` it finds the hub and the sampling interval by
     itself, and turns off Parsl's per-task monitoring processes: resource samples come
     from the node agent (``parsl-monitor-worker``, see the user guide) instead. Its tasks
-    get a wrapper serialized once per app (:mod:`parsl_monitor_worker.task_wrapper`).
+    get a wrapper serialized once per app (:mod:`parsl_monitor_worker.parsl.task_wrapper`).
 
     Args:
         hub_url: the hub's ``tcp://host:port``; only needed with another monitoring hub.
@@ -64,18 +64,23 @@ class ZMQRadio(RadioConfig):
         self.interval = DEFAULT_INTERVAL
 
     def create_receiver(self, *, run_dir: str, resource_msgs: Queue[Any]) -> MonitoringRadioReceiver:  # noqa: ARG002 - Parsl's signature
-        """Learn the hub's URL and interval from our MonitoringHub's queue; hand sampling to node agents."""
-        url = self.hub_url or getattr(resource_msgs, "url", None)
+        """Learn the hub's URL and interval from our MonitoringHub's queue; hand sampling to node agents.
+
+        Node agents sample this radio's tasks only when our task wrapper is installed (it
+        sends no per-task sampling process); if Parsl's wrapper stays in place (it changed
+        shape), that wrapper samples each task itself, and the agents are left out.
+        """
+        hub = resource_msgs if isinstance(resource_msgs, HubQueue) else None
+        url = self.hub_url or (hub.url if hub is not None else None)
         if not isinstance(url, str):
             raise ValueError(
                 "ZMQRadio sends to a parsl-monitor hub: use parsl_monitor_hub.MonitoringHub, or pass hub_url='tcp://host:port'"
             )
         self.hub_url = url
-        self.interval = float(getattr(resource_msgs, "resource_monitoring_interval", self.interval) or 0.0)
-        hand_over = getattr(resource_msgs, "sample_on_nodes", None)
-        if callable(hand_over):
-            hand_over()
-        task_wrapper.install()
+        if hub is not None:
+            self.interval = float(hub.resource_monitoring_interval or 0.0)
+        if not task_wrapper.install():
+            self.interval = 0.0
         return _NoReceiver()
 
     def create_sender(self) -> ZMQRadioSender:

@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING, Any
 from parsl.monitoring.monitoring import MonitoringHub as _ParslMonitoringHub
 
 from parsl_monitor_core.wire import HubEndpoint
-from parsl_monitor_hub import htex_launch, keys
+from parsl_monitor_hub import keys
 from parsl_monitor_hub.dashboard_hint import dashboard_hint
 from parsl_monitor_hub.embedded import EmbeddedHub
+from parsl_monitor_hub.parsl import htex_launch
 from parsl_monitor_hub.sender import HubSender
 from parsl_monitor_hub.watch import HubWatch
 
@@ -42,7 +43,7 @@ class MonitoringHub(_ParslMonitoringHub):
     """Parsl's ``MonitoringHub``, writing through a parsl-monitor hub.
 
     A HighThroughputExecutor's interchange sends its node records to the hub itself,
-    without Parsl's router process (see :mod:`parsl_monitor_hub.htex_launch`).
+    without Parsl's router process (see :mod:`parsl_monitor_hub.parsl.htex_launch`).
 
     Args:
         hub_address: address the embedded hub listens on (default 127.0.0.1).
@@ -92,7 +93,7 @@ class MonitoringHub(_ParslMonitoringHub):
         self.logging_endpoint = logging_endpoint
         self.monitoring_debug = monitoring_debug
         self.resource_monitoring_enabled = resource_monitoring_enabled
-        self._interval = resource_monitoring_interval
+        self.resource_monitoring_interval = resource_monitoring_interval
         self.hub_url = hub_url
         self.hub_keys = hub_keys
         self.encrypted = encrypted
@@ -100,19 +101,6 @@ class MonitoringHub(_ParslMonitoringHub):
         self._embedded: EmbeddedHub | None = None
         self._sender: HubSender | None = None
         self._watch: HubWatch | None = None
-
-    @property
-    def resource_monitoring_interval(self) -> float:
-        """What the DataFlowKernel passes to each task's monitoring wrapper.
-
-        0 once a ``parsl_monitor_worker.ZMQRadio`` took sampling over for node agents:
-        tasks then send only their first and last messages, and no process is forked per task.
-        """
-        return 0 if self._sender is not None and self._sender.sampled_on_nodes else self._interval
-
-    @resource_monitoring_interval.setter
-    def resource_monitoring_interval(self, seconds: float) -> None:
-        self._interval = seconds
 
     def start(
         self,
@@ -137,7 +125,9 @@ class MonitoringHub(_ParslMonitoringHub):
                 "workflow sends and add rows to its database",
                 endpoint,
             )
-        self._sender = self.resource_msgs = HubSender(endpoint.pack(), self._interval)  # what Parsl puts messages on
+        self._sender = self.resource_msgs = HubSender(
+            endpoint.pack(), self.resource_monitoring_interval
+        )  # what Parsl puts messages on
         htex_launch.install()  # HTEX interchanges send to the hub themselves, without Parsl's router process
         self._watch = HubWatch(self._sender, self._embedded)  # the hub's problems reach the log during the run
         self.monitoring_hub_active = True

@@ -6,7 +6,7 @@ With our ``MonitoringHub`` that queue is a :class:`~parsl_monitor_hub.sender.Hub
 anyway, so the interchange may as well hold one itself. :func:`install` wraps
 ``HighThroughputExecutor.start`` so that, for an executor whose monitoring queue is one of
 our senders and whose ``interchange_launch_cmd`` is Parsl's default, the interchange is
-started as ``python -m parsl_monitor_hub.interchange <hub url>`` and no router process is
+started as ``python -m parsl_monitor_hub.parsl.interchange <hub url>`` and no router process is
 started. Any other executor, or any HTEX under Parsl's own monitoring, starts unchanged.
 The executor's ``interchange_launch_cmd`` is restored once the interchange runs.
 
@@ -43,7 +43,7 @@ ENDPOINT_VARIABLE = "PARSL_MONITOR_HUB_ENDPOINT"
 
 def interchange_command(hub_url: str) -> list[str]:
     """The command that starts Parsl's interchange sending to the hub at ``hub_url``."""
-    return [sys.executable, "-m", "parsl_monitor_hub.interchange", hub_url]
+    return [sys.executable, "-m", "parsl_monitor_hub.parsl.interchange", hub_url]
 
 
 class _NoRouter:
@@ -96,7 +96,7 @@ def _wrap(start: Callable[[Any], None]) -> Callable[[Any], None]:
 
 
 def missing_parsl_names() -> list[str]:
-    """The Parsl names this module and :mod:`parsl_monitor_hub.interchange` rely on that this Parsl lacks."""
+    """The Parsl names this module and :mod:`parsl_monitor_hub.parsl.interchange` rely on that this Parsl lacks."""
     wanted = [
         (htex_module, "start_zmq_receiver"),
         (htex_module, "DEFAULT_INTERCHANGE_LAUNCH_CMD"),

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-    from parsl_monitor_worker.radio import ZMQRadio
+    from parsl_monitor_worker.parsl.radio import ZMQRadio
 
 __all__ = ("install", "monitored", "uninstall")
 
@@ -86,14 +86,10 @@ def monitored(**call: Any) -> tuple[Callable[..., Any], Sequence[Any], dict[str,
     A call with keywords other than :data:`PARSL_KEYWORDS` (a newer Parsl) goes to Parsl's
     wrapper as it is: monitoring as Parsl does it, never a failed task.
     """
-    from parsl_monitor_worker.radio import ZMQRadio
+    from parsl_monitor_worker.parsl.radio import ZMQRadio
 
     radio_config = call.get("radio_config")
-    if (
-        call.keys() != PARSL_KEYWORDS
-        or not isinstance(radio_config, ZMQRadio)
-        or (call["monitor_resources"] and call["sleep_dur"] > 0)
-    ):
+    if call.keys() != PARSL_KEYWORDS or not isinstance(radio_config, ZMQRadio):
         assert _original is not None  # noqa: S101 - installed before any call
         return _original(**call)  # type: ignore[no-any-return]
     f, run_id = call["f"], call["run_id"]
@@ -119,8 +115,12 @@ def _shape_differs(wrapper: object) -> str | None:
     return None
 
 
-def install() -> None:
-    """Make the DataFlowKernel use :func:`monitored` (counted: one uninstall per install)."""
+def install() -> bool:
+    """Make the DataFlowKernel use :func:`monitored` (counted: one uninstall per install).
+
+    False when Parsl's wrapper has another shape: it stays in place, and ZMQRadio tasks
+    are sampled by it, as with Parsl's own radios.
+    """
     global _original, _installs  # noqa: PLW0603 - one patch per process, counted
     from parsl.dataflow import dflow
 
@@ -134,10 +134,11 @@ def install() -> None:
                     "which works but serializes a wrapper per task; a newer parsl-monitor-worker may know this Parsl",
                     why,
                 )
-                return
+                return False
             _original = current
             dflow.monitor_wrapper = monitored  # type: ignore[attr-defined]
         _installs += 1
+        return True
 
 
 def uninstall() -> None:
