@@ -152,6 +152,17 @@ def mixed_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path
 
 
 @pytest.fixture(scope="session")
+def zmqradio_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, dict[str, Any]]]:
+    """The mixed workflow with a ThreadPoolExecutor beside its HTEX, under Parsl's monitoring and
+    under ours with ``ZMQRadio`` on both executors and a node agent: ``{"parsl"|"ours": ...}``."""
+    out = {}
+    for monitoring, extra in (("parsl", ()), ("ours", ("--zmqradio",))):
+        run_dir = tmp_path_factory.mktemp(f"{monitoring}-zmqradio") / "runinfo"
+        out[monitoring] = (run_dir, run_workflow(run_dir, monitoring, "--noop", "20", "--threads", *extra))
+    return out
+
+
+@pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:
     """A real PostgreSQL server for the session; each test makes its own database."""
     server = PostgresServer()

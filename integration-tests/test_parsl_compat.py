@@ -1,4 +1,8 @@
-"""The one-import switch: the same workflow under Parsl's MonitoringHub and ours gives the same database."""
+"""The one-import switch: the same workflow under Parsl's MonitoringHub and ours gives the same database.
+
+Twice: with Parsl's default radios, and with ``ZMQRadio`` on an HTEX and on a
+ThreadPoolExecutor beside it (Parsl's run has the same two executors, default radios).
+"""
 
 from __future__ import annotations
 
@@ -45,9 +49,10 @@ class Run:
         return out
 
 
-@pytest.fixture(scope="module")
-def runs(mixed_runs: dict[str, tuple[Path, dict[str, Any]]]) -> dict[str, Run]:
-    return {monitoring: Run(run_dir, summary) for monitoring, (run_dir, summary) in mixed_runs.items()}
+@pytest.fixture(scope="module", params=["default-radio", "zmqradio-and-threads"])
+def runs(request: pytest.FixtureRequest) -> dict[str, Run]:
+    pair = request.getfixturevalue("mixed_runs" if request.param == "default-radio" else "zmqradio_runs")
+    return {monitoring: Run(run_dir, summary) for monitoring, (run_dir, summary) in pair.items()}
 
 
 def test_the_workflow_itself_behaves_the_same(runs: dict[str, Run]) -> None:
@@ -112,6 +117,22 @@ def test_resource_rows_are_present(runs: dict[str, Run]) -> None:
     assert hosts > 0
 
 
+def test_tasks_in_threads_of_the_program_get_no_resource_rows(
+    zmqradio_runs: dict[str, tuple[Path, dict[str, Any]]],
+) -> None:
+    # Parsl's ThreadPoolExecutor says monitor_resources() is False: its tasks have no process
+    # of their own, so sampling one would record the whole Parsl program as the task.
+    ours, theirs = (Run(*zmqradio_runs[m]) for m in ("ours", "parsl"))
+    sampled = "select count(*) from resource join try using (run_id, task_id, try_id) where task_executor = 'threads'"
+    assert ours.rows(sampled) == theirs.rows(sampled) == [(0,)]
+    ran = (
+        "select count(*) from status join try using (run_id, task_id, try_id)"
+        " where task_executor = 'threads' and task_status_name = 'running'"
+    )
+    ((running,),) = ours.rows(ran)
+    assert running >= len(ours.summary["threads"])  # every task pinned to the threads ran there, and said so
+
+
 def test_tries_carry_worker_side_details(runs: dict[str, Run]) -> None:
     ran = "select count(*) from try where hostname is not null and task_try_time_running is not null"
     assert runs["ours"].rows(ran) == runs["parsl"].rows(ran)
@@ -137,9 +158,8 @@ def test_parsl_own_pandas_queries_run_on_our_database(runs: dict[str, Run]) -> N
     engine = create_engine(f"sqlite:///{ours.run_dir / 'monitoring.db'}")
     with engine.connect() as conn:
         apps = queries.app_counts_for_workflow(run_id, conn)
-        assert (
-            dict(zip(apps.task_func_name, apps.frequency, strict=True))["inc"] == 3 + 1 + 3
-        )  # diamond, after the failure, joined
+        incs = 3 + 1 + 3 + ("threads" in ours.summary)  # diamond, after the failure, joined (and in_thread(inc(5)))
+        assert dict(zip(apps.task_func_name, apps.frequency, strict=True))["inc"] == incs
         assert len(queries.tasks_for_workflow(run_id, conn)) == ours.count("task")
         assert len(queries.status_for_workflow(run_id, conn)) == ours.count("status")
         assert len(queries.tries_for_workflow(run_id, conn)) == ours.count("try")

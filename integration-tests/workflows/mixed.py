@@ -5,10 +5,14 @@ A diamond DAG, an app that fails once and succeeds on retry, an app that always 
 HighThroughputExecutor bound to 127.0.0.1. Run it with Parsl's own MonitoringHub or ours:
 
     python mixed.py --monitoring {parsl,ours} --run-dir DIR [--hub-url tcp://...] [--noop N] [--custom-interchange]
+                    [--threads] [--zmqradio]
 
 The summary it prints includes the titles of the Parsl helper processes that ran (for
 example Parsl's monitoring router), read from ``/proc`` while the workflow was loaded.
 ``--custom-interchange`` gives the executor an ``interchange_launch_cmd`` of its own.
+``--threads`` adds a ThreadPoolExecutor beside the HighThroughputExecutor, with tasks of
+its own and one that depends on an HTEX task. ``--zmqradio`` (ours only) gives both
+executors ``ZMQRadio`` and starts a node agent with the workers.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from typing import Any
 import parsl
 from parsl.app.app import bash_app, join_app, python_app
 from parsl.config import Config
-from parsl.executors import HighThroughputExecutor
+from parsl.executors import HighThroughputExecutor, ThreadPoolExecutor
 from parsl.providers import LocalProvider
 
 
@@ -68,13 +72,25 @@ def greet(stdout: str | None = None, stderr: str | None = None) -> str:
     return "echo hello from bash"
 
 
+@python_app(executors=["threads"])
+def in_thread(x: int) -> int:
+    return x * 10
+
+
 @join_app
 def fan_out(n: int) -> Any:
     return [inc(i) for i in range(n)]
 
 
 def make_config(
-    monitoring: str, run_dir: str, hub_url: str | None, interval: float, *, custom_interchange: bool = False
+    monitoring: str,
+    run_dir: str,
+    hub_url: str | None,
+    interval: float,
+    *,
+    custom_interchange: bool = False,
+    threads: bool = False,
+    zmqradio: bool = False,
 ) -> Config:
     from parsl.monitoring.monitoring import MonitoringHub as ParslMonitoringHub
 
@@ -85,22 +101,27 @@ def make_config(
         hub = ParslMonitoringHub(resource_monitoring_interval=interval)
     elif monitoring == "ours":
         hub = MonitoringHub(resource_monitoring_interval=interval, hub_url=hub_url)
-    return Config(
-        executors=[
-            HighThroughputExecutor(
-                label="htex",
-                address="127.0.0.1",
-                loopback_address="127.0.0.1",
-                max_workers_per_node=2,
-                interchange_launch_cmd=[sys.executable, "-m", INTERCHANGE] if custom_interchange else None,
-                provider=LocalProvider(init_blocks=1, min_blocks=0, max_blocks=1),  # type: ignore[no-untyped-call]
-            )
-        ],
-        monitoring=hub,
-        retries=1,
-        strategy="none",
-        run_dir=run_dir,
-    )
+    radio: dict[str, Any] = {}
+    worker_init = ""
+    if zmqradio:
+        from parsl_monitor_worker import ZMQRadio
+
+        radio = {"remote_monitoring_radio": ZMQRadio()}
+        worker_init = f"parsl-monitor-worker --daemon --log-file {run_dir}/agent.log"
+    executors: list[Any] = [
+        HighThroughputExecutor(
+            label="htex",
+            address="127.0.0.1",
+            loopback_address="127.0.0.1",
+            max_workers_per_node=2,
+            interchange_launch_cmd=[sys.executable, "-m", INTERCHANGE] if custom_interchange else None,
+            provider=LocalProvider(init_blocks=1, min_blocks=0, max_blocks=1, worker_init=worker_init),  # type: ignore[no-untyped-call]
+            **radio,
+        )
+    ]
+    if threads:
+        executors.append(ThreadPoolExecutor(label="threads", max_threads=4, **radio))
+    return Config(executors=executors, monitoring=hub, retries=1, strategy="none", run_dir=run_dir)
 
 
 INTERCHANGE = "parsl.executors.high_throughput.interchange"
@@ -120,7 +141,7 @@ def helper_processes() -> list[str]:
     return sorted(titles)
 
 
-def run(run_dir: str, noops: int) -> dict[str, Any]:
+def run(run_dir: str, noops: int, *, threads: bool = False) -> dict[str, Any]:
     out: dict[str, Any] = {}
     a = inc(1)
     d = add(inc(a), inc(a))  # diamond: a -> b, c -> d
@@ -135,6 +156,9 @@ def run(run_dir: str, noops: int) -> dict[str, Any]:
     out["memo"] = [square(7).result(), square(7).result()]
     futures = [noop() for _ in range(noops)]
     out["noops"] = sum(1 for f in futures if f.result() is None)
+    if threads:
+        in_threads = [in_thread(i) for i in range(10)] + [in_thread(inc(5))]
+        out["threads"] = [f.result() for f in in_threads]
     return out
 
 
@@ -146,12 +170,20 @@ def main() -> None:
     parser.add_argument("--noop", type=int, default=0)
     parser.add_argument("--interval", type=float, default=1.0)
     parser.add_argument("--custom-interchange", action="store_true")
+    parser.add_argument("--threads", action="store_true")
+    parser.add_argument("--zmqradio", action="store_true")
     args = parser.parse_args()
     config = make_config(
-        args.monitoring, args.run_dir, args.hub_url, args.interval, custom_interchange=args.custom_interchange
+        args.monitoring,
+        args.run_dir,
+        args.hub_url,
+        args.interval,
+        custom_interchange=args.custom_interchange,
+        threads=args.threads,
+        zmqradio=args.zmqradio,
     )
     with parsl.load(config) as dfk:
-        result = run(args.run_dir, args.noop)
+        result = run(args.run_dir, args.noop, threads=args.threads)
         result["run_id"] = dfk.run_id
         result["helper_processes"] = helper_processes()
     json.dump(result, sys.stdout)

@@ -11,6 +11,7 @@ import atexit
 import logging
 import os
 import socket
+import threading
 from typing import TYPE_CHECKING
 
 import zmq
@@ -33,13 +34,24 @@ LINGER_MS = 2_000
 """At process exit, how long queued frames may still take to leave (then they are dropped)."""
 
 _channels: dict[tuple[int, str], HubChannel] = {}
+_creating = threading.Lock()
+
+
+def _after_fork_in_child() -> None:
+    global _creating  # noqa: PLW0603 - a lock another thread held at the fork stays held in the child
+    _creating = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class HubChannel:
     """A DEALER socket connected to one hub, owned by one process.
 
-    ``url`` may be a packed :class:`~parsl_monitor_core.wire.HubEndpoint`: the socket then
-    encrypts and authenticates with its keys.
+    Sends are serialized by a lock: a ZMQ socket is not thread-safe, and the tasks of a
+    ThreadPoolExecutor all send from threads of one process. ``url`` may be a packed
+    :class:`~parsl_monitor_core.wire.HubEndpoint`: the socket then encrypts and
+    authenticates with its keys.
     """
 
     def __init__(self, url: str, buffer: int = DEFAULT_BUFFER) -> None:
@@ -54,6 +66,7 @@ class HubChannel:
         self._socket.setsockopt(zmq.SNDHWM, buffer)
         self._socket.setsockopt(zmq.LINGER, LINGER_MS)
         endpoint.connect(self._socket)
+        self._lock = threading.Lock()
 
     def send(self, messages: Iterable[WireMessage]) -> bool:
         """Queue the messages as one frame; False (and counted) when the buffer is full."""
@@ -71,6 +84,10 @@ class HubChannel:
         if not packed:
             return False
         frames = pack_frames(packed, self._sender)
+        with self._lock:
+            return self._send_frames(frames)
+
+    def _send_frames(self, frames: list[tuple[bytes, int]]) -> bool:
         for i, (frame, count) in enumerate(frames):
             try:
                 self._socket.send(frame, zmq.NOBLOCK)
@@ -87,7 +104,8 @@ class HubChannel:
 
     def close(self) -> None:
         """Close the socket, letting queued frames leave for up to LINGER_MS."""
-        self._socket.close()
+        with self._lock:
+            self._socket.close()
         self._context.term()
 
 
@@ -99,9 +117,12 @@ def channel_for(url: str, buffer: int = DEFAULT_BUFFER) -> HubChannel:
     key = (os.getpid(), url)
     channel = _channels.get(key)
     if channel is None:
-        if not any(pid == key[0] for pid, _url in _channels):
-            atexit.register(close_channels)
-        channel = _channels[key] = HubChannel(url, buffer)
+        with _creating:
+            channel = _channels.get(key)
+            if channel is None:
+                if not any(pid == key[0] for pid, _url in _channels):
+                    atexit.register(close_channels)
+                channel = _channels[key] = HubChannel(url, buffer)
     return channel
 
 

@@ -111,17 +111,29 @@ class ZMQRadioSender(MonitoringRadioSender):
         except Exception:
             logger.exception("monitoring message not sent from pid %d", os.getpid())
 
-    def task_started(self, key: TaskKey) -> None:
-        """Send the task's first message, through the node agent when there is one (see agent_link)."""
+    def task_started(self, key: TaskKey, *, sampled: bool = True) -> None:
+        """Send the task's first message, through the node agent when there is one (see agent_link).
+
+        ``sampled=False`` (the executor's tasks have no process tree of their own, as
+        Parsl's ``monitor_resources()`` says for ThreadPoolExecutor and MPIExecutor): sent
+        directly, and no agent samples the task.
+        """
         first = _task_message(key, last=False)
-        if self.interval > 0 and link_for().task_started(key, self.hub_url, self.interval, _block_id(), first):
+        if (
+            sampled
+            and self.interval > 0
+            and link_for().task_started(key, self.hub_url, self.interval, _block_id(), first)
+        ):
             return
         self._channel.send_packed([first])
 
-    def task_ended(self, key: TaskKey) -> None:
+    def task_ended(self, key: TaskKey, *, sampled: bool = True) -> None:
         """Send the task's last message (and its first, if still held), through the agent when it takes them."""
         last = _task_message(key, last=True)
-        left = link_for().task_ended(key, self._channel.dropped, self.hub_url, last) if self.interval > 0 else [last]
+        if sampled and self.interval > 0:
+            left = link_for().task_ended(key, self._channel.dropped, self.hub_url, last)
+        else:
+            left = [last]
         if left:
             self._channel.send_packed(left)
 

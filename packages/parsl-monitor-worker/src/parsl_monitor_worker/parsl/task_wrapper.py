@@ -55,25 +55,27 @@ PARSL_KEYWORDS = frozenset(
 _TASK_KEY = "_parsl_monitoring_task_id"
 _TRY_KEY = "_parsl_monitoring_try_id"
 _lock = threading.Lock()
-_wrappers: dict[tuple[Any, int, str], Callable[..., Any]] = {}
+_wrappers: dict[tuple[Any, int, str, bool], Callable[..., Any]] = {}
 _original: Callable[..., Any] | None = None
 _installs = 0
 
 
-def _build(f: Callable[..., Any], radio_config: ZMQRadio, run_id: str) -> Callable[..., Any]:
+def _build(f: Callable[..., Any], radio_config: ZMQRadio, run_id: str, *, sampled: bool) -> Callable[..., Any]:
+    """``sampled``: Parsl's ``executor.monitor_resources()``, False where tasks share a process."""
+
     @functools.wraps(f)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         key = (run_id, kwargs.pop(_TASK_KEY), kwargs.pop(_TRY_KEY))
         sender = radio_config.create_sender()
         try:
-            sender.task_started(key)
+            sender.task_started(key, sampled=sampled)
         except Exception:  # monitoring never fails a task
             logger.exception("first monitoring message of task %s not sent", key)
         try:
             return f(*args, **kwargs)
         finally:
             try:
-                sender.task_ended(key)
+                sender.task_ended(key, sampled=sampled)
             except Exception:
                 logger.exception("last monitoring message of task %s not sent", key)
 
@@ -92,11 +94,11 @@ def monitored(**call: Any) -> tuple[Callable[..., Any], Sequence[Any], dict[str,
     if call.keys() != PARSL_KEYWORDS or not isinstance(radio_config, ZMQRadio):
         assert _original is not None  # noqa: S101 - installed before any call
         return _original(**call)  # type: ignore[no-any-return]
-    f, run_id = call["f"], call["run_id"]
-    key = (f, id(radio_config), run_id)
+    f, run_id, sampled = call["f"], call["run_id"], bool(call["monitor_resources"])
+    key = (f, id(radio_config), run_id, sampled)
     wrapped = _wrappers.get(key)
     if wrapped is None:
-        wrapped = _wrappers.setdefault(key, _build(f, radio_config, run_id))
+        wrapped = _wrappers.setdefault(key, _build(f, radio_config, run_id, sampled=sampled))
     kwargs = {**call["kwargs"], _TASK_KEY: call["x_task_id"], _TRY_KEY: call["x_try_id"]}
     return wrapped, call["args"], kwargs
 
