@@ -223,10 +223,10 @@ def start_hub(tmp_path: Path) -> Iterator[Callable[..., HubProcess]]:
 class ViewerProcess:
     """``parsl-visualize DB --port N`` as a user starts it, on a free loopback port."""
 
-    def __init__(self, db: str) -> None:
+    def __init__(self, db: str, command: tuple[str, ...] = (sys.executable, "-m", "parsl_visualize")) -> None:
         port = _free_port()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "parsl_visualize", db, "--port", str(port)],
+            [*command, db, "--port", str(port)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -245,11 +245,11 @@ class ViewerProcess:
 
 @pytest.fixture
 def start_viewer() -> Iterator[Callable[[str], ViewerProcess]]:
-    """``start_viewer(db)`` serves a database; every viewer is stopped (and must exit 0) after the test."""
+    """``start_viewer(db[, command])`` serves a database; every viewer is stopped (and must exit 0) after the test."""
     started: list[ViewerProcess] = []
 
-    def start(db: str) -> ViewerProcess:
-        viewer = ViewerProcess(db)
+    def start(db: str, command: tuple[str, ...] = (sys.executable, "-m", "parsl_visualize")) -> ViewerProcess:
+        viewer = ViewerProcess(db, command)
         started.append(viewer)
         return viewer
 

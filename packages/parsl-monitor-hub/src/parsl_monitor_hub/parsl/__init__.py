@@ -5,3 +5,11 @@
 they assume about Parsl's internals is checked when they are installed, and by
 ``tests/test_parsl_canary.py``.
 """
+
+from __future__ import annotations
+
+import parsl
+
+from parsl_monitor_core.parsl_range import warn_if_untested
+
+warn_if_untested(parsl.__version__)  # one warning for a Parsl outside the tested range, never a crash
