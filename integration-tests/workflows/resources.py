@@ -1,6 +1,6 @@
 """Tasks with known resource use, monitored by our hub with ZMQRadio and a node agent.
 
-python resources.py --run-dir DIR [--interval S] [--no-agent]
+python resources.py --run-dir DIR [--interval S] [--no-agent] [--hub-port N]
 """
 
 from __future__ import annotations
@@ -81,6 +81,9 @@ def main() -> None:
     parser.add_argument("--run-dir", required=True)
     parser.add_argument("--interval", type=float, default=0.5)
     parser.add_argument("--no-agent", action="store_true")
+    # The default is the user's; a test gives its own, so that a straggler of the previous run
+    # (a worker process still exiting, its socket reconnecting) is not refused by this run's hub.
+    parser.add_argument("--hub-port", type=int, default=55055)
     args = parser.parse_args()
     agent = "" if args.no_agent else f"parsl-monitor-worker --daemon --log-file {args.run_dir}/agent.log"
     config = Config(
@@ -93,7 +96,7 @@ def main() -> None:
                 provider=LocalProvider(init_blocks=1, max_blocks=1, worker_init=agent),  # type: ignore[no-untyped-call]
             )
         ],
-        monitoring=MonitoringHub(resource_monitoring_interval=args.interval),
+        monitoring=MonitoringHub(resource_monitoring_interval=args.interval, hub_port=args.hub_port),
         run_dir=args.run_dir,
         retries=1,
     )
