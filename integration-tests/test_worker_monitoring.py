@@ -39,12 +39,6 @@ class Monitored:
         return int(task_id)
 
 
-def _free_port() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return str(sock.getsockname()[1])
-
-
 def run_resources(tmp_path: Path, env: dict[str, str], *args: str) -> Monitored:
     run_dir = tmp_path / "runinfo"
     env = {**env, "PARSL_MONITOR_AGENT": f"ipc://{tmp_path / 'agent'}"}  # this test's own agent
@@ -55,7 +49,7 @@ def run_resources(tmp_path: Path, env: dict[str, str], *args: str) -> Monitored:
             "--run-dir",
             str(run_dir),
             "--hub-port",
-            _free_port(),
+            str(_free_port()),
             *args,
         ],
         cwd=tmp_path,
