@@ -220,10 +220,14 @@ def start_hub(tmp_path: Path) -> Iterator[Callable[..., HubProcess]]:
         hub.stop()
 
 
+OUR_VIEWER = (sys.executable, "-m", "parsl_visualize")
+"""How the tests start our dashboard unless told otherwise (a wheel's console script, say)."""
+
+
 class ViewerProcess:
     """``parsl-visualize DB --port N`` as a user starts it, on a free loopback port."""
 
-    def __init__(self, db: str, command: tuple[str, ...] = (sys.executable, "-m", "parsl_visualize")) -> None:
+    def __init__(self, db: str, command: tuple[str, ...] = OUR_VIEWER) -> None:
         port = _free_port()
         self.process = subprocess.Popen(
             [*command, db, "--port", str(port)],
@@ -244,11 +248,11 @@ class ViewerProcess:
 
 
 @pytest.fixture
-def start_viewer() -> Iterator[Callable[[str], ViewerProcess]]:
+def start_viewer() -> Iterator[Callable[..., ViewerProcess]]:
     """``start_viewer(db[, command])`` serves a database; every viewer is stopped (and must exit 0) after the test."""
     started: list[ViewerProcess] = []
 
-    def start(db: str, command: tuple[str, ...] = (sys.executable, "-m", "parsl_visualize")) -> ViewerProcess:
+    def start(db: str, command: tuple[str, ...] = OUR_VIEWER) -> ViewerProcess:
         viewer = ViewerProcess(db, command)
         started.append(viewer)
         return viewer

@@ -17,6 +17,7 @@ __all__ = ("TESTED", "UntestedParslWarning", "untested_reason", "warn_if_unteste
 TESTED = ("2025.6.30", "2026.10.26")
 """The oldest and the newest Parsl release the test suite runs on (CI runs both)."""
 
+_FLOOR, _NEWEST = (tuple(int(part) for part in bound.split(".")) for bound in TESTED)
 _warned: set[str] = set()
 
 
@@ -33,13 +34,12 @@ def _release(version: str) -> tuple[int, ...] | None:
 def untested_reason(version: str) -> str | None:
     """Why ``version`` of Parsl is outside the tested range, or None when it is inside."""
     release = _release(version)
-    floor, newest = (_release(v) for v in TESTED)
     span = f"parsl-monitor is tested with Parsl {TESTED[0]} to {TESTED[1]}"
     if release is None:
         return f"Parsl {version!r} is not a release version; {span}"
-    if floor is not None and release < floor:
+    if release < _FLOOR:
         return f"Parsl {version} is older than {TESTED[0]}: {span}; monitoring may fail (pip install -U parsl)"
-    if newest is not None and release > newest:
+    if release > _NEWEST:
         return (
             f"Parsl {version} is newer than {TESTED[1]}: {span}; it should work, and a changed Parsl internal "
             "is reported by its own warning (a newer parsl-monitor may know this release)"
