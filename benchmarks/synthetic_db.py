@@ -83,7 +83,7 @@ def write(path: Path, tasks: int, run_id: str = "synthetic-run", seed: int = 1) 
                         _time(start, launched),
                         _time(start, running),
                         _time(start, ended),
-                        None if ok else "ValueError: bad input",
+                        None if ok else f"ValueError('bad input in sample_{task_id}')",  # repr(e), as Parsl records it
                         None,
                     )
                 )

@@ -22,6 +22,7 @@ import pytest
 HERE = Path(__file__).parent
 WORKFLOW = HERE / "workflows" / "mixed.py"
 MIDRUN = HERE / "workflows" / "midrun.py"
+FAILING = HERE / "workflows" / "failing.py"
 FINAL = {"exec_done", "memo_done", "failed", "dep_fail"}
 
 
@@ -38,11 +39,13 @@ def parsl_env() -> dict[str, str]:
     return env
 
 
-def run_workflow(run_dir: Path, monitoring: str, *args: str, timeout: float = 600) -> dict[str, Any]:
-    """Run workflows/mixed.py in a fresh interpreter (as a user would) and return its JSON summary."""
+def run_workflow(
+    run_dir: Path, monitoring: str, *args: str, timeout: float = 600, workflow: Path = WORKFLOW
+) -> dict[str, Any]:
+    """Run workflows/mixed.py (or ``workflow``) in a fresh interpreter, as a user would; return its JSON summary."""
     run_dir.parent.mkdir(parents=True, exist_ok=True)
     result = subprocess.run(
-        [sys.executable, str(WORKFLOW), "--monitoring", monitoring, "--run-dir", str(run_dir), *args],
+        [sys.executable, str(workflow), "--monitoring", monitoring, "--run-dir", str(run_dir), *args],
         cwd=run_dir.parent,
         env=parsl_env(),
         capture_output=True,
@@ -148,6 +151,21 @@ def mixed_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path
     for monitoring in ("parsl", "ours"):
         run_dir = tmp_path_factory.mktemp(monitoring) / "runinfo"
         out[monitoring] = (run_dir, run_workflow(run_dir, monitoring, "--noop", "20"))
+    return out
+
+
+@pytest.fixture(scope="session")
+def failing_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, dict[str, Any]]]:
+    """workflows/failing.py under Parsl's monitoring, under ours, and under ours with workers that never
+    start: ``{"parsl"|"ours"|"broken": (run_dir, {"run_id": ..., "tasks": {id: [state, type, message]}})}``."""
+    out = {}
+    for name, monitoring, extra in (
+        ("parsl", "parsl", ()),
+        ("ours", "ours", ()),
+        ("broken", "ours", ("--broken-workers",)),
+    ):
+        run_dir = tmp_path_factory.mktemp(f"failing-{name}") / "runinfo"
+        out[name] = (run_dir, run_workflow(run_dir, monitoring, *extra, workflow=FAILING))
     return out
 
 

@@ -162,6 +162,45 @@ def test_clicking_a_dag_node_an_app_and_a_task_id_navigates(
     assert watched.errors == [] and watched.foreign == []
 
 
+def test_a_user_finds_why_tasks_failed_from_the_summary_without_opening_tasks_one_by_one(
+    chromium: Browser, failing_runs: MixedRuns, start_viewer: StartViewer
+) -> None:
+    run_dir, truth = failing_runs["ours"]
+    run_id = truth["run_id"]
+    outcomes = {int(task_id): outcome for task_id, outcome in truth["tasks"].items()}
+    viewer = start_viewer(str(run_dir / "monitoring.db"))
+    watched = Watched(chromium, viewer.url)
+
+    page = watched.open(f"/workflow/{run_id}/")
+    kinds = {o[1] for o in outcomes.values() if o[0] == "failed" and o[1] != "DependencyError"}
+    assert page.locator("#failures tbody tr").count() == len(kinds)
+    page.locator("#failures a", has_text="KeyError").click()
+    page.wait_for_url(re.compile(r".*/task/\?error=\w+$"))
+    assert "KeyError: 'sample_" in page.locator(".filter-note").inner_text()
+    errors = page.locator("#tasks td.error-cell").all_inner_texts()
+    key_errors = [t for t, o in outcomes.items() if o[1] == "KeyError"]
+    dependents = [t for t, o in outcomes.items() if o[1] == "DependencyError"]
+    assert len(errors) == len(key_errors) + len(dependents)
+    assert all("KeyError: 'sample_" in text for text in errors)
+
+    last = max(dependents)  # two tasks away from the failure at its root
+    page = watched.open(f"/workflow/{run_id}/task/{last}")
+    why = page.locator("section.why")
+    root = max(key_errors)  # lookup(31), the chain's first task
+    assert f"Task {root} (lookup)" in why.inner_text() and "through others" in why.inner_text()
+    assert outcomes[root][2] in why.locator(".failure").inner_text()
+    why.locator("a", has_text=str(root)).click()
+    page.wait_for_url(re.compile(rf".*/task/{root}$"))
+    assert page.locator("h1").inner_text().startswith(f"Task {root}: lookup")
+
+    (parse_id,) = [t for t, o in outcomes.items() if o[1] == "ValueError"]
+    page = watched.open(f"/workflow/{run_id}/task/{parse_id}")
+    failure = page.locator(".failure").first
+    assert failure.locator("pre").first.inner_text().splitlines() == outcomes[parse_id][2].splitlines()
+    assert failure.locator("pre strong").inner_text() == outcomes[parse_id][2].splitlines()[-1]
+    assert watched.errors == [] and watched.foreign == []
+
+
 def _wait_for(condition: Callable[[], Any], timeout: float, what: str) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 START = datetime.datetime(2026, 5, 1, 12, 0, 0)  # noqa: DTZ001 - stored naive, as the hub does
 RUN = "run-model"
+DEPENDENCY_FAILED = "DependencyError([(ValueError('x'), 'task 1')], 2)"
 UNIQUE = itertools.count(1)
 SAMPLES = itertools.count(1)
 
@@ -99,6 +100,7 @@ def batches(draw: DrawFn) -> list[list[tuple[str, dict[str, Any]]]]:
                     "task_try_time_launched": at(times[0]),
                     "task_try_time_running": at(times[1]) if ran else None,
                     "task_try_time_returned": at(times[2]) if ended else None,
+                    "task_fail_history": draw(st.sampled_from(FAILURES)),
                 }
             batch.append((kind, row))
             if kind == "try" and row["try_id"] == 0 and row["hostname"]:
@@ -111,6 +113,8 @@ def batches(draw: DrawFn) -> list[list[tuple[str, dict[str, Any]]]]:
         out.append(batch)
     return out
 
+
+FAILURES = (None, "", "KeyError('s_1')", "KeyError('s_22')", "ValueError('bad\\nline')", DEPENDENCY_FAILED)
 
 TASK_DEFAULTS = {"run_id": RUN, "task_memoize": "False", "task_fail_cost": 0.0}
 TRY_DEFAULTS = {"run_id": RUN, "task_executor": "htex"}
@@ -172,6 +176,8 @@ def seen(model: RunModel, conn: Any) -> dict[str, Any]:
         "resources": resources,
         "dag": (model.dag_groups("apps"), model.dag_groups("states")),
         "dependents": {t: model.dependents(t) for t in range(12)},
+        "failures": model.failures(),
+        "roots": {t: model.root_failure(t) for t in range(12)},
     }
 
 
@@ -228,3 +234,19 @@ def test_a_model_followed_batch_by_batch_equals_one_built_at_the_end_and_the_tru
     assert dict(built.summary().states) == dict(counts)
     for series in [*built_seen["concurrency"].phases.values(), *built_seen["concurrency"].running_by_app.values()]:
         assert min(series, default=0) >= 0
+    failed_tries = failure_truth(written)
+    report = built_seen["failures"]
+    assert report.failed_tries == sum(failed_tries.values())
+    assert {(g.type, g.pattern): g.tries for g in report.groups} == failed_tries
+
+
+def failure_truth(batches: list[list[tuple[str, dict[str, Any]]]]) -> collections.Counter[tuple[str, str]]:
+    """Failed tries per (type, message with numbers folded), from the last row written of each try."""
+    last: dict[tuple[int, int], str | None] = {}
+    for batch in batches:
+        for kind, row in batch:
+            if kind == "try":
+                last[row["task_id"], row["try_id"]] = row["task_fail_history"]
+    named = {"KeyError('s_1')": ("KeyError", "'s_#'"), "KeyError('s_22')": ("KeyError", "'s_#'")}
+    named["ValueError('bad\\nline')"] = ("ValueError", "bad")
+    return collections.Counter(named[text] for text in last.values() if text and text != DEPENDENCY_FAILED)

@@ -19,6 +19,15 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import inspect
 
+from parsl_visualize.failure_text import RootFailure
+from parsl_visualize.live.failures import (
+    FailureReport,
+    dependency_roots,
+    failure_report,
+    group_example,
+    newest_failure,
+    positions_of_group,
+)
 from parsl_visualize.live.resources import ResourceUsage
 from parsl_visualize.live.slots import SlotSeries
 from parsl_visualize.live.tasks import NO_TIME, TaskStore, TryTimes
@@ -31,7 +40,9 @@ if TYPE_CHECKING:
 
     from sqlalchemy import Connection
 
+    from parsl_visualize.failure_text import FailureText
     from parsl_visualize.live.slots import TimeAxis
+    from parsl_visualize.queries.run_rows import TryTuple
 
 __all__ = (
     "ANY_FAILURE",
@@ -62,6 +73,14 @@ def _seconds(value: float | None) -> float:
     return NO_TIME if value is None else float(value)
 
 
+def _ended(times: TryTimes) -> float:
+    """When a try ended, or its latest known time (a try that failed while queued never ran)."""
+    for at in (times.returned, times.running, times.launched):
+        if not math.isnan(at):
+            return at
+    return NO_TIME
+
+
 @dataclasses.dataclass(frozen=True)
 class TaskFilter:
     """What the task list shows.
@@ -71,6 +90,8 @@ class TaskFilter:
         app: app (function) name.
         host: tasks with a try on this host.
         search: a task id.
+        error: a failure group's id: tasks with a try that failed this way, and the dep_fail
+            tasks whose root failed this way.
         sort: one of :data:`SORT_COLUMNS`.
     """
 
@@ -78,6 +99,7 @@ class TaskFilter:
     app: str | None = None
     host: str | None = None
     search: str | None = None
+    error: str | None = None
     sort: str = "task_id"
     descending: bool = False
     page: int = 1
@@ -86,7 +108,14 @@ class TaskFilter:
 
 @dataclasses.dataclass(frozen=True)
 class TaskRow:
-    """One line of the task list. Times are naive, in the database's zone."""
+    """One line of the task list. Times are naive, in the database's zone.
+
+    Attributes:
+        error: its latest failed try's failure (``Type: first line``); for a dep_fail task,
+            the failure of the task at the root of its chain.
+        root_task: for a dep_fail task, the failed task at the root of its chain.
+        host: where its latest try ran.
+    """
 
     task_id: int
     app: str
@@ -96,6 +125,9 @@ class TaskRow:
     duration: float | None
     fail_count: int
     depends: str | None
+    error: str | None
+    root_task: int | None
+    host: str | None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -212,6 +244,7 @@ class RunModel:
         self._usage: ResourceUsage | None = None
         self._samples_at: tuple[int, int] | None = None
         self._node_samples = False
+        self._roots: tuple[int, dict[int, int | None]] | None = None
 
     @property
     def token(self) -> str:
@@ -254,10 +287,14 @@ class RunModel:
         slot, apply = tasks.slot, tasks.apply_status
         for task_id, state, key in run_rows.newest_statuses(conn, self.run_id):
             apply(slot(task_id), state, key)
-        host_code, set_try = tasks.host_code, tasks.set_try
-        for task_id, try_id, host, launched, running, returned in run_rows.try_rows(conn, self.run_id):
+        host_code, set_try, record_failure = tasks.host_code, tasks.set_try, tasks.failures.record
+        for task_id, try_id, host, launched, running, returned, failure in run_rows.try_rows(conn, self.run_id):
             host_code(host)
-            set_try(slot(task_id), try_id, TryTimes(seconds(launched), seconds(running), seconds(returned), host))
+            times = TryTimes(seconds(launched), seconds(running), seconds(returned), host)
+            position = slot(task_id)
+            set_try(position, try_id, times)
+            if failure:
+                record_failure(position, try_id, failure, host, _ended(times))
         self._count_everything()
         self._built = True
 
@@ -361,12 +398,14 @@ class RunModel:
                 self._usage.move_app(task_id, tasks.apps.index(old_app), tasks.app[position])
         self._update_waiting(position)
 
-    def _take_try(self, row: tuple[int, int, str | None, float | None, float | None, float | None]) -> None:
-        task_id, try_id, host, launched, running, returned = row
+    def _take_try(self, row: TryTuple) -> None:
+        task_id, try_id, host, launched, running, returned, failure = row
         tasks = self.tasks
         position = tasks.slot(task_id)
         tasks.host_code(host)
         times = TryTimes(_seconds(launched), _seconds(running), _seconds(returned), host)
+        if failure or (position, try_id) in tasks.failures.of_try:
+            tasks.failures.record(position, try_id, failure, host, _ended(times))
         before = tasks.set_try(position, try_id, times)
         if before == times:
             return
@@ -499,6 +538,34 @@ class RunModel:
             running = by_name.get("running", 0) + by_name.get("running_ended", 0)
             return RunProgress(done, failed, running, len(tasks) - done - failed - running)
 
+    # --- failures --------------------------------------------------------------------
+
+    def _dependency_roots(self) -> dict[int, int | None]:
+        """Each dep_fail task's root failed task (positions), worked out once per change of the run."""
+        if self._roots is None or self._roots[0] != self._changes:
+            self._roots = (self._changes, dependency_roots(self.tasks))
+        return self._roots[1]
+
+    def failures(self, limit: int = 50) -> FailureReport:
+        """Failed tries grouped by type and message, largest groups first."""
+        with self.lock:
+            return failure_report(self.tasks, self._dependency_roots(), limit)
+
+    def failure_example(self, group: str) -> FailureText | None:
+        """The first failure read of a group (None: no such group)."""
+        with self.lock:
+            return group_example(self.tasks, group)
+
+    def root_failure(self, task_id: int) -> RootFailure | None:
+        """For a dep_fail task: the failed task at the root of its chain and its failure (None otherwise)."""
+        with self.lock:
+            tasks = self.tasks
+            position = tasks.position.get(task_id)
+            root = None if position is None else self._dependency_roots().get(position)
+            if root is None:
+                return None
+            return RootFailure(tasks.task_id[root], tasks.apps[tasks.app[root]], newest_failure(tasks, root))
+
     # --- the task list --------------------------------------------------------------
 
     def _matching(self, spec: TaskFilter) -> list[int]:
@@ -526,6 +593,9 @@ class RunModel:
         if spec.host:
             on_host = {p for p, _t, times in tasks.all_tries() if times.host == spec.host}
             selected = (p for p in selected if p in on_host)
+        if spec.error:
+            failed_so = positions_of_group(tasks, self._dependency_roots(), spec.error)
+            selected = (p for p in selected if p in failed_so)
         return list(selected)
 
     def _sort_key(self, sort: str) -> Callable[[int], Any]:
@@ -553,6 +623,11 @@ class RunModel:
     def _row(self, position: int) -> TaskRow:
         tasks = self.tasks
         start, end = tasks.invoked[position], tasks.returned[position]
+        tries = tasks.tries(position)
+        failure = newest_failure(tasks, position)
+        root = self._dependency_roots().get(position)
+        if root is not None:
+            failure = newest_failure(tasks, root)
         return TaskRow(
             task_id=tasks.task_id[position],
             app=tasks.apps[tasks.app[position]],
@@ -562,6 +637,9 @@ class RunModel:
             duration=None if math.isnan(end - start) else end - start,
             fail_count=tasks.fail_count[position],
             depends=",".join(map(str, tasks.depends[position])) or None,
+            error=None if failure is None else failure.summary,
+            root_task=None if root is None else tasks.task_id[root],
+            host=tries[-1][1].host if tries else None,
         )
 
     def task_page(self, spec: TaskFilter) -> TaskPage:

@@ -13,6 +13,7 @@ import math
 from array import array
 from typing import TYPE_CHECKING, NamedTuple
 
+from parsl_visualize.live.failures import FailureIndex
 from parsl_visualize.states import FAILED_STATES, FINAL_STATES, STATE_ORDER
 
 if TYPE_CHECKING:
@@ -69,6 +70,8 @@ class TaskStore:
         """The interval each task is counted as waiting (pending) on the timeline."""
         self.more_tries: dict[int, dict[int, TryTimes]] = {}
         """Retries (try 1 and later) by position and try id: few, so dicts."""
+        self.failures = FailureIndex()
+        """Failed tries and their groups."""
         self.by_state: list[int] = [0] * len(self.states)
         self.by_app_state: list[list[int]] = []
         self.level = array("l")

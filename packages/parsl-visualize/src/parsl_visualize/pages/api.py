@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 from litestar import Controller, get
 from litestar.exceptions import NotFoundException
 
-from parsl_visualize.live.model import AppSummary, RunSummary, TaskFilter, TaskPage  # noqa: TC001 - Litestar reads return types at runtime
+from parsl_visualize.live.failures import FailureReport  # noqa: TC001 - Litestar reads return types at runtime
+from parsl_visualize.live.model import AppSummary, RunSummary, TaskFilter, TaskPage  # noqa: TC001
 from parsl_visualize.queries.task_detail import TaskDetail, task_detail
 from parsl_visualize.queries.workflows import WorkflowRow, list_workflows, sort_runs
 
@@ -20,7 +21,10 @@ if TYPE_CHECKING:
     from parsl_visualize.pages._run import RunContext
     from parsl_visualize.pages.filters import TaskId
 
-__all__ = ("ApiController",)
+__all__ = ("MAX_FAILURE_GROUPS", "ApiController")
+
+MAX_FAILURE_GROUPS = 1000
+"""Failure groups the API lists (``more_groups`` counts the rest)."""
 
 
 class ApiController(Controller):
@@ -63,6 +67,18 @@ class ApiController(Controller):
         """Each app with task count, failures, running tasks and durations (seconds)."""
         return ctx.model.apps()
 
+    @get("/workflow/{run_id:str}/failures", summary="Why a run's tasks failed, grouped", sync_to_thread=True)
+    def failures(
+        self,
+        *,
+        ctx: NamedDependency[RunContext],
+    ) -> FailureReport:
+        """Failed tries grouped by type and message (numbers and ids folded), most tries first.
+
+        A group's ``group`` is the ``error`` filter of ``/tasks``.
+        """
+        return ctx.model.failures(limit=MAX_FAILURE_GROUPS)
+
     @get("/workflow/{run_id:str}/tasks", summary="Tasks of a run, filtered and paginated", sync_to_thread=True)
     def tasks(
         self,
@@ -85,7 +101,9 @@ class ApiController(Controller):
         task_id: TaskId,
     ) -> TaskDetail:
         """Everything recorded about one task."""
-        detail = task_detail(ctx.conn, ctx.run.run_id, task_id, ctx.model.dependents(task_id))
+        detail = task_detail(
+            ctx.conn, ctx.run.run_id, task_id, ctx.model.dependents(task_id), ctx.model.root_failure(task_id)
+        )
         if detail is None:
             raise NotFoundException(f"no task {task_id} in workflow run {ctx.run.run_id!r}")
         return detail

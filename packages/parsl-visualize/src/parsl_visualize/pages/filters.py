@@ -25,6 +25,9 @@ def provide_task_filter(  # noqa: PLR0917 - Litestar passes query parameters by 
     app: Annotated[str | None, QueryParameter(description="an app (function) name")] = None,
     host: Annotated[str | None, QueryParameter(description="tasks with a try on this host")] = None,
     q: Annotated[str | None, QueryParameter(description="a task id")] = None,
+    error: Annotated[
+        str | None, QueryParameter(max_length=64, description="a failure group's id (from the run's failures)")
+    ] = None,
     task_id: Annotated[int | None, QueryParameter(ge=0, le=INT64_MAX, description="a task id (same as q)")] = None,
     sort: Annotated[str, QueryParameter(description=f"one of {', '.join(SORT_COLUMNS)}")] = "task_id",
     desc: Annotated[bool, QueryParameter()] = False,
@@ -38,6 +41,7 @@ def provide_task_filter(  # noqa: PLR0917 - Litestar passes query parameters by 
         app=app or None,
         host=host or None,
         search=search or None,
+        error=error or None,
         sort=sort if sort in SORT_COLUMNS else "task_id",
         descending=desc,
         page=page,

@@ -33,7 +33,19 @@ if TYPE_CHECKING:
 
 __all__ = ("CSV_COLUMNS", "TaskController")
 
-CSV_COLUMNS = ("task_id", "app", "state", "invoked", "returned", "duration_s", "fail_count", "depends")
+CSV_COLUMNS = (
+    "task_id",
+    "app",
+    "state",
+    "invoked",
+    "returned",
+    "duration_s",
+    "fail_count",
+    "depends",
+    "host",
+    "error",
+    "root_task",
+)
 
 
 def _task_list(
@@ -54,6 +66,7 @@ def _task_list(
             "states": STATE_ORDER,
             "sort_columns": SORT_COLUMNS,
             "app_page": app_page,
+            "failure_group": ctx.model.failure_example(spec.error) if spec.error else None,
         }
 
     return live_page(request, ctx, ("pages/tasks.html.j2", "fragments/tasks.html.j2"), context, since)
@@ -71,7 +84,19 @@ def _inert(value: object) -> object:
 
 def _csv_row(t: TaskRow) -> tuple[object, ...]:
     duration = "" if t.duration is None else round(t.duration, 6)
-    row = (t.task_id, t.app, t.state, t.invoked or "", t.returned or "", duration, t.fail_count, t.depends or "")
+    row = (
+        t.task_id,
+        t.app,
+        t.state,
+        t.invoked or "",
+        t.returned or "",
+        duration,
+        t.fail_count,
+        t.depends or "",
+        t.host or "",
+        t.error or "",
+        "" if t.root_task is None else t.root_task,
+    )
     return tuple(_inert(value) for value in row)
 
 
@@ -126,7 +151,9 @@ class TaskController(Controller):
         since: FromQuery[str | None] = None,
     ) -> Response[Any]:
         """States, tries, resource samples and files of one task."""
-        detail = task_detail(ctx.conn, ctx.run.run_id, task_id, ctx.model.dependents(task_id))
+        detail = task_detail(
+            ctx.conn, ctx.run.run_id, task_id, ctx.model.dependents(task_id), ctx.model.root_failure(task_id)
+        )
         if detail is None:
             missing = NotYetError if ctx.live else NotFoundException
             raise missing(f"no task {task_id} in workflow run {ctx.run.run_id!r}")

@@ -23,7 +23,10 @@ if TYPE_CHECKING:
     from parsl_visualize.live.registry import ModelRegistry
     from parsl_visualize.pages._run import RunContext
 
-__all__ = ("GANTT_MAX_TRIES", "WorkflowController")
+__all__ = ("FAILURE_GROUPS_SHOWN", "GANTT_MAX_TRIES", "WorkflowController")
+
+FAILURE_GROUPS_SHOWN = 20
+"""Kinds of failure the summary lists, the most frequent first (the task list has them all)."""
 
 GANTT_MAX_TRIES = 1000
 """Up to this many tries the summary draws one bar per try; above it, tasks per state over time."""
@@ -89,6 +92,7 @@ class WorkflowController(Controller):
         def context() -> dict[str, Any]:
             return {
                 "overview": (ctx.model.summary(), ctx.model.apps()),
+                "failures": ctx.model.failures(limit=FAILURE_GROUPS_SHOWN),
                 "charts": ctx.cached("timeline", lambda: _timeline(ctx)),
             }
 

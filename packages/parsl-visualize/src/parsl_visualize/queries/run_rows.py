@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 __all__ = (
     "CHUNK",
     "FOLLOWED",
+    "TryTuple",
     "new_statuses",
     "new_task_ids",
     "newest_statuses",
@@ -153,10 +154,12 @@ def task_rows(
     return _in_chunks(query, t.task_id, ids, conn)
 
 
-def try_rows(
-    conn: Connection, run_id: str, ids: Sequence[int] | None = None
-) -> Iterable[tuple[int, int, str | None, float | None, float | None, float | None]]:
-    """``(task_id, try_id, host, launched, running, returned)`` of the run's tries (or of tasks ``ids``)."""
+TryTuple = tuple[int, int, str | None, float | None, float | None, float | None, str | None]
+"""``(task_id, try_id, host, launched, running, returned, failure)``: failure is Parsl's ``task_fail_history``."""
+
+
+def try_rows(conn: Connection, run_id: str, ids: Sequence[int] | None = None) -> Iterable[TryTuple]:
+    """:data:`TryTuple` of the run's tries (or of tasks ``ids``)."""
     y = TRY.c
     query = select(
         y.task_id,
@@ -165,6 +168,7 @@ def try_rows(
         epoch(y.task_try_time_launched),
         epoch(y.task_try_time_running),
         epoch(y.task_try_time_returned),
+        y.task_fail_history,
     ).where(y.run_id == run_id)
     return _in_chunks(query, y.task_id, ids, conn)
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, select
 
+from parsl_visualize.failure_text import FailureText, RootFailure, parse_failure
 from parsl_visualize.queries._common import RESOURCE, STATUS, TASK, TRY, final_last, parse_ids, unindexed
 
 if TYPE_CHECKING:
@@ -27,7 +28,7 @@ class StatusChange:
 
 @dataclasses.dataclass(frozen=True)
 class TryRow:
-    """One attempt at running the task."""
+    """One attempt at running the task; ``fail_history`` as Parsl recorded it, ``failure`` as read from it."""
 
     try_id: int
     executor: str
@@ -37,6 +38,7 @@ class TryRow:
     running: datetime.datetime | None
     returned: datetime.datetime | None
     fail_history: str | None
+    failure: FailureText | None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,15 +73,19 @@ class TaskDetail:
     returned: datetime.datetime | None
     fail_count: int
     dependents: list[int]
+    root_failure: RootFailure | None
     statuses: list[StatusChange]
     tries: list[TryRow]
     samples: list[ResourceSample]
 
 
-def task_detail(conn: Connection, run_id: str, task_id: int, dependents: list[int]) -> TaskDetail | None:
+def task_detail(
+    conn: Connection, run_id: str, task_id: int, dependents: list[int], root_failure: RootFailure | None = None
+) -> TaskDetail | None:
     """The task, its states, tries and resource samples; None when there is no such task.
 
-    ``dependents``: the tasks that depend on it, from the run's model (a text search here).
+    From the run's model: ``dependents``, the tasks that depend on it (a text search here), and
+    for a dep_fail task ``root_failure``, the failed task at the root of its chain.
     """
     task = conn.execute(select(TASK).where(TASK.c.run_id == run_id, TASK.c.task_id == task_id)).first()
     if task is None:
@@ -96,7 +102,7 @@ def task_detail(conn: Connection, run_id: str, task_id: int, dependents: list[in
         )
     ]
     tries = [
-        TryRow(*row)
+        TryRow(*row, failure=parse_failure(row[-1]) if row[-1] else None)
         for row in conn.execute(
             select(
                 TRY.c.try_id,
@@ -150,6 +156,7 @@ def task_detail(conn: Connection, run_id: str, task_id: int, dependents: list[in
         returned=t["task_time_returned"],
         fail_count=t["task_fail_count"],
         dependents=dependents,
+        root_failure=root_failure,
         statuses=statuses,
         tries=tries,
         samples=samples,

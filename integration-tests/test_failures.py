@@ -1,0 +1,119 @@
+"""Why did it fail: the dashboard names every failure of a real workflow, as the program itself saw it.
+
+The truth is what each task's future raised in workflows/failing.py (its type and ``str``),
+printed by the program; the dashboard reads only the database, written by our hub or by
+Parsl's own monitoring.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import urllib.request
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+import pytest
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
+    from conftest import ViewerProcess
+
+    Runs = dict[str, tuple[Path, dict[str, Any]]]
+    StartViewer = Callable[[str], ViewerProcess]
+
+pytestmark = pytest.mark.slow
+
+SAMPLES = 30  # failing.py's default: lookup(1..30) fail, and lookup(31) at the root of the stage chain
+DEPENDENCY = "DependencyError"
+
+
+def _get(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 - loopback
+        return response.read().decode()  # type: ignore[no-any-return]
+
+
+def _root_of(message: str) -> int:
+    """The task at the root of a DependencyError's chain: ``... via task 34 <- task 33 <- task 32``."""
+    return int(re.findall(r"task (\d+)", message)[-1])
+
+
+def _expected_error(outcome: list[Any]) -> str:
+    """What the program printed for a failure, as the dashboard's error column should read it."""
+    _state, kind, message = outcome
+    return f"{kind}: {message.splitlines()[0]}"
+
+
+@pytest.mark.parametrize("writer", ["ours", "parsl"])
+def test_every_failed_task_names_its_failure_in_the_csv_as_the_program_saw_it(
+    failing_runs: Runs, start_viewer: StartViewer, writer: str
+) -> None:
+    run_dir, truth = failing_runs[writer]
+    viewer = start_viewer(str(run_dir / "monitoring.db"))
+    rows = list(csv.DictReader(io.StringIO(_get(f"{viewer.url}/workflow/{truth['run_id']}/tasks.csv"))))
+    by_id = {int(row["task_id"]): row for row in rows}
+    outcomes = {int(task_id): outcome for task_id, outcome in truth["tasks"].items()}
+    assert set(outcomes) <= set(by_id)
+    for task_id, outcome in outcomes.items():
+        row = by_id[task_id]
+        state, kind, message = outcome
+        if state == "done":
+            assert (row["state"], row["error"], row["root_task"]) == ("exec_done", "", ""), row
+        elif kind == DEPENDENCY:
+            root = _root_of(message)
+            assert row["state"] == "dep_fail"
+            assert int(row["root_task"]) == root, row
+            assert row["error"] == _expected_error(outcomes[root]), row
+        else:
+            assert row["state"] == "failed"
+            assert row["error"] == _expected_error(outcome), row
+            assert row["host"], row  # it ran on a worker, and the worker's host is named
+
+
+@pytest.mark.parametrize("writer", ["ours", "parsl"])
+def test_alike_failures_are_one_group_that_links_to_exactly_its_tasks(
+    failing_runs: Runs, start_viewer: StartViewer, writer: str
+) -> None:
+    run_dir, truth = failing_runs[writer]
+    run_id = truth["run_id"]
+    viewer = start_viewer(str(run_dir / "monitoring.db"))
+    report = json.loads(_get(f"{viewer.url}/api/workflow/{run_id}/failures"))
+    outcomes = {int(task_id): outcome for task_id, outcome in truth["tasks"].items()}
+    own = [o for o in outcomes.values() if o[0] == "failed" and o[1] != DEPENDENCY]
+    dependency = [t for t, o in outcomes.items() if o[1] == DEPENDENCY]
+    by_type = {group["type"]: group for group in report["groups"]}
+    assert sorted(by_type) == sorted({o[1] for o in own})  # one group per kind: the KeyErrors differ only in numbers
+    keys = by_type["KeyError"]
+    assert (keys["tries"], keys["tasks"], keys["apps"]) == (SAMPLES + 1, SAMPLES + 1, ["lookup"])
+    assert keys["dependents"] == len(dependency)
+    assert keys["first"] <= keys["last"]
+    assert report["failed_tries"] == len(own)
+    assert (report["dependency_failed"], report["unexplained"]) == (len(dependency), 0)
+
+    query = urlencode({"error": keys["group"], "per_page": 1000})
+    listed = json.loads(_get(f"{viewer.url}/api/workflow/{run_id}/tasks?{query}"))
+    key_errors = {t for t, o in outcomes.items() if o[1] == "KeyError"}
+    assert {row["task_id"] for row in listed["rows"]} == key_errors | set(dependency)
+
+
+def test_workers_that_never_start_are_named_on_the_summary_not_buried_in_an_executor_repr(
+    failing_runs: Runs, start_viewer: StartViewer
+) -> None:
+    run_dir, truth = failing_runs["broken"]
+    run_id = truth["run_id"]
+    viewer = start_viewer(str(run_dir / "monitoring.db"))
+    outcomes = truth["tasks"].values()
+    assert {o[1] for o in outcomes} == {"BadStateException", DEPENDENCY}  # no worker ran anything
+    report = json.loads(_get(f"{viewer.url}/api/workflow/{run_id}/failures"))
+    (group,) = report["groups"]
+    assert group["type"] == "BadStateException"
+    assert group["tasks"] == sum(o[1] == "BadStateException" for o in outcomes)
+    assert "parsl-monitor-no-such-command: command not found" in group["summary"]
+    assert "HighThroughputExecutor(" not in group["message"]
+    page = _get(f"{viewer.url}/workflow/{run_id}/")
+    panel = page[page.index('id="failures"') : page.index("App Summary")]
+    assert "parsl-monitor-no-such-command: command not found" in panel

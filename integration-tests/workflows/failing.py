@@ -1,0 +1,110 @@
+"""A workflow that fails the ways users ask the dashboard about, under Parsl's monitoring or ours.
+
+python failing.py --monitoring {parsl,ours} --run-dir DIR [--samples N] [--broken-workers]
+
+- ``lookup``: N tasks raising ``KeyError('sample_<i>')``, alike but for a number;
+- ``parse``: one task raising a ``ValueError`` with a three-line message;
+- ``shout``: a bash_app writing to stdout and stderr, then exiting with code 3;
+- ``stage``: a chain of three tasks after a failing ``lookup`` (dep_fail, then dep_fail of that);
+- ``fine``: tasks that succeed.
+
+``--broken-workers``: the block's ``worker_init`` runs a command that does not exist and
+exits, so no worker ever starts and every task fails once Parsl gives up on the block.
+
+Prints, as JSON, the run id and what each task ended as: ``{task_id: [state, exception type, message]}``,
+from the futures: the truth the dashboard is compared with.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import parsl
+from parsl.app.app import bash_app, python_app
+from parsl.config import Config
+from parsl.executors import HighThroughputExecutor
+from parsl.providers import LocalProvider
+
+MISSING_COMMAND = "parsl-monitor-no-such-command"
+
+
+@python_app
+def lookup(i: int) -> str:
+    table = {"sample_0": "ok"}
+    return table[f"sample_{i}"]
+
+
+@python_app
+def parse(text: str) -> int:
+    raise ValueError(f"cannot parse {text!r}\nline 2 of the input is empty\nexpected: a number")
+
+
+@bash_app
+def shout(stdout: str | None = None, stderr: str | None = None) -> str:
+    return "echo 'to stdout'; echo 'to stderr: something broke' >&2; exit 3"
+
+
+@python_app
+def stage(previous: object) -> object:
+    return previous
+
+
+@python_app
+def fine(x: int) -> int:
+    return x
+
+
+def make_config(monitoring: str, run_dir: str, broken: bool) -> Config:
+    from parsl.monitoring.monitoring import MonitoringHub as ParslMonitoringHub
+
+    from parsl_monitor_hub import MonitoringHub
+
+    hub = MonitoringHub(resource_monitoring_interval=1) if monitoring == "ours" else ParslMonitoringHub()
+    worker_init = f"{MISSING_COMMAND} || exit 127" if broken else ""
+    executor = HighThroughputExecutor(
+        label="htex",
+        address="127.0.0.1",
+        loopback_address="127.0.0.1",
+        max_workers_per_node=2,
+        provider=LocalProvider(init_blocks=1, min_blocks=0, max_blocks=1, worker_init=worker_init),  # type: ignore[no-untyped-call]
+    )
+    return Config(executors=[executor], monitoring=hub, retries=0, strategy="none", run_dir=run_dir)
+
+
+def outcome(future: Any) -> tuple[str, str | None, str | None]:
+    """``(state, exception type, str(exception))`` of a finished future, as the program sees it."""
+    error = future.exception()
+    if error is None:
+        return "done", None, None
+    return "failed", type(error).__name__, str(error)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--monitoring", choices=["parsl", "ours"], required=True)
+    parser.add_argument("--run-dir", required=True)
+    parser.add_argument("--samples", type=int, default=30)
+    parser.add_argument("--broken-workers", action="store_true")
+    args = parser.parse_args()
+    out = Path(args.run_dir)
+    with parsl.load(make_config(args.monitoring, args.run_dir, args.broken_workers)) as dfk:
+        futures = [lookup(i) for i in range(1, args.samples + 1)]
+        futures.append(parse("x,y"))
+        futures.append(shout(stdout=str(out / "shout.out"), stderr=str(out / "shout.err")))
+        root = lookup(args.samples + 1)
+        first = stage(root)
+        second = stage(first)
+        futures += [root, first, second, stage(second)]
+        futures += [fine(i) for i in range(3)]
+        for future in futures:
+            future.exception()
+        tasks = {f.tid: outcome(f) for f in futures}
+        json.dump({"run_id": dfk.run_id, "tasks": tasks}, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()

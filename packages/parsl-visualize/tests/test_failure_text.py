@@ -1,0 +1,86 @@
+"""Reading a failure back out of the ``repr(exception)`` Parsl records for a failed try."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from parsl_visualize.failure_text import parse_failure
+
+
+class Executor:
+    """An object whose repr spans many lines, as Parsl's executors' does."""
+
+    def __repr__(self) -> str:
+        return (
+            "HighThroughputExecutor(\n    label='htex', \n    provider=LocalProvider(\n        init_blocks=1\n    )\n)"
+        )
+
+
+class BadStateException(Exception):  # noqa: N818 - Parsl's name
+    """Parsl's error for tasks of an executor whose blocks failed: (executor, exception) as arguments."""
+
+
+@given(st.text())
+def test_any_message_of_a_python_exception_reads_back_exactly(message: str) -> None:
+    failure = parse_failure(repr(ValueError(message)))
+    assert (failure.type, failure.message) == ("ValueError", message)
+
+
+@given(st.text())
+def test_any_text_at_all_gives_a_failure_without_raising(text: str) -> None:
+    failure = parse_failure(text)
+    assert isinstance(failure.summary, str)
+    assert failure.type == "" or failure.type in text
+
+
+def test_a_key_error_reads_as_python_prints_it_and_alike_ones_share_a_group() -> None:
+    failures = [parse_failure(repr(KeyError(f"sample_{i}"))) for i in (3, 17, 500)]
+    assert failures[0].summary == "KeyError: 'sample_3'"
+    assert len({f.group for f in failures}) == 1
+    assert parse_failure(repr(KeyError("other"))).group != failures[0].group
+    assert parse_failure(repr(IndexError("sample_3"))).group != failures[0].group
+
+
+def test_ids_and_addresses_are_folded_but_words_are_not() -> None:
+    a = parse_failure(repr(RuntimeError("object at 0x7f3a2b1c in run 1f0e8d2c-aaaa-bbbb-cccc-0123456789ab")))
+    b = parse_failure(repr(RuntimeError("object at 0x55aa in run 00000000-1111-2222-3333-444444444444")))
+    assert a.group == b.group
+    assert parse_failure(repr(RuntimeError("disk full"))).group != parse_failure(repr(RuntimeError("disk gone"))).group
+
+
+def test_the_cause_inside_an_executor_error_is_found_and_headlined() -> None:
+    cause = Exception(
+        "Error 1:\n\tJob is marked as MISSING since the workers failed to register\n\tEXIT CODE: 127\n"
+        "\tSTDERR: /run/submit.sh: line 1: parsl-monitor-worker: command not found\n"
+    )
+    failure = parse_failure(repr(BadStateException(Executor(), cause)))
+    assert failure.type == "BadStateException"
+    assert failure.message == str(cause)  # the executor's 6-line repr is gone
+    assert failure.last_line == "STDERR: /run/submit.sh: line 1: parsl-monitor-worker: command not found"
+    assert failure.summary.endswith(
+        "EXIT CODE: 127 STDERR: /run/submit.sh: line 1: parsl-monitor-worker: command not found"
+    )
+
+
+def test_parsl_s_own_reprs_read_as_parsl_prints_them() -> None:
+    bash = parse_failure("BashExitFailure('shout', 3)")
+    assert bash.summary == "BashExitFailure: bash_app shout failed with unix exit code 3"
+    dependency = parse_failure("DependencyError([(KeyError('sample_31'), 'task 32')], 33)")
+    assert dependency.is_dependency and dependency.message == "a dependency failed: task 32"
+    assert parse_failure("parsl.app.errors.AppTimeout('took too long')").summary == "AppTimeout: took too long"
+
+
+def test_a_multi_line_message_keeps_its_lines() -> None:
+    failure = parse_failure(repr(ValueError("cannot parse 'x,y'\nline 2 is empty\nexpected: a number")))
+    assert failure.message.splitlines() == ["cannot parse 'x,y'", "line 2 is empty", "expected: a number"]
+    assert failure.summary == "ValueError: cannot parse 'x,y'"
+    assert failure.last_line == "expected: a number"
+
+
+def test_hostile_texts_are_cut_and_read_without_error() -> None:
+    deep = "A(" * 5000 + ")" * 5000
+    assert parse_failure(deep).type == "A"
+    huge = "E('" + "x" * 10_000_000 + "')"
+    assert len(parse_failure(huge).message) <= 64 * 1024
+    assert parse_failure("E('unterminated").type == ""
