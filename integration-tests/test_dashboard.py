@@ -100,7 +100,7 @@ def pages_of(run_id: str) -> dict[str, list[str]]:
         ],
         f"{w}/task/": [],
         f"{w}/task/?state=failures": [],
-        f"{w}/app/inc": [],
+        f"{w}/app/inc": ["chart-app-run-time", "chart-app-memory", "chart-app-cpu"],
         f"{w}/task/1": ["chart-status", "chart-task-memory", "chart-task-cpu"],
     }
 
@@ -259,7 +259,17 @@ def test_an_open_page_follows_a_running_workflow_without_reloading(
     finally:
         out, err = workflow.communicate(timeout=300)
     assert workflow.returncode == 0, err[-3000:]
-    assert len(json.loads(out)["spans"]) == 40
+    spans = json.loads(out)["spans"]
+    assert len(spans) == 40
+    # Where the time went, against what each task measured of itself on its worker: it ran for
+    # its whole sleep (running starts before the app's code and ends after), and the phases add up.
+    with urllib.request.urlopen(f"{viewer.url}/api/workflow/{run['run_id']}/tasks?per_page=100", timeout=30) as answer:  # noqa: S310
+        rows = {row["task_id"]: row for row in json.loads(answer.read())["rows"]}
+    for task_id, (start, end) in enumerate(spans):
+        row = rows[task_id]
+        assert end - start - 0.005 <= row["running"] <= end - start + 2.0, (row, end - start)
+        total = row["waiting"] + row["queued"] + row["running"] + row["result"]
+        assert total == pytest.approx(row["duration"], abs=0.002), row
 
 
 def test_live_pages_keep_their_charts_and_show_progress_while_a_run_is_held(

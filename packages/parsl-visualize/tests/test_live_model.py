@@ -222,6 +222,7 @@ def test_a_model_followed_batch_by_batch_equals_one_built_at_the_end_and_the_tru
         for batch in written:
             write(engine, batch)
             followed.refresh(conn)
+            followed.summary()  # as a page open during the run: phases then follow row by row
         built = RunModel(RUN)
         built.refresh(conn)
         followed_seen, built_seen = seen(followed, conn), seen(built, conn)

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from parsl_visualize.live.resources import AppUsage, NodeUsage, UsageOverTime
     from parsl_visualize.live.slots import TimeAxis
 
-__all__ = ("app_usage_charts", "node_charts", "usage_charts")
+__all__ = ("app_usage_charts", "node_charts", "run_time_chart", "usage_charts")
 
 
 def usage_charts(usage: UsageOverTime, axis: TimeAxis) -> dict[str, Option]:
@@ -27,11 +27,13 @@ def usage_charts(usage: UsageOverTime, axis: TimeAxis) -> dict[str, Option]:
     }
 
 
-def _histogram(bins: list[tuple[float, float]], counts: dict[str, list[int]], unit: str, scale: float) -> Option:
+def _histogram(
+    bins: list[tuple[float, float]], counts: dict[str, list[int]], unit: str, scale: float, of: str = "tries"
+) -> Option:
     option = base()
     labels = [f"{low / scale:.3g} to {high / scale:.3g}" if high else "0" for low, high in bins]
     option["xAxis"] = {"type": "category", "data": labels, "name": unit, "nameLocation": "middle", "nameGap": 28}
-    option["yAxis"] = {"type": "value", "name": "tries"}
+    option["yAxis"] = {"type": "value", "name": of}
     option["series"] = [{"name": app, "type": "bar", "data": values} for app, values in counts.items()]
     return option
 
@@ -51,3 +53,8 @@ def node_charts(usage: NodeUsage, axis: TimeAxis) -> dict[str, Option]:
         "node_cpu": lines_over_time(x, usage.cpu_percent, "CPU %"),
         "node_memory": lines_over_time(x, usage.memory_used, "GiB in use", scale=GIB),
     }
+
+
+def run_time_chart(app: str, bins: list[tuple[float, float]], counts: list[int]) -> Option:
+    """A histogram of an app's tasks by seconds running (bins double every 4)."""
+    return _histogram(bins, {app: counts}, "seconds running", 1.0, of="tasks")

@@ -28,6 +28,7 @@ from parsl_visualize.live.failures import (
     newest_failure,
     positions_of_group,
 )
+from parsl_visualize.live.phases import PHASES, PhaseTotals, split_task
 from parsl_visualize.live.resources import ResourceUsage
 from parsl_visualize.live.slots import SlotSeries
 from parsl_visualize.live.tasks import NO_TIME, TaskStore, TryTimes
@@ -60,7 +61,18 @@ __all__ = (
 
 ANY_FAILURE = "failures"
 """The state filter that selects tasks that failed or whose dependencies failed."""
-SORT_COLUMNS = ("task_id", "app", "state", "invoked", "returned", "duration", "fail_count")
+SORT_COLUMNS = (
+    "task_id",
+    "app",
+    "state",
+    "invoked",
+    "returned",
+    "duration",
+    "waiting",
+    "queued",
+    "running",
+    "fail_count",
+)
 BUCKETS = 240
 _EPOCH = datetime.datetime(1970, 1, 1)  # noqa: DTZ001 - times are naive, in the database's zone
 
@@ -115,6 +127,7 @@ class TaskRow:
             the failure of the task at the root of its chain.
         root_task: for a dep_fail task, the failed task at the root of its chain.
         host: where its latest try ran.
+        waiting, queued, running, result: where its time went (see :mod:`parsl_visualize.live.phases`).
     """
 
     task_id: int
@@ -128,6 +141,10 @@ class TaskRow:
     error: str | None
     root_task: int | None
     host: str | None
+    waiting: float | None
+    queued: float | None
+    running: float | None
+    result: float | None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -154,6 +171,8 @@ class RunSummary:
         tasks: number of tasks known so far.
         mean_duration, median_duration, max_duration: seconds from invocation to return,
             over tasks that have returned; None when none has.
+        mean_waiting, mean_queued, mean_running, mean_result: where that time went, per task
+            (see :mod:`parsl_visualize.live.phases`), over tasks where each is known.
     """
 
     states: list[tuple[str, int]]
@@ -162,11 +181,15 @@ class RunSummary:
     mean_duration: float | None
     median_duration: float | None
     max_duration: float | None
+    mean_waiting: float | None
+    mean_queued: float | None
+    mean_running: float | None
+    mean_result: float | None
 
 
 @dataclasses.dataclass(frozen=True)
 class AppSummary:
-    """One app of a run: how often it ran, failed, and how long it took (seconds)."""
+    """One app of a run: how often it ran, failed, how long its tasks took and where that time went (seconds)."""
 
     app: str
     tasks: int
@@ -174,6 +197,10 @@ class AppSummary:
     running: int
     mean_duration: float | None
     max_duration: float | None
+    mean_waiting: float | None
+    mean_queued: float | None
+    mean_running: float | None
+    mean_result: float | None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -245,6 +272,8 @@ class RunModel:
         self._samples_at: tuple[int, int] | None = None
         self._node_samples = False
         self._roots: tuple[int, dict[int, int | None]] | None = None
+        self._report: tuple[tuple[int, int], FailureReport] | None = None
+        self._phases: PhaseTotals | None = None
 
     @property
     def token(self) -> str:
@@ -349,6 +378,7 @@ class RunModel:
             return False
         self.tasks, self.timeline = fresh.tasks, fresh.timeline
         self._usage = None  # read again when the resource page asks
+        self._phases = None
         return True
 
     def _follow(self, conn: Connection) -> bool:
@@ -382,6 +412,8 @@ class RunModel:
         tasks = self.tasks
         position = tasks.slot(task_id)
         old_app = tasks.apps[tasks.app[position]]
+        if self._phases is not None:
+            self._phases.drop(position)
         tasks.set_task(
             position,
             app=app,
@@ -390,6 +422,8 @@ class RunModel:
             fail_count=fail_count,
             depends=parse_ids(depends),
         )
+        if self._phases is not None:
+            self._phases.take(position)
         if app != old_app:  # its tries were counted under the app it had (unknown before its task row)
             for _try_id, times in tasks.tries(position):
                 self._interval(f"app:{old_app}", times.running, times.returned, -1)
@@ -406,7 +440,11 @@ class RunModel:
         times = TryTimes(_seconds(launched), _seconds(running), _seconds(returned), host)
         if failure or (position, try_id) in tasks.failures.of_try:
             tasks.failures.record(position, try_id, failure, host, _ended(times))
+        if self._phases is not None:
+            self._phases.drop(position)
         before = tasks.set_try(position, try_id, times)
+        if self._phases is not None:
+            self._phases.take(position)
         if before == times:
             return
         app = tasks.apps[tasks.app[position]]
@@ -472,10 +510,18 @@ class RunModel:
 
     # --- what the pages show --------------------------------------------------------
 
+    def _phase_totals(self) -> PhaseTotals:
+        """Where tasks' time went: worked out when first asked, then kept up to date row by row."""
+        if self._phases is None:
+            self._phases = PhaseTotals(self.tasks)
+        self._phases.cover()
+        return self._phases
+
     def summary(self) -> RunSummary:
         """Counts per state and duration statistics (kept up to date as rows arrive: nothing to scan)."""
         with self.lock:
             tasks = self.tasks
+            phases = self._phase_totals()
             order = {state: i for i, state in enumerate(STATE_ORDER)}
             states = [
                 (name, n) for name, n in zip(tasks.states, tasks.by_state, strict=True) if n and name != "unknown"
@@ -491,12 +537,17 @@ class RunModel:
                 mean_duration=total / returned if returned else None,
                 median_duration=durations[len(durations) // 2] if durations else None,
                 max_duration=durations[-1] if durations else None,
+                mean_waiting=phases.overall("waiting"),
+                mean_queued=phases.overall("queued"),
+                mean_running=phases.overall("running"),
+                mean_result=phases.overall("result"),
             )
 
     def apps(self) -> list[AppSummary]:
         """The App Summary: each app with tasks, failures, running tasks and durations."""
         with self.lock:
             tasks = self.tasks
+            phases = self._phase_totals()
             running = tasks.state_code("running")
             out = []
             for code, name in enumerate(tasks.apps):
@@ -513,9 +564,23 @@ class RunModel:
                         running=counts[running],
                         mean_duration=summed / returned if returned else None,
                         max_duration=tasks.longest(code),
+                        mean_waiting=phases.mean(code, "waiting"),
+                        mean_queued=phases.mean(code, "queued"),
+                        mean_running=phases.mean(code, "running"),
+                        mean_result=phases.mean(code, "result"),
                     )
                 )
             return sorted(out, key=lambda app: app.app)
+
+    def run_times(self, app: str) -> list[float]:
+        """Seconds running of each task of ``app`` that has run (summed over its tries)."""
+        with self.lock:
+            tasks = self.tasks
+            if app not in tasks.apps:
+                return []
+            code = tasks.apps.index(app)
+            running = self._phase_totals().columns[PHASES.index("running")]
+            return [seconds for c, seconds in zip(tasks.app, running, strict=True) if c == code and seconds == seconds]  # noqa: PLR0124
 
     def app_names(self) -> list[str]:
         """The run's app names, for filters."""
@@ -547,9 +612,12 @@ class RunModel:
         return self._roots[1]
 
     def failures(self, limit: int = 50) -> FailureReport:
-        """Failed tries grouped by type and message, largest groups first."""
+        """Failed tries grouped by type and message, largest groups first (worked out once per change)."""
         with self.lock:
-            return failure_report(self.tasks, self._dependency_roots(), limit)
+            key = (self._changes, limit)
+            if self._report is None or self._report[0] != key:
+                self._report = (key, failure_report(self.tasks, self._dependency_roots(), limit))
+            return self._report[1]
 
     def failure_example(self, group: str) -> FailureText | None:
         """The first failure read of a group (None: no such group)."""
@@ -618,6 +686,8 @@ class RunModel:
             ),
             "fail_count": lambda p: (tasks.fail_count[p], tasks.task_id[p]),
         }
+        if sort in PHASES:
+            keys[sort] = number(self._phase_totals().columns[PHASES.index(sort)])
         return keys.get(sort, tasks.task_id.__getitem__)
 
     def _row(self, position: int) -> TaskRow:
@@ -628,6 +698,7 @@ class RunModel:
         root = self._dependency_roots().get(position)
         if root is not None:
             failure = newest_failure(tasks, root)
+        split = split_task(start, end, [times for _try_id, times in tries])
         return TaskRow(
             task_id=tasks.task_id[position],
             app=tasks.apps[tasks.app[position]],
@@ -640,6 +711,10 @@ class RunModel:
             error=None if failure is None else failure.summary,
             root_task=None if root is None else tasks.task_id[root],
             host=tries[-1][1].host if tries else None,
+            waiting=split.known("waiting"),
+            queued=split.known("queued"),
+            running=split.known("running"),
+            result=split.known("result"),
         )
 
     def task_page(self, spec: TaskFilter) -> TaskPage:

@@ -25,10 +25,12 @@ from typing import TYPE_CHECKING, Any
 from parsl_visualize.live.slots import SlotSeries
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from parsl_visualize.live.slots import TimeAxis
     from parsl_visualize.live.tasks import TaskStore
 
-__all__ = ("MAX_HOSTS", "AppUsage", "NodeUsage", "ResourceUsage", "UsageOverTime", "bin_edges")
+__all__ = ("MAX_HOSTS", "AppUsage", "NodeUsage", "ResourceUsage", "UsageOverTime", "bin_edges", "histogram")
 
 MAX_HOSTS = 24
 BINS_PER_DOUBLING = 4
@@ -44,6 +46,16 @@ def bin_edges(index: int) -> tuple[float, float]:
     if index == _ZERO_BIN:
         return 0.0, 0.0
     return 2 ** (index / BINS_PER_DOUBLING), 2 ** ((index + 1) / BINS_PER_DOUBLING)
+
+
+def histogram(values: Iterable[float]) -> tuple[list[tuple[float, float]], list[int]]:
+    """Counts of values in the logarithmic bins (four per doubling), every bin between the extremes shown."""
+    counts = collections.Counter(_bin(value) for value in values)
+    if not counts:
+        return [], []
+    above = [index for index in counts if index != _ZERO_BIN]
+    shown = ([_ZERO_BIN] if _ZERO_BIN in counts else []) + (list(range(min(above), max(above) + 1)) if above else [])
+    return [bin_edges(index) for index in shown], [counts[index] for index in shown]
 
 
 @dataclasses.dataclass(frozen=True)

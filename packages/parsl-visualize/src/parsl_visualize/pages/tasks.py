@@ -12,8 +12,10 @@ from litestar import Controller, get
 from litestar.exceptions import NotFoundException
 from litestar.response import Stream
 
+from parsl_visualize.charts.resources import app_usage_charts, run_time_chart
 from parsl_visualize.charts.task import resource_series_chart, status_timeline_chart
 from parsl_visualize.live.model import SORT_COLUMNS, TaskFilter
+from parsl_visualize.live.resources import histogram
 from parsl_visualize.pages._run import NotYetError, live_page
 from parsl_visualize.queries.task_detail import task_detail
 from parsl_visualize.states import STATE_ORDER
@@ -40,6 +42,10 @@ CSV_COLUMNS = (
     "invoked",
     "returned",
     "duration_s",
+    "waiting_s",
+    "queued_s",
+    "running_s",
+    "result_s",
     "fail_count",
     "depends",
     "host",
@@ -58,7 +64,9 @@ def _task_list(
     since: str | None,
 ) -> Response[Any]:
     def context() -> dict[str, Any]:
+        charts = ctx.cached("app", lambda: _app_charts(ctx, app_page.app), app_page.app) if app_page else None
         return {
+            "app_charts": charts,
             "spec": spec,
             "page": ctx.model.task_page(spec),
             "apps": apps(),
@@ -72,6 +80,19 @@ def _task_list(
     return live_page(request, ctx, ("pages/tasks.html.j2", "fragments/tasks.html.j2"), context, since)
 
 
+def _app_charts(ctx: RunContext, app: str) -> dict[str, Any]:
+    """An app's tasks by run time, and its tries by peak memory and CPU time (when sampled)."""
+    bins, counts = histogram(ctx.model.run_times(app))
+    charts: dict[str, Any] = {"run_time": run_time_chart(app, bins, counts)} if counts else {}
+    usage = ctx.model.resources(ctx.conn).per_app(ctx.model.tasks.apps)
+    if app in usage.memory_counts:
+        only = dataclasses.replace(
+            usage, memory_counts={app: usage.memory_counts[app]}, cpu_counts={app: usage.cpu_counts[app]}
+        )
+        charts.update(app_usage_charts(only))
+    return charts
+
+
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -82,15 +103,22 @@ def _inert(value: object) -> object:
     return value
 
 
+def _seconds(value: float | None) -> object:
+    return "" if value is None else round(value, 6)
+
+
 def _csv_row(t: TaskRow) -> tuple[object, ...]:
-    duration = "" if t.duration is None else round(t.duration, 6)
     row = (
         t.task_id,
         t.app,
         t.state,
         t.invoked or "",
         t.returned or "",
-        duration,
+        _seconds(t.duration),
+        _seconds(t.waiting),
+        _seconds(t.queued),
+        _seconds(t.running),
+        _seconds(t.result),
         t.fail_count,
         t.depends or "",
         t.host or "",
