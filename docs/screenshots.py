@@ -2,8 +2,11 @@
 
 python docs/screenshots.py http://127.0.0.1:8080 RUN_ID [--task TASK_ID] [--failed-task TASK_ID] [--only NAME ...]
 
-The failure shots (``failures``, ``failed-tasks``, ``task-failure``) were taken from a run of
-integration-tests/workflows/failing.py; the others from the demo. Needs playwright (pip)
+The failure shots (``failures``, ``failed-tasks``, ``task-failure``, ``task-output``) and ``nodes``
+were taken from runs of integration-tests/workflows/failing.py (``nodes``: ``--broken-workers``;
+``task-output``: the ``shout`` task, served with ``--allow-files``),
+``resources-many-nodes`` from ``python -m benchmarks.synthetic_db`` (16 nodes); the others
+from the demo. Needs playwright (pip)
 and Debian's chromium (/usr/bin/chromium); downloads nothing.
 """
 
@@ -40,6 +43,9 @@ def main() -> None:
         "failures": f"{run}/",
         "failed-tasks": f"{run}/task/?state=failures",
         "task-failure": f"{run}/task/{args.failed_task}",
+        "nodes": f"{run}/nodes",
+        "task-output": f"{run}/task/{args.task}",
+        "resources-many-nodes": f"{run}/resource_usage",
     }
     IMAGES.mkdir(exist_ok=True)
     with sync_playwright() as playwright:

@@ -90,9 +90,11 @@ def pages_of(run_id: str) -> dict[str, list[str]]:
         f"{w}/": ["chart-gantt", "chart-running-apps"],
         f"{w}/dag_group_by_apps": ["chart-dag"],
         f"{w}/dag_group_by_states": ["chart-dag"],
+        f"{w}/nodes": [],
         f"{w}/resource_usage": [
             "chart-cpu-total",
             "chart-memory-total",
+            "chart-utilisation",
             "chart-cpu-hosts",
             "chart-memory-hosts",
             "chart-memory-apps",

@@ -40,6 +40,14 @@ def test_bad_arguments_exit_2_with_the_reason(args: list[str], message: str) -> 
     assert message in result.stderr.splitlines()[-1]
 
 
+def test_an_allowed_files_directory_that_does_not_exist_is_one_line(db_path: Path, tmp_path: Path) -> None:
+    result = run_cli(str(db_path), "--allow-files", str(tmp_path / "nowhere"))
+    assert (result.returncode, result.stderr) == (
+        2,
+        f"parsl-visualize: --allow-files {tmp_path / 'nowhere'}: not a directory\n",
+    )
+
+
 def test_without_a_database_it_looks_in_runinfo_and_says_so(tmp_path: Path) -> None:
     result = run_cli(cwd=tmp_path)
     assert result.returncode == 2

@@ -28,10 +28,18 @@ from parsl_visualize.db import Database
 from parsl_visualize.formatting import FILTERS
 from parsl_visualize.live.model import TaskFilter
 from parsl_visualize.live.registry import ModelRegistry
-from parsl_visualize.pages import ApiController, DagController, ResourceController, TaskController, WorkflowController
+from parsl_visualize.pages import (
+    ApiController,
+    DagController,
+    NodeController,
+    ResourceController,
+    TaskController,
+    WorkflowController,
+)
 from parsl_visualize.pages._run import RunContext, provide_run
 from parsl_visualize.pages.filters import TaskId, provide_task_filter
 from parsl_visualize.states import STATE_COLORS
+from parsl_visualize.task_output import FileAccess
 from parsl_visualize.urls import URLS
 
 __all__ = ("create_app",)
@@ -83,12 +91,15 @@ def _engine_setup(engine: JinjaTemplateEngine) -> None:
         env.get_template(name)
 
 
-def create_app(db: Database, debug: bool = False, access: Access | None = None) -> GuardedLitestar:
+def create_app(
+    db: Database, debug: bool = False, access: Access | None = None, files: FileAccess | None = None
+) -> GuardedLitestar:
     """The dashboard for one read-only database.
 
     ``access`` says which Host names it answers to and which token it demands; by default,
-    loopback names and no token.
+    loopback names and no token. ``files``: where tasks' output files may be read (by default nowhere).
     """
+    output_files = files or FileAccess()
     cache = RunCache()
     models = ModelRegistry()
     gate = ConnectionGate(db.engine)
@@ -97,6 +108,7 @@ def create_app(db: Database, debug: bool = False, access: Access | None = None) 
             WorkflowController,
             DagController,
             ResourceController,
+            NodeController,
             TaskController,
             ApiController,
             create_static_files_router(path="/static", directories=[PACKAGE / "static"], include_in_schema=False),
@@ -105,6 +117,7 @@ def create_app(db: Database, debug: bool = False, access: Access | None = None) 
             "db": Provide(lambda: db, use_cache=True, sync_to_thread=False),
             "cache": Provide(lambda: cache, use_cache=True, sync_to_thread=False),
             "models": Provide(lambda: models, use_cache=True, sync_to_thread=False),
+            "files": Provide(lambda: output_files, use_cache=True, sync_to_thread=False),
             "conn": Provide(gate.request_connection),
             "ctx": Provide(provide_run, sync_to_thread=True),
             "spec": Provide(provide_task_filter, sync_to_thread=False),
@@ -122,6 +135,7 @@ def create_app(db: Database, debug: bool = False, access: Access | None = None) 
             "Response": Response,
             "RunCache": RunCache,
             "RunContext": RunContext,
+            "FileAccess": FileAccess,
             "TaskFilter": TaskFilter,
             "TaskId": TaskId,
             "Stream": Stream,

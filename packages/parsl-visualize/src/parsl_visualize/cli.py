@@ -1,7 +1,8 @@
-"""``parsl-visualize [DB_URL] [--listen ADDRESS] [--port N] [--token T | --no-auth] [--allowed-host NAME] [--debug]``.
+"""The ``parsl-visualize`` command: open the database, bind, serve until interrupted.
 
-Serves the dashboard with uvicorn. Beyond loopback it demands a token, generated at start
-unless given, as Jupyter does.
+``parsl-visualize [DB_URL] [--listen ADDRESS] [--port N] [--token T | --no-auth] [--allowed-host NAME]
+[--allow-files DIR] [--debug]`` serves the dashboard with uvicorn. Beyond loopback it demands a
+token, generated at start unless given, as Jupyter does.
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ import secrets
 import signal
 import socket
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from parsl_visualize.__about__ import __version__
 from parsl_visualize.db import default_database_url, open_database
 from parsl_visualize.errors import ViewerError
+from parsl_visualize.task_output import FileAccess
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -76,6 +79,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "address are always allowed",
     )
     parser.add_argument(
+        "--allow-files",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="show tasks' stdout and stderr files that lie inside DIR (repeatable; default: none). Whoever can "
+        "read the dashboard reads these files",
+    )
+    parser.add_argument(
         "--debug",
         action="store_true",
         help="log every request, show tracebacks in error pages and the database's path in the footer",
@@ -130,6 +141,17 @@ def token_for(args: argparse.Namespace) -> str | None:
     return given
 
 
+def _file_access(directories: list[str]) -> FileAccess:
+    """The ``--allow-files`` directories, each an existing directory, or one line saying which is not."""
+    for directory in directories:
+        if not Path(directory).is_dir():
+            raise ViewerError(f"--allow-files {directory}: not a directory")
+    try:
+        return FileAccess(directories)
+    except OSError as exc:
+        raise ViewerError(f"--allow-files: {exc.strerror}: {exc.filename}") from None
+
+
 def _interrupt(_signum: int, _frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -143,6 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Open the database, bind, print the URL, serve until interrupted."""
     args = parse_args(argv)
     try:
+        files = _file_access(args.allow_files)
         db = open_database(args.db_url or default_database_url())
         sock = bind(args.listen, args.port)
     except ViewerError as exc:
@@ -160,12 +183,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             "can reach this machine can read this monitoring data. Check that your site's security policy allows it.",
             file=sys.stderr,
         )
+    if files.enabled and token is None:
+        print(
+            "parsl-visualize: WARNING: --allow-files without a token: other users of this machine who can reach "
+            f"port {args.port} can read the allowed files. Set ${TOKEN_VARIABLE} to keep them out.",
+            file=sys.stderr,
+        )
     shown = socket.gethostname() if args.listen in {"0.0.0.0", "::"} else args.listen  # noqa: S104 - compared
     address = _url(shown, args.port) + (f"?token={token}" if token else "")
     print(f"parsl-visualize: serving {db.label} at {address}", flush=True)
     access = Access(listen=args.listen, allowed_hosts=args.allowed_host, token=token)
     config = uvicorn.Config(
-        create_app(db, debug=args.debug, access=access),
+        create_app(db, debug=args.debug, access=access, files=files),
         log_level="info" if args.debug else "warning",
         access_log=args.debug,
         timeout_graceful_shutdown=2,

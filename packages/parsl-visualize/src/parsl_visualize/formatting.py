@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 
-__all__ = ("FILTERS", "duration_text", "epoch_seconds", "time_text")
+__all__ = ("FILTERS", "duration_text", "epoch_seconds", "size_text", "time_text")
 
 
 def time_text(value: datetime.datetime | None) -> str:
@@ -35,4 +35,16 @@ def epoch_seconds(value: datetime.datetime | None, utc: bool) -> float | None:
     return round(aware.timestamp(), 3)
 
 
-FILTERS = {"time": time_text, "duration": duration_text, "epoch": epoch_seconds}
+def size_text(size: int) -> str:
+    """``512 bytes``, ``12.3 KiB``, ``4.5 MiB``, ``1.2 GiB``."""
+    if size < 1024:  # noqa: PLR2004 - a KiB
+        return f"{size} bytes"
+    value = float(size)
+    for unit in ("KiB", "MiB", "GiB"):
+        value /= 1024
+        if value < 1024 or unit == "GiB":  # noqa: PLR2004
+            break
+    return f"{value:.1f} {unit}"
+
+
+FILTERS = {"time": time_text, "duration": duration_text, "epoch": epoch_seconds, "filesize": size_text}

@@ -9,6 +9,7 @@ __all__ = (
     "app_url",
     "dag_url",
     "from_segment",
+    "nodes_url",
     "resource_url",
     "segment",
     "task_list_url",
@@ -63,6 +64,11 @@ def resource_url(run_id: str) -> str:
     return f"{workflow_url(run_id)}resource_usage"
 
 
+def nodes_url(run_id: str) -> str:
+    """The run's nodes and blocks page."""
+    return f"{workflow_url(run_id)}nodes"
+
+
 def tasks_csv_url(run_id: str) -> str:
     """All tasks of the run as CSV."""
     return f"{workflow_url(run_id)}tasks.csv"
@@ -75,5 +81,6 @@ URLS = {
     "app_url": app_url,
     "dag_url": dag_url,
     "resource_url": resource_url,
+    "nodes_url": nodes_url,
     "tasks_csv_url": tasks_csv_url,
 }

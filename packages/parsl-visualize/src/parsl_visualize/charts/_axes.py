@@ -9,7 +9,10 @@ if TYPE_CHECKING:
 
     from parsl_visualize.charts import Option
 
-__all__ = ("GIB", "base", "lines_over_time", "seconds_axis")
+__all__ = ("GIB", "HEATMAP_FROM", "base", "heatmap_over_time", "lines_over_time", "seconds_axis")
+
+HEATMAP_FROM = 9
+"""Series per chart from which a node-by-time heatmap replaces overlapping lines."""
 
 GIB = 1024**3
 
@@ -58,4 +61,38 @@ def lines_over_time(
         }
         for name, values in series.items()
     ]
+    return option
+
+
+def heatmap_over_time(
+    x: Sequence[float], series: Mapping[str, Sequence[float | None]], unit: str, *, scale: float = 1.0
+) -> Option:
+    """One row per named series (a node), one cell per bucket, coloured by value: readable with many nodes."""
+    option = base(legend=False, tooltip="item")
+    names = list(series)
+    cells = [
+        [column, row, round(value / scale, 4)]
+        for row, name in enumerate(names)
+        for column, value in enumerate(series[name])
+        if value is not None
+    ]
+    option["grid"]["bottom"] = 80
+    option["xAxis"] = {
+        "type": "category",
+        "data": [f"{t:g}" for t in x],
+        "name": "seconds since the workflow started",
+        "nameLocation": "middle",
+        "nameGap": 28,
+    }
+    option["yAxis"] = {"type": "category", "data": names}
+    option["visualMap"] = {
+        "min": 0,
+        "max": max((cell[2] for cell in cells), default=1) or 1,
+        "calculable": True,
+        "orient": "horizontal",
+        "left": "center",
+        "bottom": 0,
+        "text": [unit, ""],
+    }
+    option["series"] = [{"name": unit, "type": "heatmap", "data": cells}]
     return option

@@ -4,27 +4,70 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from parsl_visualize.charts._axes import GIB, base, lines_over_time
+from parsl_visualize.charts._axes import GIB, HEATMAP_FROM, base, heatmap_over_time, lines_over_time
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
     from parsl_visualize.charts import Option
+    from parsl_visualize.live.capacity import CapacityOverTime
     from parsl_visualize.live.resources import AppUsage, NodeUsage, UsageOverTime
     from parsl_visualize.live.slots import TimeAxis
 
 __all__ = ("app_usage_charts", "node_charts", "run_time_chart", "usage_charts")
 
 
-def usage_charts(usage: UsageOverTime, axis: TimeAxis) -> dict[str, Option]:
-    """CPU (cores busy) and resident memory (GiB) across all workers, and per host."""
+def usage_charts(usage: UsageOverTime, axis: TimeAxis, capacity: CapacityOverTime | None = None) -> dict[str, Option]:
+    """CPU (cores busy) and resident memory (GiB) across all workers, and per host; with the nodes' capacity."""
     x = axis.offsets()
-    return {
+    charts = {
         "cpu_total": lines_over_time(x, {"all workers": usage.cpu}, "cores busy", stacked=True),
         "memory_total": lines_over_time(
             x, {"all workers": usage.memory}, "GiB resident (mean)", scale=GIB, stacked=True
         ),
-        "cpu_hosts": lines_over_time(x, usage.host_cpu, "cores busy"),
-        "memory_hosts": lines_over_time(x, usage.host_memory, "GiB resident (mean)", scale=GIB),
+        "cpu_hosts": _per_host(x, usage.host_cpu, "cores busy"),
+        "memory_hosts": _per_host(x, usage.host_memory, "GiB resident (mean)", scale=GIB),
     }
+    if capacity is not None and any(capacity.cores):
+        _add_capacity(charts["cpu_total"], x, capacity.cores, 1.0)
+        _add_capacity(charts["memory_total"], x, capacity.memory, GIB)
+        charts["utilisation"] = lines_over_time(
+            x,
+            {
+                "CPU": [_percent(used, whole) for used, whole in zip(usage.cpu, capacity.cores, strict=True)],
+                "memory": [_percent(used, whole) for used, whole in zip(usage.memory, capacity.memory, strict=True)],
+            },
+            "% of the nodes' capacity",
+        )
+    return charts
+
+
+def _per_host(
+    x: Sequence[float], series: Mapping[str, Sequence[float | None]], unit: str, scale: float = 1.0
+) -> Option:
+    """Lines for a few hosts, a heatmap (host by time) for many."""
+    if len(series) >= HEATMAP_FROM:
+        return heatmap_over_time(x, series, unit, scale=scale)
+    return lines_over_time(x, series, unit, scale=scale)
+
+
+def _add_capacity(option: Option, x: Sequence[float], values: Sequence[float], scale: float) -> None:
+    """A dashed line of what the nodes had, over the stacked use."""
+    option["series"].append(
+        {
+            "name": "capacity of the nodes",
+            "type": "line",
+            "symbol": "none",
+            "step": "end",
+            "lineStyle": {"type": "dashed"},
+            "itemStyle": {"color": "#424242"},
+            "data": [[t, round(v / scale, 4)] for t, v in zip(x, values, strict=True)],
+        }
+    )
+
+
+def _percent(used: float, whole: float) -> float | None:
+    return round(100.0 * used / whole, 2) if whole else None
 
 
 def _histogram(
@@ -50,8 +93,8 @@ def node_charts(usage: NodeUsage, axis: TimeAxis) -> dict[str, Option]:
     """Whole-node CPU (%) and memory in use (GiB) per node, from the node agents."""
     x = axis.offsets()
     return {
-        "node_cpu": lines_over_time(x, usage.cpu_percent, "CPU %"),
-        "node_memory": lines_over_time(x, usage.memory_used, "GiB in use", scale=GIB),
+        "node_cpu": _per_host(x, usage.cpu_percent, "CPU %"),
+        "node_memory": _per_host(x, usage.memory_used, "GiB in use", scale=GIB),
     }
 
 

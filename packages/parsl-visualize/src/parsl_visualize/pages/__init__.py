@@ -2,8 +2,16 @@
 
 from parsl_visualize.pages.api import ApiController
 from parsl_visualize.pages.dag import DagController
+from parsl_visualize.pages.nodes import NodeController
 from parsl_visualize.pages.resources import ResourceController
 from parsl_visualize.pages.tasks import TaskController
 from parsl_visualize.pages.workflows import WorkflowController
 
-__all__ = ("ApiController", "DagController", "ResourceController", "TaskController", "WorkflowController")
+__all__ = (
+    "ApiController",
+    "DagController",
+    "NodeController",
+    "ResourceController",
+    "TaskController",
+    "WorkflowController",
+)

@@ -9,6 +9,7 @@ from litestar.exceptions import NotFoundException
 
 from parsl_visualize.live.failures import FailureReport  # noqa: TC001 - Litestar reads return types at runtime
 from parsl_visualize.live.model import AppSummary, RunSummary, TaskFilter, TaskPage  # noqa: TC001
+from parsl_visualize.queries.nodes import BlockRow, NodeRow, run_blocks, run_nodes
 from parsl_visualize.queries.task_detail import TaskDetail, task_detail
 from parsl_visualize.queries.workflows import WorkflowRow, list_workflows, sort_runs
 
@@ -78,6 +79,15 @@ class ApiController(Controller):
         A group's ``group`` is the ``error`` filter of ``/tasks``.
         """
         return ctx.model.failures(limit=MAX_FAILURE_GROUPS)
+
+    @get("/workflow/{run_id:str}/nodes", summary="Worker pools and blocks of a run", sync_to_thread=True)
+    def nodes(
+        self,
+        *,
+        ctx: NamedDependency[RunContext],
+    ) -> dict[str, list[NodeRow] | list[BlockRow]]:
+        """Each worker pool (host, block, cores, memory, workers, first and last times) and each block's states."""
+        return {"nodes": run_nodes(ctx.conn, ctx.run.run_id), "blocks": run_blocks(ctx.conn, ctx.run.run_id)}
 
     @get("/workflow/{run_id:str}/tasks", summary="Tasks of a run, filtered and paginated", sync_to_thread=True)
     def tasks(

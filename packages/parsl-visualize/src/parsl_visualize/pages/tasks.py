@@ -17,8 +17,9 @@ from parsl_visualize.charts.task import resource_series_chart, status_timeline_c
 from parsl_visualize.live.model import SORT_COLUMNS, TaskFilter
 from parsl_visualize.live.resources import histogram
 from parsl_visualize.pages._run import NotYetError, live_page
-from parsl_visualize.queries.task_detail import task_detail
+from parsl_visualize.queries.task_detail import task_detail, task_files
 from parsl_visualize.states import STATE_ORDER
+from parsl_visualize.task_output import recorded_path
 from parsl_visualize.urls import from_segment
 
 if TYPE_CHECKING:
@@ -32,8 +33,11 @@ if TYPE_CHECKING:
     from parsl_visualize.live.model import AppSummary, TaskRow
     from parsl_visualize.pages._run import RunContext
     from parsl_visualize.pages.filters import TaskId
+    from parsl_visualize.task_output import FileAccess
 
-__all__ = ("CSV_COLUMNS", "TaskController")
+__all__ = ("CSV_COLUMNS", "OUTPUT_STREAMS", "TaskController")
+
+OUTPUT_STREAMS = ("stdout", "stderr")
 
 CSV_COLUMNS = (
     "task_id",
@@ -175,10 +179,11 @@ class TaskController(Controller):
         *,
         request: HTMXRequest,
         ctx: NamedDependency[RunContext],
+        files: NamedDependency[FileAccess],
         task_id: TaskId,
         since: FromQuery[str | None] = None,
     ) -> Response[Any]:
-        """States, tries, resource samples and files of one task."""
+        """States, tries, resource samples, files and the end of its output of one task."""
         detail = task_detail(
             ctx.conn, ctx.run.run_id, task_id, ctx.model.dependents(task_id), ctx.model.root_failure(task_id)
         )
@@ -190,11 +195,42 @@ class TaskController(Controller):
             started = detail.statuses[0].at if detail.statuses else detail.invoked
             return {
                 "task": detail,
+                "outputs": {
+                    stream: files.tail(path)
+                    for stream, path in (("stdout", detail.stdout), ("stderr", detail.stderr))
+                    if recorded_path(path)
+                },
                 "timeline": status_timeline_chart(detail.statuses),
                 "resources": resource_series_chart(detail.samples, started) if detail.samples and started else None,
             }
 
         return live_page(request, ctx, ("pages/task.html.j2", "fragments/task.html.j2"), context, since)
+
+    @get("/workflow/{run_id:str}/task/{task_id:int}/{stream:str}", name="task_output", sync_to_thread=True)
+    def task_output(
+        self,
+        *,
+        ctx: NamedDependency[RunContext],
+        files: NamedDependency[FileAccess],
+        task_id: TaskId,
+        stream: FromPath[str],
+    ) -> Stream:
+        """The whole stdout or stderr file of a task, when it lies inside a ``--allow-files`` directory."""
+        if stream not in OUTPUT_STREAMS:
+            raise NotFoundException(f"no such page: {stream!r} (a task has stdout and stderr)")
+        paths = task_files(ctx.conn, ctx.run.run_id, task_id)
+        if paths is None:
+            raise NotFoundException(f"no task {task_id} in workflow run {ctx.run.run_id!r}")
+        opened = files.open(paths[OUTPUT_STREAMS.index(stream)])
+        if isinstance(opened, str):
+            raise NotFoundException(f"the {stream} of task {task_id}: {opened}")
+        fd, _size = opened
+        name = f"{ctx.run.run_id}-task{task_id}.{stream}"
+        return Stream(
+            files.chunks(fd),
+            media_type="text/plain",  # Litestar adds the charset
+            headers={"Content-Disposition": _attachment(name)},
+        )
 
     @get("/workflow/{run_id:str}/tasks.csv", name="tasks_csv", sync_to_thread=True)
     def tasks_csv(

@@ -14,7 +14,7 @@ from parsl_visualize.queries._common import RESOURCE, STATUS, TASK, TRY, final_l
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
-__all__ = ("ResourceSample", "StatusChange", "TaskDetail", "TryRow", "task_detail")
+__all__ = ("ResourceSample", "StatusChange", "TaskDetail", "TryRow", "task_detail", "task_files")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -161,3 +161,11 @@ def task_detail(
         tries=tries,
         samples=samples,
     )
+
+
+def task_files(conn: Connection, run_id: str, task_id: int) -> tuple[str | None, str | None] | None:
+    """The stdout and stderr Parsl recorded for a task (None: no such task)."""
+    row = conn.execute(
+        select(TASK.c.task_stdout, TASK.c.task_stderr).where(TASK.c.run_id == run_id, TASK.c.task_id == task_id)
+    ).first()
+    return None if row is None else (row[0], row[1])
