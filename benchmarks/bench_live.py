@@ -57,6 +57,10 @@ def pages(tasks: int) -> dict[str, str]:
         "failed tasks": f"{base}/task/?state=failures",
         "one task": f"{base}/task/{tasks // 2}",
         "api summary": f"/api/workflow/{RUN}",
+        "app page": f"{base}/app/simulate",
+        "tasks by run time": f"{base}/task/?sort=running&desc=true",
+        "nodes": f"{base}/nodes",
+        "api failures": f"/api/workflow/{RUN}/failures",
     }
 
 

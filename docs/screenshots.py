@@ -5,8 +5,9 @@ python docs/screenshots.py http://127.0.0.1:8080 RUN_ID [--task TASK_ID] [--fail
 The failure shots (``failures``, ``failed-tasks``, ``task-failure``, ``task-output``) and ``nodes``
 were taken from runs of integration-tests/workflows/failing.py (``nodes``: ``--broken-workers``;
 ``task-output``: the ``shout`` task, served with ``--allow-files``),
-``resources-many-nodes`` from ``python -m benchmarks.synthetic_db`` (16 nodes); the others
-from the demo. Needs playwright (pip)
+``resources-many-nodes`` from ``python -m benchmarks.synthetic_db`` (16 nodes), ``history``
+and ``compare`` from ``python -m benchmarks.bench_many_runs --workdir DIR``'s database; the
+others from the demo. Needs playwright (pip)
 and Debian's chromium (/usr/bin/chromium); downloads nothing.
 """
 
@@ -29,6 +30,8 @@ def main() -> None:
     parser.add_argument("run_id")
     parser.add_argument("--task", default="1")
     parser.add_argument("--failed-task", default="1")
+    parser.add_argument("--name", default="", help="a workflow name, for the history shot")
+    parser.add_argument("--compare", default="", help="a run to compare RUN_ID with")
     parser.add_argument("--only", nargs="*")
     args = parser.parse_args()
     run = f"/workflow/{args.run_id}"
@@ -46,6 +49,8 @@ def main() -> None:
         "nodes": f"{run}/nodes",
         "task-output": f"{run}/task/{args.task}",
         "resources-many-nodes": f"{run}/resource_usage",
+        "history": f"/history/{args.name}",
+        "compare": f"/compare?a={args.compare}&b={args.run_id}",
     }
     IMAGES.mkdir(exist_ok=True)
     with sync_playwright() as playwright:

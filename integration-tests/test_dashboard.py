@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from conftest import ViewerProcess
 
     MixedRuns = dict[str, tuple[Path, dict[str, Any]]]
-    StartViewer = Callable[[str], ViewerProcess]
+    StartViewer = Callable[..., ViewerProcess]
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -91,6 +91,8 @@ def pages_of(run_id: str) -> dict[str, list[str]]:
         f"{w}/dag_group_by_apps": ["chart-dag"],
         f"{w}/dag_group_by_states": ["chart-dag"],
         f"{w}/nodes": [],
+        "/history/mixed.py": ["chart-history"],
+        f"/compare?a={run_id}&b={run_id}": [],
         f"{w}/resource_usage": [
             "chart-cpu-total",
             "chart-memory-total",
@@ -156,6 +158,17 @@ def test_clicking_a_dag_node_an_app_and_a_task_id_navigates(
     page.wait_for_url(re.compile(r".*/app/inc$"))
     assert "App inc" in page.locator("h1").inner_text()
 
+    page = watched.open("/")
+    page.select_option("select[name=status]", "completed")
+    page.select_option("select[name=name]", "mixed.py")
+    page.locator("form.filters button").click()
+    page.wait_for_url(re.compile(r".*status=completed.*"))
+    assert page.locator("#workflows tbody tr").count() == 1
+    page.locator("a", has_text="History of mixed.py").click()
+    page.wait_for_url(re.compile(r".*/history/mixed\.py$"))
+    assert watched.charts()["chart-history"]["points"] == 1
+
+    page = watched.open(f"/workflow/{run_id}/app/inc")
     first_task = page.locator("a.task-link").first
     task_id = first_task.inner_text()
     first_task.click()
@@ -195,11 +208,40 @@ def test_a_user_finds_why_tasks_failed_from_the_summary_without_opening_tasks_on
     page.wait_for_url(re.compile(rf".*/task/{root}$"))
     assert page.locator("h1").inner_text().startswith(f"Task {root}: lookup")
 
+    (shout_id,) = [t for t, o in outcomes.items() if o[1] == "BashExitFailure"]
+    page = watched.open(f"/workflow/{run_id}/task/{shout_id}")
+    assert "--allow-files" in page.locator("#output-stderr").inner_text()  # off unless the user allows it
+    with_files = (sys.executable, "-m", "parsl_visualize", "--allow-files", str(run_dir))
+    allowed = start_viewer(str(run_dir / "monitoring.db"), with_files)
+    shown = Watched(chromium, allowed.url).open(f"/workflow/{run_id}/task/{shout_id}")
+    assert shown.locator("#output-stdout pre").inner_text().strip() == "to stdout"
+    assert "to stderr: something broke" in shown.locator("#output-stderr pre").inner_text()
+    with shown.expect_download() as download:
+        shown.locator("#output-stderr a", has_text="download").click()
+    assert "to stderr: something broke" in Path(download.value.path()).read_text()
+
     (parse_id,) = [t for t, o in outcomes.items() if o[1] == "ValueError"]
     page = watched.open(f"/workflow/{run_id}/task/{parse_id}")
     failure = page.locator(".failure").first
     assert failure.locator("pre").first.inner_text().splitlines() == outcomes[parse_id][2].splitlines()
     assert failure.locator("pre strong").inner_text() == outcomes[parse_id][2].splitlines()[-1]
+    assert watched.errors == [] and watched.foreign == []
+
+
+def test_a_run_whose_workers_never_started_says_why_on_its_summary_and_nodes_page(
+    chromium: Browser, failing_runs: MixedRuns, start_viewer: StartViewer
+) -> None:
+    run_dir, truth = failing_runs["broken"]
+    run_id = truth["run_id"]
+    viewer = start_viewer(str(run_dir / "monitoring.db"))
+    watched = Watched(chromium, viewer.url)
+    page = watched.open(f"/workflow/{run_id}/")
+    assert "command not found" in page.locator("#failures tbody tr").first.inner_text()
+    page.locator("header a", has_text="Nodes").click()
+    page.wait_for_url(re.compile(r".*/nodes$"))
+    assert "command not found" in page.locator(".failure").first.inner_text()
+    assert page.locator("#blocks .block-state").inner_text() in {"MISSING", "FAILED"}
+    assert page.locator("#nodes").count() == 0  # no worker pool ever registered
     assert watched.errors == [] and watched.foreign == []
 
 

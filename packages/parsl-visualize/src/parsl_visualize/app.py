@@ -31,13 +31,15 @@ from parsl_visualize.live.registry import ModelRegistry
 from parsl_visualize.pages import (
     ApiController,
     DagController,
+    HistoryController,
     NodeController,
     ResourceController,
     TaskController,
     WorkflowController,
 )
 from parsl_visualize.pages._run import RunContext, provide_run
-from parsl_visualize.pages.filters import TaskId, provide_task_filter
+from parsl_visualize.pages.filters import TaskId, provide_run_filter, provide_task_filter
+from parsl_visualize.queries.run_filter import RunFilter
 from parsl_visualize.states import STATE_COLORS
 from parsl_visualize.task_output import FileAccess
 from parsl_visualize.urls import URLS
@@ -109,6 +111,7 @@ def create_app(
             DagController,
             ResourceController,
             NodeController,
+            HistoryController,
             TaskController,
             ApiController,
             create_static_files_router(path="/static", directories=[PACKAGE / "static"], include_in_schema=False),
@@ -121,6 +124,7 @@ def create_app(
             "conn": Provide(gate.request_connection),
             "ctx": Provide(provide_run, sync_to_thread=True),
             "spec": Provide(provide_task_filter, sync_to_thread=False),
+            "run_filter": Provide(provide_run_filter, sync_to_thread=False),
         },
         # Handlers import these names for type checking only; Litestar resolves them here.
         signature_namespace={
@@ -137,6 +141,7 @@ def create_app(
             "RunContext": RunContext,
             "FileAccess": FileAccess,
             "TaskFilter": TaskFilter,
+            "RunFilter": RunFilter,
             "TaskId": TaskId,
             "Stream": Stream,
         },

@@ -40,9 +40,9 @@ _FOLDED = re.compile(
 _OPEN, _CLOSE = frozenset("([{"), frozenset(")]}")
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(frozen=True)
 class FailureText:
-    """A failure as a user reads it.
+    """A failure as a user reads it (its derived texts worked out once: a run holds many alike).
 
     Attributes:
         type: the exception's class name (``""`` when the text is not an exception's repr).
@@ -52,7 +52,7 @@ class FailureText:
     type: str
     message: str
 
-    @property
+    @functools.cached_property
     def headline(self) -> str:
         """What a list or a CSV cell shows: the first line, and a failed block's exit code and stderr.
 
@@ -76,12 +76,12 @@ class FailureText:
             return self.headline
         return f"{self.type}: {self.headline}" if self.headline else self.type
 
-    @property
+    @functools.cached_property
     def pattern(self) -> str:
         """The headline with numbers, addresses and ids folded to ``#``: failures alike share it."""
         return _FOLDED.sub("#", self.headline)
 
-    @property
+    @functools.cached_property
     def group(self) -> str:
         """A short, stable id of the type and pattern (the task list's ``error`` filter)."""
         return hashlib.blake2b(f"{self.type}\0{self.pattern}".encode(), digest_size=6).hexdigest()

@@ -7,8 +7,10 @@ from urllib.parse import quote, unquote, urlencode
 __all__ = (
     "URLS",
     "app_url",
+    "compare_url",
     "dag_url",
     "from_segment",
+    "history_url",
     "nodes_url",
     "resource_url",
     "segment",
@@ -69,6 +71,16 @@ def nodes_url(run_id: str) -> str:
     return f"{workflow_url(run_id)}nodes"
 
 
+def history_url(name: str) -> str:
+    """The runs of one workflow name over time."""
+    return f"/history/{segment(name)}"
+
+
+def compare_url(a: str, b: str) -> str:
+    """Two runs side by side."""
+    return "/compare?" + urlencode({"a": a, "b": b})
+
+
 def tasks_csv_url(run_id: str) -> str:
     """All tasks of the run as CSV."""
     return f"{workflow_url(run_id)}tasks.csv"
@@ -82,5 +94,7 @@ URLS = {
     "dag_url": dag_url,
     "resource_url": resource_url,
     "nodes_url": nodes_url,
+    "history_url": history_url,
+    "compare_url": compare_url,
     "tasks_csv_url": tasks_csv_url,
 }

@@ -5,7 +5,7 @@ with its run, so it answers "which app is slow?" wrongly. Split per task, from i
 
 - waiting: invoked to its first try's launch, plus, between tries, one's end to the next's launch;
 - queued: each try's launch to its start on a worker (to its end, if it never started);
-- running: each try's start on a worker to its end;
+- running: each try's start on a worker to its end (unknown for a task none of whose tries started);
 - result: its last try's end to the task's return (a join app's inner tasks, the DFK's callbacks).
 
 A phase that has not ended, or whose times were not recorded, is unknown (NaN), not zero.
@@ -64,7 +64,7 @@ def split_task(invoked: float, returned: float, tries: list[TryTimes]) -> TimeSp
         previous_end = ended
     result = _NAN if math.isnan(previous_end) or math.isnan(returned) else _gap(previous_end, returned)
     if all(math.isnan(t.running) for t in tries):
-        running = _NAN if math.isnan(tries[-1].returned) else 0.0  # ended without running: no time ran
+        running = _NAN  # it never ran: a mean of run times leaves it out rather than counting it as 0
     return TimeSplit(waiting, queued, running, result)
 
 
@@ -110,7 +110,7 @@ class PhaseTotals:
             split = (
                 max(launched - invoked, 0.0),
                 max((started if started == started else ended) - launched, 0.0),  # noqa: PLR0124 - not NaN
-                max(ended - started, 0.0) if started == started else (0.0 if ended == ended else _NAN),  # noqa: PLR0124
+                max(ended - started, 0.0),
                 max(returned - ended, 0.0),
             )
             app_sums, app_counts = sums[app], counts[app]

@@ -1,15 +1,18 @@
-"""The task list's query parameters, declared once for the pages, the CSV export and the API."""
+"""Query parameters of the task list and the workflows list, declared once for the pages, the CSV export and the API."""
 
 from __future__ import annotations
 
+import datetime
 from typing import Annotated
 
+from litestar.exceptions import ValidationException
 from litestar.params import PathParameter, QueryParameter
 
 from parsl_monitor_core.wire import INT64_MAX
 from parsl_visualize.live.model import SORT_COLUMNS, TaskFilter
+from parsl_visualize.queries.run_filter import RUN_STATUSES, RunFilter
 
-__all__ = ("MAX_PER_PAGE", "PER_PAGE", "TaskId", "provide_task_filter")
+__all__ = ("MAX_PER_PAGE", "PER_PAGE", "TaskId", "provide_run_filter", "provide_task_filter")
 
 PER_PAGE = 50
 MAX_PER_PAGE = 1000
@@ -44,6 +47,41 @@ def provide_task_filter(  # noqa: PLR0917 - Litestar passes query parameters by 
         error=error or None,
         sort=sort if sort in SORT_COLUMNS else "task_id",
         descending=desc,
+        page=page,
+        per_page=per_page,
+    )
+
+
+def _date(key: str, value: str | None) -> datetime.date | None:
+    """A date parameter; empty (a form's blank field) means none, anything else not a date is a 400 naming it."""
+    if not value:
+        return None
+    try:
+        return datetime.date.fromisoformat(value)
+    except ValueError:
+        raise ValidationException(extra=[{"key": key, "message": f"not a date (YYYY-MM-DD): {value[:32]!r}"}]) from None
+
+
+def provide_run_filter(  # noqa: PLR0917 - Litestar passes query parameters by name
+    name: Annotated[str | None, QueryParameter(max_length=1000, description="a workflow name")] = None,
+    status: Annotated[str | None, QueryParameter(description=f"one of {', '.join(RUN_STATUSES)}")] = None,
+    user: Annotated[str | None, QueryParameter(max_length=1000, description="the owner")] = None,
+    since: Annotated[str | None, QueryParameter(max_length=32, description="started on or after (YYYY-MM-DD)")] = None,
+    until: Annotated[str | None, QueryParameter(max_length=32, description="started on or before (YYYY-MM-DD)")] = None,
+    q: Annotated[
+        str | None, QueryParameter(max_length=1000, description="text in the name, run id, host, owner or run dir")
+    ] = None,
+    page: Annotated[int, QueryParameter(ge=1, le=10_000_000)] = 1,
+    per_page: Annotated[int, QueryParameter(ge=1, le=MAX_PER_PAGE)] = PER_PAGE,
+) -> RunFilter:
+    """The ``runs`` dependency: which runs the workflows list shows (an unknown status matches nothing)."""
+    return RunFilter(
+        name=name or None,
+        status=status or None,
+        user=user or None,
+        since=_date("since", since),
+        until=_date("until", until),
+        search=q or None,
         page=page,
         per_page=per_page,
     )

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 from litestar import Controller, get
 from litestar.response import Template
 
 from parsl_visualize.charts.timeline import concurrency_chart, gantt_chart, running_by_app_chart
 from parsl_visualize.pages._run import live_page
+from parsl_visualize.queries.run_filter import RUN_STATUSES, filter_runs
 from parsl_visualize.queries.workflows import list_workflows, sort_runs
 from parsl_visualize.urls import task_url
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from litestar.di import NamedDependency
     from litestar.params import FromQuery
     from litestar.plugins.htmx import HTMXRequest
@@ -22,12 +26,15 @@ if TYPE_CHECKING:
     from parsl_visualize.db import Database
     from parsl_visualize.live.registry import ModelRegistry
     from parsl_visualize.pages._run import RunContext
+    from parsl_visualize.queries.run_filter import RunFilter
 
 __all__ = ("FAILURE_GROUPS_SHOWN", "GANTT_MAX_TRIES", "WorkflowController")
 
 FAILURE_GROUPS_SHOWN = 20
 """Kinds of failure the summary lists, the most frequent first (the task list has them all)."""
 
+_LIST_PARAMETERS = ("name", "status", "user", "since", "until", "q", "sort", "desc", "per_page")
+"""The workflows list's own query parameters, kept by its links and its polls."""
 GANTT_MAX_TRIES = 1000
 """Up to this many tries the summary draws one bar per try; above it, tasks per state over time."""
 
@@ -46,6 +53,20 @@ def _timeline(ctx: RunContext) -> dict[str, Any]:
     }
 
 
+def _list_link(query: dict[str, str], sort: str, desc: bool) -> Callable[..., str]:
+    """Links of the workflows list that keep its filters: to a page, or sorted by a column (again: reversed)."""
+
+    def link(page: int | None = None, sort_by: str | None = None) -> str:
+        params = dict(query)
+        if sort_by:
+            params["sort"] = sort_by
+            params["desc"] = "false" if sort_by == sort and desc else "true"
+        params["page"] = str(page or 1)
+        return "/?" + urlencode(params)
+
+    return link
+
+
 class WorkflowController(Controller):
     """``/`` and ``/workflow/<run_id>/``, at Parsl's paths."""
 
@@ -59,17 +80,24 @@ class WorkflowController(Controller):
         db: NamedDependency[Database],
         conn: NamedDependency[Connection],
         models: NamedDependency[ModelRegistry],
+        run_filter: NamedDependency[RunFilter],
         sort: FromQuery[str] = "began",
         desc: FromQuery[bool] = True,
     ) -> Template:
-        """Every run in the database, newest first; polls while any run is running."""
-        runs = [
+        """The runs in the database, filtered, sorted (newest first) and a page at a time; polls for new runs."""
+        shown = filter_runs(sort_runs(list_workflows(conn, db.now(), ledger=db.has_ledger), sort, desc), run_filter)
+        runs = [  # live counts, for the runs on this page only
             run if run.ended is not None else run.with_progress(models.model(conn, run.run_id).progress())
-            for run in list_workflows(conn, db.now(), ledger=db.has_ledger)
+            for run in shown.runs
         ]
-        runs = sort_runs(runs, sort, desc)
+        query = {k: v for k, v in request.query_params.items() if k in _LIST_PARAMETERS and v}
         context = {
             "runs": runs,
+            "listing": shown,
+            "query": query,
+            "link": _list_link(query, sort, desc),
+            "spec": run_filter,
+            "statuses": RUN_STATUSES,
             "sort": sort,
             "desc": desc,
             "zone": db.zone_label,
