@@ -39,15 +39,18 @@ class _Tag:
 class OurHub:
     """``parsl-monitor-hub`` in its own process, fed by a DEALER socket from this one."""
 
-    def __init__(self, db: Path, keys: Path | None = None) -> None:
-        """With ``keys``, the hub encrypts (``--keys``) and the socket here is its CurveZMQ client."""
+    def __init__(self, db: Path, keys: Path | None = None, url: str | None = None) -> None:
+        """With ``keys``, the hub encrypts (``--keys``) and the socket here is its CurveZMQ client.
+
+        ``url``: write there (PostgreSQL, say) instead of the SQLite file ``db``, beside which the log goes.
+        """
         self.process = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
                 "parsl_monitor_hub",
                 "--db",
-                str(db),
+                url or str(db),
                 "--bind",
                 "tcp://127.0.0.1:*",
                 "--log-file",

@@ -203,6 +203,43 @@ def test_hub_cli_writes_to_postgres_and_isolates_a_refused_row(
     assert "rejected RESOURCE_INFO message from no-such-run: ForeignKeyViolation" in log
 
 
+def test_rows_copied_in_keep_odd_text_and_a_re_sent_batch_adds_nothing(
+    postgres: PostgresServer, start_hub: Callable[[str], HubProcess]
+) -> None:
+    """Append-only rows go in by COPY: its text escaping must round-trip, and a duplicate must not fail the batch."""
+    url = postgres.create_database(f"copy_{uuid.uuid4().hex[:8]}")
+    hub = start_hub(url)
+    context = zmq.Context()
+    sock = context.socket(zmq.DEALER)
+    sock.connect(hub.url)
+    odd = "tab\there, newline\nthere, back\\slash, quote ' and \\N, caf\u00e9"
+    statuses = [
+        {
+            **dict.fromkeys(("task_fail_count", "tasks_failed_count", "tasks_completed_count"), 0),
+            "run_id": "r1",
+            "task_id": i,
+            "try_id": 0,
+            "timestamp": NOW + datetime.timedelta(seconds=i),
+            "task_status_name": odd,
+            "task_func_name": "f",
+            "task_executor": "htex",
+            "task_memoize": False,
+            "task_fail_cost": 0.0,
+        }
+        for i in range(50)
+    ]
+    batch = [(K.TASK_INFO, status) for status in statuses]
+    sock.send(encode_frame([(K.WORKFLOW_INFO, START), *batch, (K.FLUSH, {"token": 1})], "copy-test"))
+    assert answer_to(sock).get("written") == 51
+    sock.send(encode_frame([*batch, (K.FLUSH, {"token": 2})], "copy-test"))  # the same 50 again
+    assert answer_to(sock).get("written") == 101  # messages written so far, all of them taken
+    sock.close(linger=0)
+    context.term()
+    assert hub.stop() == 0
+    assert query(url, "select count(*), min(task_status_name), max(task_status_name) from status") == [(50, odd, odd)]
+    assert "101 messages written, 0 rejected" in hub.log_file.read_text()
+
+
 def test_a_parsl_workflow_monitored_into_postgres(
     tmp_path: Path, postgres: PostgresServer, run_mixed: RunWorkflow, start_hub: Callable[[str], HubProcess]
 ) -> None:

@@ -2,7 +2,8 @@
 
 The hub runs them through the DBAPI cursor's ``executemany`` with plain tuples: measured
 about 2x faster than SQLAlchemy Core and 3.5x faster than ORM bulk inserts (RECIPES.md),
-while no SQL text is written by hand. Inserts of append-only rows ignore exact duplicates
+while no SQL text is written by hand (but for PostgreSQL's COPY of append-only rows, built
+from the insert's own columns). Inserts of append-only rows ignore exact duplicates
 (a re-sent message), inserts of task and try rows are upserts that update the columns
 Parsl's DatabaseManager updates, so arrival order across senders does not matter.
 """
@@ -12,8 +13,9 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Text, bindparam, case, func, update
+from sqlalchemy import Column, MetaData, Table, Text, bindparam, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.schema import CreateTable
 
 from parsl_monitor_core.schema import (
     Block,
@@ -32,7 +34,7 @@ from parsl_monitor_core.schema import (
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
-    from sqlalchemy import Dialect, Table
+    from sqlalchemy import Dialect
     from sqlalchemy.sql import ClauseElement
     from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -71,6 +73,12 @@ class Statement:
         text_fields: fields stored in TEXT columns (Parsl sends bools and ints to some).
         key_positions: for an upsert, the parameters forming the conflict key; else empty.
         update_positions: for an upsert, the parameters a conflict updates; else empty.
+        copy_sql: on PostgreSQL, the same rows as a ``COPY ... FROM STDIN`` (several times
+            faster than ``executemany``): into the table for an append-only insert, into a
+            staging table for an upsert; None elsewhere.
+        stage_sql: for an upsert on PostgreSQL, the DDL of its staging table (a temporary
+            table of the connection, emptied at each commit).
+        merge_sql: for an upsert on PostgreSQL, the upsert from the staging table.
     """
 
     name: str
@@ -80,6 +88,9 @@ class Statement:
     text_fields: frozenset[str]
     key_positions: tuple[int, ...] = ()
     update_positions: tuple[int, ...] = ()
+    copy_sql: str | None = None
+    stage_sql: str | None = None
+    merge_sql: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -150,6 +161,47 @@ def _upsert(name: str, dialect: Dialect, model: type, columns: Iterable[str], up
     )
 
 
+def _copy(statement: Statement, dialect: Dialect, model: type) -> Statement:
+    """The insert, with its COPY for PostgreSQL: the columns in parameter order, so rows go in as they are."""
+    if dialect.name != "postgresql":
+        return statement
+    preparer = dialect.identifier_preparer
+    columns = ", ".join(preparer.quote(field) for field in statement.fields)
+    copy = f"COPY {preparer.format_table(table_of(model))} ({columns}) FROM STDIN"
+    return dataclasses.replace(statement, copy_sql=copy)
+
+
+def _staged(statement: Statement, dialect: Dialect, model: type) -> Statement:
+    """The upsert, with its staged form for PostgreSQL: COPY into a temporary table, then one INSERT ... SELECT.
+
+    The hub merges a batch's rows per key first, so no key comes twice in one merge.
+    """
+    if dialect.name != "postgresql":
+        return statement
+    table = table_of(model)
+    # Only the statement's columns, with their types and no constraint: a staged row need not be whole.
+    stage = Table(
+        f"pm_stage_{statement.name}",
+        MetaData(),
+        *(Column(field, table.c[field].type) for field in statement.fields),
+        prefixes=["TEMPORARY"],
+        postgresql_on_commit="DELETE ROWS",
+    )
+    merge = postgresql.insert(table).from_select(list(statement.fields), select(stage))
+    merge = merge.on_conflict_do_update(
+        index_elements=[column.name for column in table.primary_key.columns],
+        set_={statement.fields[p]: merge.excluded[statement.fields[p]] for p in statement.update_positions},
+    )
+    preparer = dialect.identifier_preparer
+    columns = ", ".join(preparer.quote(field) for field in statement.fields)
+    return dataclasses.replace(
+        statement,
+        copy_sql=f"COPY {preparer.format_table(stage)} ({columns}) FROM STDIN",
+        stage_sql=str(CreateTable(stage, if_not_exists=True).compile(dialect=dialect)),
+        merge_sql=str(merge.compile(dialect=dialect)),
+    )
+
+
 def _update(name: str, dialect: Dialect, model: type, values: Iterable[str], *, only_open: bool = False) -> Statement:
     table = table_of(model)
     stmt = update(table).where(table.c.run_id == bindparam("p_run_id"))
@@ -197,15 +249,19 @@ def compile_statements(dialect: Dialect) -> Statements:
             "workflow_end", dialect, Workflow, ("tasks_failed_count", "tasks_completed_count", "time_completed")
         ),
         workflow_abandoned=_update("workflow_abandoned", dialect, Workflow, ("time_completed",), only_open=True),
-        task_upsert=_upsert("task_upsert", dialect, Task, task_columns, _TASK_UPDATED),
-        try_upsert=_upsert("try_upsert", dialect, Try, (*_TRY_KEY, *_TRY_UPDATED[1:]), _TRY_UPDATED),
-        try_running_upsert=_upsert("try_running_upsert", dialect, Try, (*_TRY_KEY, *_TRY_RUNNING), _TRY_RUNNING),
-        status_insert=_insert("status_insert", dialect, Status),
+        task_upsert=_staged(_upsert("task_upsert", dialect, Task, task_columns, _TASK_UPDATED), dialect, Task),
+        try_upsert=_staged(
+            _upsert("try_upsert", dialect, Try, (*_TRY_KEY, *_TRY_UPDATED[1:]), _TRY_UPDATED), dialect, Try
+        ),
+        try_running_upsert=_staged(
+            _upsert("try_running_upsert", dialect, Try, (*_TRY_KEY, *_TRY_RUNNING), _TRY_RUNNING), dialect, Try
+        ),
+        status_insert=_copy(_insert("status_insert", dialect, Status), dialect, Status),
         # node rows get a fresh autoincrement id each: no key to collide on
-        node_insert=_insert("node_insert", dialect, Node, ignore_duplicates=False),
-        block_insert=_insert("block_insert", dialect, Block),
-        resource_insert=_insert("resource_insert", dialect, Resource),
-        node_sample_insert=_insert("node_sample_insert", dialect, NodeSample),
+        node_insert=_copy(_insert("node_insert", dialect, Node, ignore_duplicates=False), dialect, Node),
+        block_insert=_copy(_insert("block_insert", dialect, Block), dialect, Block),
+        resource_insert=_copy(_insert("resource_insert", dialect, Resource), dialect, Resource),
+        node_sample_insert=_copy(_insert("node_sample_insert", dialect, NodeSample), dialect, NodeSample),
         run_end=_insert("run_end", dialect, RunEnd),
         sender_settled=_sender_count("sender_settled", dialect, "settled"),
         sender_lost=_sender_count("sender_lost", dialect, "lost"),

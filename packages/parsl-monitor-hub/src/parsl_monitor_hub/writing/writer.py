@@ -24,6 +24,8 @@ __all__ = ("RETRY_DELAY_MAX", "Writer", "one_line")
 
 logger = logging.getLogger(__name__)
 
+COPY_FROM = 20
+"""Rows of one append-only table from which a PostgreSQL transaction COPYs them (a COPY costs a round trip more)."""
 RETRY_DELAY_MAX = 10.0
 """Longest wait between two tries of a transaction the database did not take (doubling from 0.1 s)."""
 
@@ -42,8 +44,11 @@ class Writer:
         self._by_name: dict[str, Statement] = {name: getattr(statements, name) for name in RANK}
         dbapi = engine.dialect.dbapi
         self._operational: type[BaseException] = dbapi.OperationalError  # type: ignore[union-attr]
+        self._integrity: type[BaseException] = dbapi.IntegrityError  # type: ignore[union-attr]
         self._on_retry = on_retry
         self._open: Any = None  # opened on first use, and again after a lost connection
+        self._staged: set[str] = set()
+        """Upserts whose staging table the open connection has (temporary tables live as long as it)."""
 
     @property
     def _connection(self) -> Any:
@@ -86,10 +91,39 @@ class Writer:
         self._with_retry(lambda: self._run(rows))
 
     def _executemany(self, cursor: Any, statement: Statement, rows: list[Any]) -> None:
-        params: list[Any] = rows
-        if statement.bind_names is not None:
-            params = [dict(zip(statement.bind_names, row, strict=True)) for row in rows]
-        cursor.executemany(statement.sql, params)
+        if statement.merge_sql is not None and len(rows) >= COPY_FROM:
+            self._merge(cursor, statement, rows)
+            return
+        if statement.copy_sql is not None and len(rows) >= COPY_FROM:
+            self._copy(cursor, statement, rows)
+            return
+        cursor.executemany(statement.sql, _parameters(statement, rows))
+
+    def _merge(self, cursor: Any, statement: Statement, rows: list[Any]) -> None:
+        """An upsert (PostgreSQL): COPY the rows into the connection's staging table, then merge them at once."""
+        if statement.name not in self._staged:
+            cursor.execute(statement.stage_sql)
+            self._staged.add(statement.name)
+        with cursor.copy(statement.copy_sql) as copy:
+            for row in rows:
+                copy.write_row(row)
+        cursor.execute(statement.merge_sql)
+
+    def _copy(self, cursor: Any, statement: Statement, rows: list[Any]) -> None:
+        """COPY the rows in (PostgreSQL); a row already there (a re-sent message) sends them all through the insert.
+
+        COPY knows no ``ON CONFLICT``: a duplicate fails the whole COPY, which a savepoint
+        undoes before the rows go in again the slow way, duplicates ignored.
+        """
+        cursor.execute("SAVEPOINT pm_copy")
+        try:
+            with cursor.copy(statement.copy_sql) as copy:
+                for row in rows:
+                    copy.write_row(row)
+        except self._integrity:
+            cursor.execute("ROLLBACK TO SAVEPOINT pm_copy")
+            cursor.executemany(statement.sql, _parameters(statement, rows))
+        cursor.execute("RELEASE SAVEPOINT pm_copy")
 
     def _run(self, rows: Rows) -> None:
         cursor = self._connection.cursor()
@@ -100,6 +134,7 @@ class Writer:
             self._connection.commit()
         except BaseException:
             self._connection.rollback()
+            self._staged.clear()  # a staging table created in this transaction is gone with it
             raise
         finally:
             cursor.close()
@@ -125,8 +160,16 @@ class Writer:
     def _reconnect(self) -> None:
         """Drop the connection for good: the pool would hand the same one (still read-only, say) back."""
         connection, self._open = self._open, None
+        self._staged.clear()
         if connection is not None:
             connection.invalidate()
+
+
+def _parameters(statement: Statement, rows: list[Any]) -> list[Any]:
+    """Rows as the driver takes them: tuples, or dicts for a named paramstyle (psycopg's)."""
+    if statement.bind_names is None:
+        return rows
+    return [dict(zip(statement.bind_names, row, strict=True)) for row in rows]
 
 
 def one_line(exc: BaseException) -> str:

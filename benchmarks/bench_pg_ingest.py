@@ -1,0 +1,80 @@
+"""Hub ingest into PostgreSQL against SQLite: the same messages, our hub, in the same run, rounds interleaved.
+
+python -m benchmarks.bench_pg_ingest [--messages 200000] [--rounds 3]
+
+A PostgreSQL server is started for the run (``benchmarks/postgres.py``); each round writes
+each stream into a fresh SQLite file and a fresh PostgreSQL database. The clock stops when
+the hub confirms every message committed (its FLUSH answer).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks import messages as m
+from benchmarks.bench_ingest import STREAMS
+from benchmarks.hubs import OurHub, count
+from benchmarks.postgres import PostgresServer
+
+
+def _ingest(workdir: Path, stream: list[tuple[int, dict[str, Any]]], url: str | None) -> float:
+    hub = OurHub(workdir / "hub.db", url=url)
+    hub.send(OurHub.frames([(m.WORKFLOW_INFO, m.workflow_start())]))
+    hub.flush()
+    frames = OurHub.frames(stream)
+    start = time.perf_counter()
+    hub.send(frames)
+    written = hub.flush()
+    elapsed = time.perf_counter() - start
+    assert hub.stop() == 0
+    assert written == len(stream) + 1, (written, len(stream))
+    return len(stream) / elapsed
+
+
+def run(workdir: Path, n: int, rounds: int) -> list[dict[str, Any]]:
+    """msg/s of our hub into SQLite and into PostgreSQL, per stream: every round, and the medians."""
+    server = PostgresServer()
+    results = []
+    try:
+        for name, (make, table) in STREAMS.items():
+            stream = make(n)
+            rates: dict[str, list[float]] = {"sqlite": [], "postgresql": []}
+            for i in range(rounds):
+                for system in ("sqlite", "postgresql"):
+                    sub = workdir / f"{name.replace(' ', '')}-{system}-{i}"
+                    sub.mkdir()
+                    url = server.new_database() if system == "postgresql" else None
+                    rates[system].append(_ingest(sub, stream, url))
+                    rows = server.count(url, table) if url else count(sub / "hub.db", table)
+                    assert rows == len(stream), (system, rows, len(stream))
+            row = {"stream": name, "messages": len(stream), **{k: statistics.median(v) for k, v in rates.items()}}
+            row["ratio"] = row["postgresql"] / row["sqlite"]
+            row["rounds"] = rates
+            results.append(row)
+            print(
+                f"ingest {name:14} {len(stream):>9,} msgs: SQLite {row['sqlite']:>9,.0f} msg/s, PostgreSQL "
+                f"{row['postgresql']:>9,.0f} msg/s (medians of {rounds}; PostgreSQL rounds "
+                f"{', '.join(f'{r:,.0f}' for r in rates['postgresql'])}), ratio {row['ratio']:.2f}",
+                flush=True,
+            )
+    finally:
+        server.stop()
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=200_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as scratch:
+        run(Path(scratch), args.messages, args.rounds)
+
+
+if __name__ == "__main__":
+    main()
