@@ -4,7 +4,9 @@ python -m benchmarks.bench_pg_ingest [--messages 200000] [--rounds 3]
 
 A PostgreSQL server is started for the run (``benchmarks/postgres.py``); each round writes
 each stream into a fresh SQLite file and a fresh PostgreSQL database. The clock stops when
-the hub confirms every message committed (its FLUSH answer).
+the hub confirms every message committed (its FLUSH answer). Then two hubs, as two
+workflows on two login nodes, write half the resource messages each (two runs) into one
+PostgreSQL database at once: their combined rate, and that nothing is lost.
 """
 
 from __future__ import annotations
@@ -36,6 +38,39 @@ def _ingest(workdir: Path, stream: list[tuple[int, dict[str, Any]]], url: str | 
     return len(stream) / elapsed
 
 
+def _as_run(stream: list[tuple[int, dict[str, Any]]], run_id: str) -> list[tuple[int, dict[str, Any]]]:
+    return [(kind, {**payload, "run_id": run_id}) for kind, payload in stream]
+
+
+def two_hubs(workdir: Path, server: PostgresServer, n: int) -> dict[str, Any]:
+    """Two hubs, each with its own run of n/2 resource messages, into one PostgreSQL database at once."""
+    url = server.new_database()
+    hubs, streams = [], []
+    for run_id in ("bench-run-a", "bench-run-b"):
+        sub = workdir / f"two-hubs-{run_id}"
+        sub.mkdir()
+        hub = OurHub(sub / "hub.db", url=url)
+        hub.send(OurHub.frames([(m.WORKFLOW_INFO, {**m.workflow_start(), "run_id": run_id})]))
+        hub.flush()
+        hubs.append(hub)
+        streams.append(OurHub.frames(_as_run(m.resource_stream(n // 2), run_id)))
+    start = time.perf_counter()
+    for hub, frames in zip(hubs, streams, strict=True):
+        hub.send(frames)
+    written = [hub.flush() for hub in hubs]
+    elapsed = time.perf_counter() - start
+    assert [hub.stop() for hub in hubs] == [0, 0]
+    rows = server.count(url, "resource")
+    lost = 2 * (n // 2) - rows
+    result = {"messages": 2 * (n // 2), "combined": 2 * (n // 2) / elapsed, "written": written, "lost": lost}
+    print(
+        f"two hubs, one PostgreSQL database: {result['messages']:,} resource msgs, combined "
+        f"{result['combined']:,.0f} msg/s, {lost} lost",
+        flush=True,
+    )
+    return result
+
+
 def run(workdir: Path, n: int, rounds: int) -> list[dict[str, Any]]:
     """msg/s of our hub into SQLite and into PostgreSQL, per stream: every round, and the medians."""
     server = PostgresServer()
@@ -62,6 +97,7 @@ def run(workdir: Path, n: int, rounds: int) -> list[dict[str, Any]]:
                 f"{', '.join(f'{r:,.0f}' for r in rates['postgresql'])}), ratio {row['ratio']:.2f}",
                 flush=True,
             )
+        results.append({"stream": "two hubs", **two_hubs(workdir, server, n)})
     finally:
         server.stop()
     return results

@@ -240,6 +240,50 @@ def test_rows_copied_in_keep_odd_text_and_a_re_sent_batch_adds_nothing(
     assert "101 messages written, 0 rejected" in hub.log_file.read_text()
 
 
+def test_two_hubs_write_one_postgres_database_at_once_and_lose_nothing(
+    postgres: PostgresServer, start_hub: Callable[..., HubProcess]
+) -> None:
+    """Two workflows on two login nodes, each with its own hub, one PostgreSQL database."""
+    url = postgres.create_database(f"two_{uuid.uuid4().hex[:8]}")
+    first = start_hub(url)  # creates the tables
+    second = start_hub(url)
+    context = zmq.Context()
+    sockets = []
+    for run_id, hub in (("run-a", first), ("run-b", second)):
+        sock = context.socket(zmq.DEALER)
+        sock.connect(hub.url)
+        samples = [
+            (
+                K.RESOURCE_INFO,
+                {
+                    "run_id": run_id,
+                    "task_id": i % 50,
+                    "try_id": 0,
+                    "timestamp": NOW + datetime.timedelta(microseconds=i),
+                },
+            )
+            for i in range(5000)
+        ]
+        frames = [[(K.WORKFLOW_INFO, {**START, "run_id": run_id})]] + [
+            samples[i : i + 500] for i in range(0, 5000, 500)
+        ]
+        sockets.append((sock, frames))
+    for position in range(max(len(frames) for _sock, frames in sockets)):  # interleaved: both write at once
+        for sock, frames in sockets:
+            if position < len(frames):
+                sock.send(encode_frame(frames[position], "two-hubs"))
+    for token, (sock, _frames) in enumerate(sockets):
+        sock.send(encode_frame([(K.FLUSH, {"token": token})], "two-hubs"))
+        assert answer_to(sock).get("written") == 5001
+        sock.close(linger=0)
+    context.term()
+    assert (first.stop(), second.stop()) == (0, 0)
+    assert query(url, "select run_id, count(*) from resource group by run_id order by run_id") == [
+        ("run-a", 5000),
+        ("run-b", 5000),
+    ]
+
+
 def test_a_parsl_workflow_monitored_into_postgres(
     tmp_path: Path, postgres: PostgresServer, run_mixed: RunWorkflow, start_hub: Callable[[str], HubProcess]
 ) -> None:
