@@ -19,23 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import messages as m
-from benchmarks.bench_ingest import STREAMS
-from benchmarks.hubs import OurHub, count
+from benchmarks.bench_ingest import STREAMS, ours
+from benchmarks.hubs import OurHub
 from benchmarks.postgres import PostgresServer
-
-
-def _ingest(workdir: Path, stream: list[tuple[int, dict[str, Any]]], url: str | None) -> float:
-    hub = OurHub(workdir / "hub.db", url=url)
-    hub.send(OurHub.frames([(m.WORKFLOW_INFO, m.workflow_start())]))
-    hub.flush()
-    frames = OurHub.frames(stream)
-    start = time.perf_counter()
-    hub.send(frames)
-    written = hub.flush()
-    elapsed = time.perf_counter() - start
-    assert hub.stop() == 0
-    assert written == len(stream) + 1, (written, len(stream))
-    return len(stream) / elapsed
 
 
 def _as_run(stream: list[tuple[int, dict[str, Any]]], run_id: str) -> list[tuple[int, dict[str, Any]]]:
@@ -84,9 +70,9 @@ def run(workdir: Path, n: int, rounds: int) -> list[dict[str, Any]]:
                     sub = workdir / f"{name.replace(' ', '')}-{system}-{i}"
                     sub.mkdir()
                     url = server.new_database() if system == "postgresql" else None
-                    rates[system].append(_ingest(sub, stream, url))
-                    rows = server.count(url, table) if url else count(sub / "hub.db", table)
-                    assert rows == len(stream), (system, rows, len(stream))
+                    rates[system].append(ours(sub, stream, table, url))
+                    if url is not None:
+                        assert server.count(url, table) == len(stream), (server.count(url, table), len(stream))
             row = {"stream": name, "messages": len(stream), **{k: statistics.median(v) for k, v in rates.items()}}
             row["ratio"] = row["postgresql"] / row["sqlite"]
             row["rounds"] = rates

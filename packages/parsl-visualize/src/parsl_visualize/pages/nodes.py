@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from litestar import Controller, get
 
+from parsl_visualize.failure_text import FailureText
 from parsl_visualize.pages._run import live_page
 from parsl_visualize.queries.nodes import run_blocks, run_nodes
 
@@ -15,7 +16,6 @@ if TYPE_CHECKING:
     from litestar.plugins.htmx import HTMXRequest
     from litestar.response import Response
 
-    from parsl_visualize.failure_text import FailureText
     from parsl_visualize.pages._run import RunContext
     from parsl_visualize.queries.nodes import NodeRow
 
@@ -27,8 +27,7 @@ EXECUTOR_ERRORS = frozenset({"BadStateException", "TooManyJobFailuresError", "Ex
 
 def executor_failures(ctx: RunContext) -> list[FailureText]:
     """How the run's executors failed, as their tasks recorded it (Parsl keeps no reason with a block's state)."""
-    found = (ctx.model.failure_example(g.group) for g in ctx.model.failures().groups if g.type in EXECUTOR_ERRORS)
-    return [failure for failure in found if failure is not None]
+    return [FailureText(g.type, g.message) for g in ctx.model.failures().groups if g.type in EXECUTOR_ERRORS]
 
 
 def _largest_per_host(nodes: list[NodeRow]) -> dict[str, int]:

@@ -9,7 +9,7 @@ from litestar import Controller, get
 from parsl_visualize.charts.resources import app_usage_charts, node_charts, usage_charts
 from parsl_visualize.live.capacity import capacity_over_time
 from parsl_visualize.pages._run import live_page
-from parsl_visualize.queries.nodes import capacities
+from parsl_visualize.queries.nodes import capacities, run_nodes
 
 if TYPE_CHECKING:
     from litestar.di import NamedDependency
@@ -29,7 +29,7 @@ def _charts(ctx: RunContext) -> dict[str, Any]:
     axis = usage.axis(ctx.run_end)
     apps = usage.per_app(ctx.model.tasks.apps)
     nodes = usage.nodes(axis)
-    capacity = capacity_over_time(capacities(ctx.conn, ctx.run.run_id), axis, ctx.run_end)
+    capacity = capacity_over_time(capacities(run_nodes(ctx.conn, ctx.run.run_id)), axis, ctx.run_end)
     return {
         **usage_charts(usage.over_time(axis), axis, capacity),
         **app_usage_charts(apps),

@@ -9,13 +9,12 @@ one per state a block entered.
 from __future__ import annotations
 
 import dataclasses
-import datetime  # noqa: TC003 - Litestar resolves the dataclasses' annotations for the API
+import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 
 from parsl_monitor_core.schema import Block, Node, table_of
-from parsl_visualize.sqltime import epoch
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -24,6 +23,7 @@ __all__ = ("BlockRow", "BlockState", "Capacity", "NodeRow", "capacities", "run_b
 
 NODE = table_of(Node)
 BLOCK = table_of(Block)
+_EPOCH = datetime.datetime(1970, 1, 1)  # noqa: DTZ001 - times are naive, in the database's zone
 ENDED_BLOCK_STATES = frozenset({"COMPLETED", "CANCELLED", "FAILED", "MISSING", "TIMEOUT", "SCALED_IN", "HELD"})
 """Block states after which the block holds no workers (Parsl's JobState names)."""
 
@@ -128,22 +128,17 @@ def run_nodes(conn: Connection, run_id: str) -> list[NodeRow]:
     return [NodeRow(*row) for row in conn.execute(query)]
 
 
-def capacities(conn: Connection, run_id: str) -> list[Capacity]:
+def capacities(nodes: list[NodeRow]) -> list[Capacity]:
     """Each worker pool's cores and memory over the time it was there (the resource charts' capacity)."""
-    n = NODE.c
-    folded = (
-        select(n.uid.label("uid"), func.max(n.id).label("newest"), func.min(epoch(n.timestamp)).label("start"))
-        .where(n.run_id == run_id)
-        .group_by(n.uid)
-        .subquery()
-    )
-    query = select(n.hostname, n.cpu_count, n.total_memory, folded.c.start, n.active, epoch(n.timestamp)).join(
-        folded, n.id == folded.c.newest
-    )
     return [
-        Capacity(host, cores, memory, start, None if active else left)
-        for host, cores, memory, start, active, left in conn.execute(query)
+        Capacity(n.hostname, n.cores, n.memory, _seconds(n.first_seen), None if n.active else _seconds(n.last_seen))
+        for n in nodes
     ]
+
+
+def _seconds(at: datetime.datetime) -> float:
+    """A naive database time as seconds since 1970 in the same zone (the run model's times)."""
+    return (at - _EPOCH).total_seconds()
 
 
 def run_blocks(conn: Connection, run_id: str) -> list[BlockRow]:
