@@ -7,7 +7,9 @@ a deadline, because Parsl's close() can hang with a large backlog (measured: aft
 its database process it waits forever for its queue's feeder thread); the rows stored by
 then are counted.
 
-    python -m benchmarks.bench_backlog --system {ours,parsl} --messages N --workdir DIR
+    python -m benchmarks.bench_backlog --system {ours,parsl} --messages N --workdir DIR [--db URL]
+
+With ``--db``, ours writes there (PostgreSQL, say) instead of ``DIR/monitoring.db``.
 """
 
 from __future__ import annotations
@@ -31,19 +33,19 @@ class _Tag:
         self.value = value
 
 
-def _hub(system: str) -> Any:
+def _hub(system: str, url: str | None = None) -> Any:
     if system == "ours":
         from parsl_monitor_hub.parsl.adapter import MonitoringHub
 
-        return MonitoringHub(), _Tag
+        return MonitoringHub(logging_endpoint=url), _Tag
     from parsl.monitoring.message_type import MessageType
     from parsl.monitoring.monitoring import MonitoringHub as ParslMonitoringHub
 
     return ParslMonitoringHub(), MessageType
 
 
-def _run_one(system: str, n: int, workdir: Path) -> None:
-    hub, tag = _hub(system)
+def _run_one(system: str, n: int, workdir: Path, url: str | None = None) -> None:
+    hub, tag = _hub(system, url)
     samples = [m.resource_info(i) for i in range(n)]  # built first: time the queueing, not the generator
     hub.start(str(workdir / "run"), str(workdir), None)
     hub.resource_msgs.put((tag(m.WORKFLOW_INFO), m.workflow_start()))
@@ -61,42 +63,51 @@ def run(workdir: Path, n: int, deadline: float = 600) -> list[dict[str, Any]]:
     for system in ("ours", "parsl"):
         sub = workdir / f"backlog-{system}"
         sub.mkdir()
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "benchmarks.bench_backlog",
-                "--system",
-                system,
-                "--messages",
-                str(n),
-                "--workdir",
-                str(sub),
-            ],
-            cwd=Path(__file__).parent.parent,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-            start_new_session=True,
-        )
-        try:
-            out, _ = process.communicate(timeout=deadline)
-            hung = False
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            out, _ = process.communicate()
-            hung = True
-        timings: dict[str, float] = {}
-        for line in out.splitlines():
-            timings.update(json.loads(line))
+        timings, hung = one(system, n, sub, deadline)
         row = {"system": system, "sent": n, "stored": count(sub / "monitoring.db", "resource"), "hung": hung, **timings}
         results.append(row)
-        close = f"close() did not return within {deadline:.0f} s" if hung else f"close() took {row['close_s']:.1f} s"
-        print(
-            f"backlog {system:5}: {row['stored']:>9,} of {n:,} stored; queued in {row['queue_s']:.1f} s, {close}",
-            flush=True,
-        )
+        print(f"backlog {system:5}: {describe(row, deadline)}", flush=True)
     return results
+
+
+def describe(row: dict[str, Any], deadline: float) -> str:
+    """One line: stored of sent, and how long queueing and close() took."""
+    close = f"close() did not return within {deadline:.0f} s" if row["hung"] else f"close() took {row['close_s']:.1f} s"
+    return f"{row['stored']:>9,} of {row['sent']:,} stored; queued in {row['queue_s']:.1f} s, {close}"
+
+
+def one(system: str, n: int, sub: Path, deadline: float, url: str | None = None) -> tuple[dict[str, float], bool]:
+    """Run one program queueing ``n`` messages and closing; its timings, and whether it hung."""
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.bench_backlog",
+            "--system",
+            system,
+            "--messages",
+            str(n),
+            "--workdir",
+            str(sub),
+            *(["--db", url] if url else []),
+        ],
+        cwd=Path(__file__).parent.parent,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        out, _ = process.communicate(timeout=deadline)
+        hung = False
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        out, _ = process.communicate()
+        hung = True
+    timings: dict[str, float] = {}
+    for line in out.splitlines():
+        timings.update(json.loads(line))
+    return timings, hung
 
 
 def main() -> None:
@@ -104,8 +115,9 @@ def main() -> None:
     parser.add_argument("--system", choices=["ours", "parsl"], required=True)
     parser.add_argument("--messages", type=int, required=True)
     parser.add_argument("--workdir", type=Path, required=True)
+    parser.add_argument("--db", help="ours only: the database URL (default: WORKDIR/monitoring.db)")
     args = parser.parse_args()
-    _run_one(args.system, args.messages, args.workdir)
+    _run_one(args.system, args.messages, args.workdir, args.db)
 
 
 if __name__ == "__main__":

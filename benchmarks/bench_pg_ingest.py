@@ -6,7 +6,10 @@ A PostgreSQL server is started for the run (``benchmarks/postgres.py``); each ro
 each stream into a fresh SQLite file and a fresh PostgreSQL database. The clock stops when
 the hub confirms every message committed (its FLUSH answer). Then two hubs, as two
 workflows on two login nodes, write half the resource messages each (two runs) into one
-PostgreSQL database at once: their combined rate, and that nothing is lost.
+PostgreSQL database at once: their combined rate, and that nothing is lost. Last, a
+program queues a backlog of resource messages (``--backlog``, default 1,000,000) and
+closes its ``MonitoringHub`` writing to PostgreSQL, as ``bench_backlog`` does for SQLite:
+how long close() takes, and how many rows arrived.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks import bench_backlog
 from benchmarks import messages as m
 from benchmarks.bench_ingest import STREAMS, ours
 from benchmarks.hubs import OurHub
@@ -57,7 +61,18 @@ def two_hubs(workdir: Path, server: PostgresServer, n: int) -> dict[str, Any]:
     return result
 
 
-def run(workdir: Path, n: int, rounds: int) -> list[dict[str, Any]]:
+def backlog(workdir: Path, server: PostgresServer, n: int, deadline: float = 900) -> dict[str, Any]:
+    """A program queues ``n`` resource messages and closes its MonitoringHub, which writes to PostgreSQL."""
+    url = server.new_database()
+    sub = workdir / "backlog-postgresql"
+    sub.mkdir()
+    timings, hung = bench_backlog.one("ours", n, sub, deadline, url)
+    row = {"sent": n, "stored": server.count(url, "resource"), "hung": hung, **timings}
+    print(f"backlog at close, PostgreSQL: {bench_backlog.describe(row, deadline)}", flush=True)
+    return row
+
+
+def run(workdir: Path, n: int, rounds: int, backlog_n: int = 1_000_000) -> list[dict[str, Any]]:
     """msg/s of our hub into SQLite and into PostgreSQL, per stream: every round, and the medians."""
     server = PostgresServer()
     results = []
@@ -84,6 +99,8 @@ def run(workdir: Path, n: int, rounds: int) -> list[dict[str, Any]]:
                 flush=True,
             )
         results.append({"stream": "two hubs", **two_hubs(workdir, server, n)})
+        if backlog_n:
+            results.append({"stream": "backlog", **backlog(workdir, server, backlog_n)})
     finally:
         server.stop()
     return results
@@ -93,9 +110,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=200_000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--backlog", type=int, default=1_000_000, help="messages queued before close (0: skip)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
-        run(Path(scratch), args.messages, args.rounds)
+        run(Path(scratch), args.messages, args.rounds, args.backlog)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import socket
 import sqlite3
@@ -112,3 +113,21 @@ def test_the_load_and_hostile_input_benchmarks_still_run(parsl_environment: dict
     hostile = benchmark(parsl_environment, "bench_hostile", "--quick")
     assert hostile.count("all landed") == 8, hostile
     assert "hub exit code 0" in hostile
+
+
+def test_the_cpu_by_process_benchmark_names_every_process_of_ours(parsl_environment: dict[str, str]) -> None:
+    table = benchmark(parsl_environment, "cpu_by_process", "--tasks", "50", "--rounds", "1")
+    rows = {line.split("|")[1].strip(): line for line in table.splitlines() if line.startswith("| ")}
+    assert rows["process"].split("|")[2:5] == [" none ", " ours ", " ours-agent@10 "]
+    for ours in ("our hub", "our hub's writer process", "our node agent"):
+        assert ours in rows, table  # each process of ours is found and counted under its own name
+    assert rows["our hub"].split("|")[2].strip() == "\u2013"  # nothing of ours runs without monitoring
+    assert "wall time added per task" in rows
+    assert re.search(r"none ran at \d+ tasks/s", table)
+
+
+def test_the_postgresql_ingest_benchmark_runs_and_loses_nothing(parsl_environment: dict[str, str]) -> None:
+    out = benchmark(parsl_environment, "bench_pg_ingest", "--messages", "2000", "--rounds", "1", "--backlog", "5000")
+    assert "ingest resource" in out and "ingest task + status" in out
+    assert "2,000 resource msgs, combined" in out and ", 0 lost" in out
+    assert "backlog at close, PostgreSQL:     5,000 of 5,000 stored" in out
