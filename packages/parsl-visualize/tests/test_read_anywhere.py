@@ -114,3 +114,28 @@ def test_a_database_being_written_is_read_with_its_newest_rows(shared_dir: Path,
         writer.close()
     assert seen.get("runs") == ["run-done", "run-live", "run-renamed", "run-stale"], seen
     assert seen["attach"] != "allowed"
+
+
+def test_rows_written_and_checkpointed_between_two_requests_are_seen(tmp_path: Path, example: WriteExample) -> None:
+    # The viewer opens a finished WAL database (no -wal file: read as immutable). A short
+    # workflow then writes it and ends, its hub checkpointing and removing the -wal file,
+    # all while nobody looked: the next request must read the new rows, not pages it
+    # cached from the file as it was (stale answers, or "database disk image is malformed").
+    db = tmp_path / "monitoring.db"
+    example(f"sqlite:///{db}")
+    as_wal(db)
+    viewer = open_database(str(db))
+    with viewer.engine.connect() as conn:
+        before = sorted(run.run_id for run in list_workflows(conn, viewer.now()))
+    with sqlite3.connect(db) as writer:  # many rows, so the file itself changes at the checkpoint
+        writer.executemany(
+            "INSERT INTO workflow (run_id, workflow_name, time_began, user, host, rundir, tasks_failed_count, "
+            "tasks_completed_count) VALUES (?, ?, ?, ?, ?, ?, 0, 0)",
+            [(f"run-new-{i}", "w" * 500, "2026-12-04 12:00:00.000000", "u", "h", "/r") for i in range(200)],
+        )
+    writer.close()
+    assert not (tmp_path / "monitoring.db-wal").exists()  # checkpointed and gone before the next request
+    with viewer.engine.connect() as conn:
+        after = sorted(run.run_id for run in list_workflows(conn, viewer.now()))
+    viewer.engine.dispose()
+    assert after == sorted([*before, *(f"run-new-{i}" for i in range(200))])

@@ -113,15 +113,19 @@ def _sqlite_reader(path: Path) -> Callable[[], _Reader]:
     A WAL database without them (its writer ended without going back to rollback mode, or
     was killed and the files were cleaned up) would make ``mode=ro`` create ``-shm``, or fail
     where it may not: it is opened ``immutable`` instead, which is exact as long as nobody
-    writes (a checkout hands out a fresh connection once a ``-wal`` file appears).
+    writes. A checkout hands out a fresh connection once the file is written: a ``-wal``
+    file appeared, or the file itself changed since the connection was opened (a short
+    workflow's hub came, wrote, checkpointed and went between two requests).
     """
     wal = path.with_name(path.name + "-wal")
 
     def connect() -> _Reader:
         immutable = not wal.exists() and _in_wal_mode(path)
         uri = f"file:{quote(str(path))}?mode=ro" + ("&immutable=1" if immutable else "")
+        seen = _file_state(path)  # before opening: a change from here on is noticed at checkout
         conn = _Reader(uri, uri=True, check_same_thread=False)
         conn.immutable = immutable
+        conn.file_state = seen
         # ATTACH opens other files read-write whatever the main one's mode: none may be attached.
         attached = getattr(sqlite3, "SQLITE_LIMIT_ATTACHED", None)  # Python 3.11+
         if attached is not None:
@@ -134,9 +138,19 @@ def _sqlite_reader(path: Path) -> Callable[[], _Reader]:
 
 
 class _Reader(sqlite3.Connection):
-    """An SQLite connection that remembers how it was opened."""
+    """An SQLite connection that remembers how it was opened, and the file as it was then."""
 
     immutable = False
+    file_state: tuple[int, int, int] | None = None
+
+
+def _file_state(path: Path) -> tuple[int, int, int] | None:
+    """What changes when a writer writes the file: inode, size, modification time (ns)."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return (stat.st_ino, stat.st_size, stat.st_mtime_ns)
 
 
 def _no_attach(action: int, *_args: object) -> int:
@@ -156,7 +170,9 @@ def _fresh_if_writer_came(path: Path) -> Callable[..., None]:
     wal = path.with_name(path.name + "-wal")
 
     def checkout(dbapi_connection: Any, _record: object, _proxy: object) -> None:
-        if isinstance(dbapi_connection, _Reader) and dbapi_connection.immutable and wal.exists():
+        if not isinstance(dbapi_connection, _Reader) or not dbapi_connection.immutable:
+            return
+        if wal.exists() or _file_state(path) != dbapi_connection.file_state:
             raise DisconnectionError("a writer opened the database: reconnect to see its rows")
 
     return checkout

@@ -12,7 +12,6 @@ from __future__ import annotations
 import collections
 import dataclasses
 import datetime
-import itertools
 import math
 from typing import TYPE_CHECKING
 
@@ -162,7 +161,7 @@ def dependency_roots(tasks: TaskStore) -> dict[int, int | None]:
     """Each dep_fail task (position) -> the failed task at the root of its chain (None: not found)."""
     failed, dep_fail = tasks.state_code("failed"), tasks.state_code("dep_fail")
     roots: dict[int, int | None] = {}
-    for position in itertools.compress(range(len(tasks)), map(dep_fail.__eq__, tasks.state)):
+    for position in tasks.positions_in_state(dep_fail):
         roots[position] = _root_of(tasks, position, roots, failed, dep_fail)
     return roots
 
@@ -251,11 +250,7 @@ def failure_report(tasks: TaskStore, roots: dict[int, int | None], limit: int) -
             )
         )
     failed = tasks.state_code("failed")
-    unexplained = sum(
-        1
-        for position in itertools.compress(range(len(tasks)), map(failed.__eq__, tasks.state))
-        if newest_failure(tasks, position) is None
-    )
+    unexplained = sum(1 for position in tasks.positions_in_state(failed) if newest_failure(tasks, position) is None)
     return FailureReport(
         groups=groups,
         more_groups=max(0, len(own) - limit),

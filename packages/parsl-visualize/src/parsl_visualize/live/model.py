@@ -12,7 +12,6 @@ import collections
 import dataclasses
 import datetime
 import heapq
-import itertools
 import math
 import threading
 from typing import TYPE_CHECKING, Any
@@ -652,7 +651,7 @@ class RunModel:
                 else {tasks.state_code(spec.state)}
             )
             if everything:
-                selected = itertools.compress(selected, map(codes.__contains__, tasks.state))
+                selected = tasks.positions_in_state(*codes)
             else:
                 selected = [p for p in selected if tasks.state[p] in codes]
         if spec.app:

@@ -8,10 +8,11 @@ per app are kept up to date as states change, so a summary costs nothing to read
 
 from __future__ import annotations
 
-import bisect
 import math
 from array import array
 from typing import TYPE_CHECKING, NamedTuple
+
+from sortedcontainers import SortedList
 
 from parsl_visualize.live.failures import FailureIndex
 from parsl_visualize.states import FAILED_STATES, FINAL_STATES, STATE_ORDER
@@ -84,8 +85,9 @@ class TaskStore:
         """Task ids named as dependencies before they had a row -> the positions that named them."""
         self.duration = array("d")
         """Seconds from invocation to return (NaN until both are known)."""
-        self.durations: list[float] = []
-        """Every known duration, sorted (the median)."""
+        self.durations: SortedList = SortedList()
+        """Every known duration, sorted (the median). A ``SortedList`` adds and removes in about
+        log(n): on a plain list, each of a live poll's finished tasks moved the whole list."""
         self.app_durations: list[list[float]] = []
         """Per app: count, sum and largest duration (NaN: the largest must be looked for again)."""
 
@@ -174,7 +176,7 @@ class TaskStore:
         durations = array("d", (end - start for start, end in zip(invoked, returned, strict=True)))
         self.duration.extend(durations)
         known = [d for d in durations if d == d]  # noqa: PLR0124 - not NaN
-        self.durations = sorted(known)
+        self.durations = SortedList(known)
         for code, d in zip(app, durations, strict=True):
             if d == d:  # noqa: PLR0124 - not NaN
                 stats = self.app_durations[code]
@@ -273,7 +275,7 @@ class TaskStore:
         old = self.duration[position]
         if math.isnan(old):
             return
-        del self.durations[bisect.bisect_left(self.durations, old)]
+        self.durations.remove(old)
         stats = self.app_durations[self.app[position]]
         stats[0] -= 1
         stats[1] -= old
@@ -285,7 +287,7 @@ class TaskStore:
         if math.isnan(seconds):
             return
         self.duration[position] = seconds
-        bisect.insort(self.durations, seconds)
+        self.durations.add(seconds)
         stats = self.app_durations[self.app[position]]
         stats[0] += 1
         stats[1] += seconds
@@ -391,6 +393,22 @@ class TaskStore:
     def try_count(self) -> int:
         """Tries of the run."""
         return self.has_try.count(1) + sum(map(len, self.more_tries.values()))
+
+    def positions_in_state(self, *codes: int) -> list[int]:
+        """Positions of the tasks in any of the states ``codes``, in order.
+
+        Found with ``bytearray.find`` (memchr) rather than a comparison per task: a live poll
+        looks up the failed and dep_fail tasks of a big, mostly healthy run for little.
+        """
+        state, out = self.state, []
+        for code in codes:
+            at = state.find(code)
+            while at != -1:
+                out.append(at)
+                at = state.find(code, at + 1)
+        if len(codes) > 1:
+            out.sort()
+        return out
 
     def state_name(self, position: int) -> str:
         """The task's current state."""

@@ -79,7 +79,8 @@ def new_task_ids(conn: Connection, table: str, run_id: str, after: int, upto: in
     """Task ids of rows of ``task`` or ``try`` added in the rowid range (after, upto] (SQLite)."""
     if table not in {"task", "try"}:
         raise ValueError(f"not a followed table: {table}")
-    rows = conn.exec_driver_sql(
+    rows = _driver_rows(
+        conn,
         f'SELECT task_id FROM "{table}" WHERE rowid > ? AND rowid <= ? AND +run_id = ?',  # noqa: S608 - one of two names
         (after, upto, run_id),
     )
@@ -106,7 +107,8 @@ def newest_statuses(conn: Connection, run_id: str) -> Iterable[tuple[int, str, s
 
 def new_statuses(conn: Connection, run_id: str, after: int, upto: int) -> list[tuple[int, int, str, str]]:
     """``(task_id, try_id, state, key)`` of the run's status rows with a rowid in (after, upto] (SQLite)."""
-    rows = conn.exec_driver_sql(
+    rows = _driver_rows(
+        conn,
         # "+run_id": a range scan of the new rowids, never the run's index (which would read the whole run)
         "SELECT task_id, try_id, task_status_name, timestamp FROM status "
         "WHERE rowid > ? AND rowid <= ? AND +run_id = ? ORDER BY rowid",
@@ -121,9 +123,14 @@ def _fetch_all(conn: Connection, query: Any, params: dict[str, Any] | None = Non
     bound = compiled.construct_params(params)
     positional = compiled.positiontup
     arguments: Any = [bound[name] for name in positional] if positional is not None else bound
+    return _driver_rows(conn, str(compiled), arguments)
+
+
+def _driver_rows(conn: Connection, sql: str, arguments: Any) -> list[tuple[Any, ...]]:
+    """``sql`` run on the DBAPI cursor of ``conn``: plain tuples, none of SQLAlchemy's per-row work."""
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        cursor.execute(str(compiled), arguments)
+        cursor.execute(sql, arguments)
         rows: list[tuple[Any, ...]] = list(cursor.fetchall())
     finally:
         cursor.close()
