@@ -1,7 +1,7 @@
 import collections
 
 from parsl_visualize.charts.dag import MAX_NODES, dag_chart, dag_groups_chart, layout
-from parsl_visualize.live.model import DagTask
+from parsl_visualize.live.model import MAX_LEVELS, DagTask, RunModel
 
 
 def chain_of_diamonds(n: int) -> list[DagTask]:
@@ -58,3 +58,36 @@ def test_big_graphs_are_grouped_by_level_and_key() -> None:
     assert sum(link["value"] for link in graph["links"]) == sum(len(t.depends) for t in tasks)
     full = dag_chart(tasks, "apps", "/t/{task_id}")
     assert not full.aggregated and full.nodes == len(tasks)
+
+
+def chain_model(length: int) -> RunModel:
+    """A run whose tasks form one chain (each depends on the one before), apps taking turns."""
+    model = RunModel("chain")
+    for task_id in range(length):
+        position = model.tasks.slot(task_id)
+        parents = (task_id - 1,) if task_id else ()
+        model.tasks.set_task(
+            position, app=f"app{task_id % 3}", invoked=0.0, returned=1.0, fail_count=0, depends=parents
+        )
+    return model
+
+
+def test_a_chain_deeper_than_the_chart_is_drawn_in_bands_of_levels() -> None:
+    length = 5 * MAX_LEVELS + 3  # 1,003 levels: bands of 6, 168 rows, within MAX_LEVELS
+    members, edges, per_group = chain_model(length).dag_groups("apps")
+    assert per_group == 6
+    assert {level for level, _app in members} == set(range(0, length, 6))
+    assert sum(members.values()) == length
+    # only the dependencies that cross from one band to the next are drawn, one per boundary
+    assert sum(edges.values()) == len(range(0, length, 6)) - 1
+    assert all(b[0] == a[0] + 6 for a, b in edges)
+    view = dag_groups_chart(members, edges, "apps", "/l?{key}={value}", per_group)
+    names = [node["name"] for node in view.option["series"][0]["data"]]
+    assert "app0: 2 tasks at levels 0\u20135" in names
+    assert max(node["y"] for node in view.option["series"][0]["data"]) == (len(range(0, length, 6)) - 1) * 60
+
+
+def test_a_dag_within_the_chart_keeps_a_row_per_level() -> None:
+    members, edges, per_group = chain_model(MAX_LEVELS).dag_groups("apps")
+    assert per_group == 1 and len(members) == MAX_LEVELS
+    assert sum(edges.values()) == MAX_LEVELS - 1

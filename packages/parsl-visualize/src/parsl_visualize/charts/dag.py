@@ -155,14 +155,16 @@ def dag_groups_chart(
     edges: dict[tuple[tuple[int, str], tuple[int, str]], int],
     color_by: ColorBy,
     group_url: str,
+    levels_per_group: int = 1,
 ) -> DagView:
     """The graph of a big run as groups: one node per (level, app or state), edges counted between them.
 
     Args:
-        members: tasks per (level, name).
+        members: tasks per (level, name); with bands, the level is the band's first.
         edges: dependencies counted per pair of groups.
         color_by: colour groups by app or by current state.
         group_url: link of a group node (a filtered task list), with ``{key}`` and ``{value}``.
+        levels_per_group: consecutive levels drawn as one row (a very deep DAG).
     """
     names = _ordered({name for _level, name in members}, color_by)
     category = {name: i for i, name in enumerate(names)}
@@ -174,12 +176,13 @@ def dag_groups_chart(
     for depth, name in keys:
         column = columns[depth] = columns.get(depth, -1) + 1
         n = members[(depth, name)]
+        where = f"level {depth}" if levels_per_group == 1 else f"levels {depth}\u2013{depth + levels_per_group - 1}"
         nodes.append(
             {
-                "name": f"{name}: {n} task{'s' if n != 1 else ''} at level {depth}",
+                "name": f"{name}: {n} task{'s' if n != 1 else ''} at {where}",
                 "value": n,
                 "x": (column - (width[depth] - 1) / 2) * 80,
-                "y": depth * 60,
+                "y": depth // levels_per_group * 60,
                 "category": category[name],
                 "symbolSize": 8 + 6 * math.log10(n),
                 "url": group_url.format(key="app" if color_by == "apps" else "state", value=name),

@@ -14,7 +14,7 @@ import datetime
 import heapq
 import math
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import inspect
 
@@ -46,8 +46,10 @@ if TYPE_CHECKING:
 
 __all__ = (
     "ANY_FAILURE",
+    "MAX_LEVELS",
     "AppSummary",
     "Concurrency",
+    "DagGroups",
     "DagTask",
     "GanttTry",
     "RunModel",
@@ -73,6 +75,8 @@ SORT_COLUMNS = (
     "fail_count",
 )
 BUCKETS = 240
+MAX_LEVELS = 200
+"""Rows of a grouped DAG: deeper DAGs are drawn in bands of consecutive levels."""
 _EPOCH = datetime.datetime(1970, 1, 1)  # noqa: DTZ001 - times are naive, in the database's zone
 
 
@@ -229,6 +233,14 @@ class DagTask:
     app: str
     state: str
     depends: tuple[int, ...]
+
+
+class DagGroups(NamedTuple):
+    """The grouped DAG: tasks per (first level, name), edges between groups, levels per group."""
+
+    members: dict[tuple[int, str], int]
+    edges: dict[tuple[tuple[int, str], tuple[int, str]], int]
+    levels_per_group: int
 
 
 @dataclasses.dataclass(frozen=True)
@@ -755,19 +767,22 @@ class RunModel:
                 return []
             return sorted(self.tasks.task_id[p] for p in self.tasks.dependents(position))
 
-    def dag_groups(
-        self, color_by: str
-    ) -> tuple[dict[tuple[int, str], int], dict[tuple[tuple[int, str], tuple[int, str]], int]]:
+    def dag_groups(self, color_by: str) -> DagGroups:
         """The DAG drawn as groups: tasks per (level, app or state), and edges between groups.
 
         Counted over columns with C-level iteration, so a big DAG costs tens of milliseconds.
+        A DAG deeper than :data:`MAX_LEVELS` (a chain of tasks is as deep as it is long) is
+        drawn in bands of consecutive levels, so the chart stays readable and its size stays
+        bounded whatever the run's length; edges inside one band are not drawn.
         """
         with self.lock:
             tasks = self.tasks
             names = tasks.apps if color_by == "apps" else tasks.states
             keys = tasks.app if color_by == "apps" else tasks.state
             width = len(names) + 1
-            group = list(map(int.__add__, map(width.__mul__, tasks.level), keys))
+            step = -(-(max(tasks.level, default=0) + 1) // MAX_LEVELS)
+            depth = tasks.level if step == 1 else [level - level % step for level in tasks.level]
+            group = list(map(int.__add__, map(width.__mul__, depth), keys))
             members = collections.Counter(group)
             edges = collections.Counter(
                 zip(map(group.__getitem__, tasks.edge_from), map(group.__getitem__, tasks.edge_to), strict=True)
@@ -776,9 +791,10 @@ class RunModel:
             def named(code: int) -> tuple[int, str]:
                 return code // width, names[code % width]
 
-            return (
+            return DagGroups(
                 {named(code): n for code, n in members.items()},
-                {(named(a), named(b)): n for (a, b), n in edges.items()},
+                {(named(a), named(b)): n for (a, b), n in edges.items() if a // width != b // width},
+                step,
             )
 
     def dag_tasks(self) -> list[DagTask]:

@@ -26,8 +26,8 @@ def _view(ctx: RunContext, color_by: ColorBy, every_node: bool) -> DagView:
     run_id = ctx.run.run_id
     if every_node or len(ctx.model.tasks) <= MAX_NODES:
         return dag_chart(ctx.model.dag_tasks(), color_by, task_url(run_id, "{task_id}"))
-    members, edges = ctx.model.dag_groups(color_by)
-    return dag_groups_chart(members, edges, color_by, task_list_url(run_id) + "?{key}={value}")
+    members, edges, levels_per_group = ctx.model.dag_groups(color_by)
+    return dag_groups_chart(members, edges, color_by, task_list_url(run_id) + "?{key}={value}", levels_per_group)
 
 
 def _page(
