@@ -29,7 +29,7 @@ def _get(url: str) -> str:
 
 
 @pytest.mark.parametrize("writer", ["ours", "parsl"])
-def test_the_worker_pool_is_this_machine_and_the_block_went_pending_running_and_ended(
+def test_the_worker_pool_is_this_machine_and_the_block_went_from_pending_to_scaled_in(
     mixed_runs: Runs, start_viewer: StartViewer, writer: str
 ) -> None:
     run_dir, summary = mixed_runs[writer]
@@ -46,7 +46,10 @@ def test_the_worker_pool_is_this_machine_and_the_block_went_pending_running_and_
     assert pool["active"] == bool(rows[-1][2])
     (block,) = answer["blocks"]
     assert [s["status"] for s in block["states"]] == states
-    assert states[:2] == ["PENDING", "RUNNING"]
+    # Parsl records a block's state when its poller looks (every few seconds): a short run's
+    # block may go from PENDING to SCALED_IN without a RUNNING seen in between.
+    assert states[0] == "PENDING" and states[-1] == "SCALED_IN"
+    assert set(states) <= {"PENDING", "RUNNING", "SCALED_IN"}
     resources = _get(f"{viewer.url}/workflow/{summary['run_id']}/resource_usage")
     assert "capacity of the nodes" in resources and 'id="chart-utilisation"' in resources
 
