@@ -1,7 +1,9 @@
 import collections
+import random
 
-from parsl_visualize.charts.dag import MAX_NODES, dag_chart, dag_groups_chart, layout
-from parsl_visualize.live.model import MAX_LEVELS, DagTask, RunModel
+from parsl_visualize.charts.dag import MAX_NODES, ColorBy, dag_chart, dag_groups_chart, layout
+from parsl_visualize.live.dag_counts import DagCounts
+from parsl_visualize.live.model import MAX_LEVELS, DagGroups, DagTask, RunModel
 
 
 def chain_of_diamonds(n: int) -> list[DagTask]:
@@ -73,18 +75,54 @@ def chain_model(length: int) -> RunModel:
 
 
 def test_a_chain_deeper_than_the_chart_is_drawn_in_bands_of_levels() -> None:
-    length = 5 * MAX_LEVELS + 3  # 1,003 levels: bands of 6, 168 rows, within MAX_LEVELS
+    length = 5 * MAX_LEVELS + 3  # 1,003 levels: bands of 8 (a power of two), 126 rows
     members, edges, per_group = chain_model(length).dag_groups("apps")
-    assert per_group == 6
-    assert {level for level, _app in members} == set(range(0, length, 6))
+    assert per_group == 8
+    assert {level for level, _app in members} == set(range(0, length, 8))
     assert sum(members.values()) == length
     # only the dependencies that cross from one band to the next are drawn, one per boundary
-    assert sum(edges.values()) == len(range(0, length, 6)) - 1
-    assert all(b[0] == a[0] + 6 for a, b in edges)
+    assert sum(edges.values()) == len(range(0, length, 8)) - 1
+    assert all(b[0] == a[0] + 8 for a, b in edges)
     view = dag_groups_chart(members, edges, "apps", "/l?{key}={value}", per_group)
     names = [node["name"] for node in view.option["series"][0]["data"]]
-    assert "app0: 2 tasks at levels 0\u20135" in names
-    assert max(node["y"] for node in view.option["series"][0]["data"]) == (len(range(0, length, 6)) - 1) * 60
+    assert "app0: 3 tasks at levels 0\u20137" in names  # tasks 0, 3 and 6
+    assert max(node["y"] for node in view.option["series"][0]["data"]) == (len(range(0, length, 8)) - 1) * 60
+
+
+def counted_afresh(model: RunModel, color_by: ColorBy) -> DagGroups:
+    """The groups counted from nothing over the model's tasks: the truth a followed count must equal."""
+    counts = DagCounts(model.tasks, color_by, MAX_LEVELS)
+    names = model.tasks.apps if color_by == "apps" else model.tasks.states
+    return DagGroups(*counts.groups(names), counts.band)
+
+
+def test_groups_followed_poll_after_poll_equal_groups_counted_afresh() -> None:
+    # A run as a live page sees it: a chain growing past several band doublings, tasks
+    # changing state, and a task named as a dependency before its own row arrives.
+    model = RunModel("growing")
+    tasks = model.tasks
+    rng = random.Random(7)  # noqa: S311 - a reproducible test, not a secret
+    states = ["pending", "launched", "running", "exec_done", "failed"]
+    known = 0
+    for poll in range(12):
+        arriving = list(range(known, known + 150 * (poll + 1)))
+        for i in range(0, len(arriving) - 1, 97):  # now and then a task's row comes before its dependency's
+            arriving[i], arriving[i + 1] = arriving[i + 1], arriving[i]
+        for task_id in arriving:
+            tasks.set_task(
+                tasks.slot(task_id),
+                app=f"app{task_id % 4}",
+                invoked=0.0,
+                returned=1.0,
+                fail_count=0,
+                depends=(task_id - 1,) if task_id else (),
+            )
+        known += len(arriving)
+        for task_id in rng.sample(range(known), min(known, 200)):
+            tasks.apply_status(tasks.position[task_id], rng.choice(states), f"{poll:03d}{task_id:08d}")
+        for color_by in ("apps", "states"):
+            assert model.dag_groups(color_by) == counted_afresh(model, color_by), (poll, color_by)
+    assert model.dag_groups("apps").levels_per_group >= 64  # the chain outgrew the chart several times
 
 
 def test_a_dag_within_the_chart_keeps_a_row_per_level() -> None:

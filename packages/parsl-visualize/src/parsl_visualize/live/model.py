@@ -8,17 +8,17 @@ not the size of the run. A run that has ended is built once and never read again
 
 from __future__ import annotations
 
-import collections
 import dataclasses
 import datetime
 import heapq
 import math
 import threading
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from sqlalchemy import inspect
 
 from parsl_visualize.failure_text import RootFailure
+from parsl_visualize.live.dag_counts import DagCounts
 from parsl_visualize.live.failures import (
     FailureReport,
     dependency_roots,
@@ -285,6 +285,7 @@ class RunModel:
         self._roots: tuple[int, dict[int, int | None]] | None = None
         self._report: tuple[tuple[int, int], FailureReport] | None = None
         self._phases: PhaseTotals | None = None
+        self._dag: dict[str, DagCounts] = {}
 
     @property
     def token(self) -> str:
@@ -767,35 +768,23 @@ class RunModel:
                 return []
             return sorted(self.tasks.task_id[p] for p in self.tasks.dependents(position))
 
-    def dag_groups(self, color_by: str) -> DagGroups:
+    def dag_groups(self, color_by: Literal["apps", "states"]) -> DagGroups:
         """The DAG drawn as groups: tasks per (level, app or state), and edges between groups.
 
-        Counted over columns with C-level iteration, so a big DAG costs tens of milliseconds.
-        A DAG deeper than :data:`MAX_LEVELS` (a chain of tasks is as deep as it is long) is
-        drawn in bands of consecutive levels, so the chart stays readable and its size stays
-        bounded whatever the run's length; edges inside one band are not drawn.
+        The counts are kept from poll to poll (:class:`DagCounts`): the first call counts
+        every task and edge, later ones only what changed. A DAG deeper than
+        :data:`MAX_LEVELS` (a chain of tasks is as deep as it is long) is drawn in bands of
+        consecutive levels, so the chart stays readable and its size stays bounded
+        whatever the run's length; edges inside one band are not drawn.
         """
         with self.lock:
-            tasks = self.tasks
-            names = tasks.apps if color_by == "apps" else tasks.states
-            keys = tasks.app if color_by == "apps" else tasks.state
-            width = len(names) + 1
-            step = -(-(max(tasks.level, default=0) + 1) // MAX_LEVELS)
-            depth = tasks.level if step == 1 else [level - level % step for level in tasks.level]
-            group = list(map(int.__add__, map(width.__mul__, depth), keys))
-            members = collections.Counter(group)
-            edges = collections.Counter(
-                zip(map(group.__getitem__, tasks.edge_from), map(group.__getitem__, tasks.edge_to), strict=True)
-            )
-
-            def named(code: int) -> tuple[int, str]:
-                return code // width, names[code % width]
-
-            return DagGroups(
-                {named(code): n for code, n in members.items()},
-                {(named(a), named(b)): n for (a, b), n in edges.items() if a // width != b // width},
-                step,
-            )
+            counts = self._dag.get(color_by)
+            if counts is None or counts.tasks is not self.tasks:  # first call, or the run was read again
+                counts = self._dag[color_by] = DagCounts(self.tasks, color_by, MAX_LEVELS)
+            else:
+                counts.sync()
+            members, edges = counts.groups(self.tasks.apps if color_by == "apps" else self.tasks.states)
+            return DagGroups(members, edges, counts.band)
 
     def dag_tasks(self) -> list[DagTask]:
         """All tasks in id order, with app, state and dependencies."""

@@ -90,9 +90,23 @@ class TaskStore:
         log(n): on a plain list, each of a live poll's finished tasks moved the whole list."""
         self.app_durations: list[list[float]] = []
         """Per app: count, sum and largest duration (NaN: the largest must be looked for again)."""
+        self._watchers: list[set[int]] = []
 
     def __len__(self) -> int:
         return len(self.task_id)
+
+    def watch(self) -> set[int]:
+        """A set that collects, from now on, the positions of tasks whose app, state or level changes.
+
+        Its owner empties it when it has taken the changes in (the DAG's counts do so).
+        """
+        changed: set[int] = set()
+        self._watchers.append(changed)
+        return changed
+
+    def _changed(self, position: int) -> None:
+        for changed in self._watchers:
+            changed.add(position)
 
     def state_code(self, name: str) -> int:
         """The code of a state name; a state Parsl adds later gets a new code."""
@@ -237,14 +251,15 @@ class TaskStore:
             self.by_app_state[old][state] -= 1
             self.by_app_state[code][state] += 1
             self.app[position] = code
+            if self._watchers:
+                self._changed(position)
         self.invoked[position] = invoked
         self.returned[position] = returned
         self.fail_count[position] = fail_count
         self._take_duration(position, returned - invoked)
-        if depends and not self.depends[position]:  # a task's dependencies are known at its first row
+        if depends and not self.depends[position]:  # known at a task's first row; they never change
             self.depends[position] = depends
             self._link(position)
-        self.depends[position] = depends
 
     def _link(self, position: int) -> None:
         """Add the edges from the task's dependencies, and its level; a dependency without a row waits for it."""
@@ -268,6 +283,8 @@ class TaskStore:
             level = 1 + max(parents) if parents else 0
             if level != self.level[at] and level <= limit:
                 self.level[at] = level
+                if self._watchers:
+                    self._changed(at)
                 if self.has_children[at]:
                     stack.extend(self.dependents(at, limit))
 
@@ -333,6 +350,8 @@ class TaskStore:
         counts = self.by_app_state[self.app[position]]
         counts[old] -= 1
         counts[code] += 1
+        if self._watchers:
+            self._changed(position)
         return True
 
     def app_and_host(self, task_id: int, try_id: int) -> tuple[int, str]:
