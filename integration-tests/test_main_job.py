@@ -131,3 +131,17 @@ def test_the_postgresql_ingest_benchmark_runs_and_loses_nothing(parsl_environmen
     assert "ingest resource" in out and "ingest task + status" in out
     assert "2,000 resource msgs, combined" in out and ", 0 lost" in out
     assert "backlog at close, PostgreSQL:     5,000 of 5,000 stored" in out
+
+
+def test_the_model_memory_benchmark_counts_every_task_and_sample(
+    tmp_path: Path, parsl_environment: dict[str, str]
+) -> None:
+    db = tmp_path / "synthetic.db"
+    benchmark(parsl_environment, "synthetic_db", str(db), "--tasks", "2000")
+    with sqlite3.connect(db) as conn:
+        tasks = conn.execute("select count(*) from task").fetchone()[0]
+        samples = conn.execute("select count(*) from resource").fetchone()[0]
+    lines = benchmark(parsl_environment, "model_memory", str(db)).splitlines()
+    assert lines[0].startswith("start: ")
+    assert lines[1].startswith(f"model of {tasks:,} tasks: ")
+    assert lines[2].startswith(f"{samples:,} resource samples: ")

@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 __all__ = ("MAX_HOSTS", "AppUsage", "NodeUsage", "ResourceUsage", "UsageOverTime", "bin_edges", "histogram")
 
 MAX_HOSTS = 24
+POINTS_HELD = 50_000
+"""Samples whose points a build collects before putting them on the time slots."""
 BINS_PER_DOUBLING = 4
 _ZERO_BIN = -(10**6)
 
@@ -146,11 +148,16 @@ class ResourceUsage:
         self._app_span[app] += usage.last - usage.first
         self._app_held[app] += usage.sum / usage.samples / usage.peak if usage.peak else 0.0
 
-    def load_samples(self, tasks: TaskStore, rows: list[tuple[Any, ...]]) -> None:
-        """All of a run's resource rows, grouped by try in time order (a build's fast path)."""
+    def load_samples(self, tasks: TaskStore, rows: Iterable[tuple[Any, ...]]) -> None:
+        """All of a run's resource rows, grouped by try in time order (a build's fast path).
+
+        The points go onto the time slots every :data:`POINTS_HELD` points, so a run of
+        millions of samples never holds them all in memory at once.
+        """
         cpu_points: dict[str, list[tuple[float, float]]] = collections.defaultdict(list)
         memory_points: dict[str, list[tuple[float, float]]] = collections.defaultdict(list)
         interval_seen = self.interval
+        held = 0
         for (task_id, try_id), samples in itertools.groupby(rows, key=_try_key):
             app, host = tasks.app_and_host(task_id, try_id)
             cpu_series, memory_series = cpu_points[f"cpu@{host}"], memory_points[f"memory@{host}"]
@@ -188,12 +195,20 @@ class ResourceUsage:
             self._count(usage)
             self._hosts.add(host)
             self.samples += usage.samples
+            held += usage.samples
+            if held >= POINTS_HELD:
+                self._put_on_slots(cpu_points, memory_points)
+                held = 0
         self.interval = float(interval_seen)
-        for host_points in (cpu_points, memory_points):
+        self._put_on_slots(cpu_points, memory_points)
+
+    def _put_on_slots(self, *collected: dict[str, list[tuple[float, float]]]) -> None:
+        for host_points in collected:
             for name, points in host_points.items():
                 self.slots.add_values(name, points)
+            host_points.clear()
 
-    def add_samples(self, tasks: TaskStore, rows: list[tuple[Any, ...]]) -> None:
+    def add_samples(self, tasks: TaskStore, rows: Iterable[tuple[Any, ...]]) -> None:
         """Resource rows ``(task_id, try_id, at, interval, cpu_time, resident)``, in time order per try."""
         add = self.slots.add_values
         cpu_points: dict[str, list[tuple[float, float]]] = collections.defaultdict(list)

@@ -23,7 +23,7 @@ from parsl_visualize.sqltime import epoch
 from parsl_visualize.states import FINAL_STATES
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Iterable, Iterator, Sequence
 
     from sqlalchemy import ColumnElement, Connection
 
@@ -102,7 +102,7 @@ def newest_statuses(conn: Connection, run_id: str) -> Iterable[tuple[int, str, s
     # Grouped along the primary key (task_id first), which covers every column read here.
     key = func.max(type_coerce(s.timestamp, String) + _final() + s.task_status_name)
     query = select(s.task_id, s.task_status_name, key).where(unindexed(s.run_id) == run_id).group_by(s.task_id)
-    return _fetch_all(conn, query)
+    return _stream(conn, query)
 
 
 def new_statuses(conn: Connection, run_id: str, after: int, upto: int) -> list[tuple[int, int, str, str]]:
@@ -117,13 +117,17 @@ def new_statuses(conn: Connection, run_id: str, after: int, upto: int) -> list[t
     return [(task_id, try_id, state, status_key(at, state)) for task_id, try_id, state, at in rows]
 
 
-def _fetch_all(conn: Connection, query: Any, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
-    """Rows as the DBAPI cursor returns them: SQLAlchemy's row objects cost more than the query at 100k rows."""
+def _compiled(conn: Connection, query: Any, params: dict[str, Any] | None = None) -> tuple[str, Any]:
+    """The SQL text and arguments of ``query`` for the DBAPI cursor of ``conn``."""
     compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
     bound = compiled.construct_params(params)
     positional = compiled.positiontup
-    arguments: Any = [bound[name] for name in positional] if positional is not None else bound
-    return _driver_rows(conn, str(compiled), arguments)
+    return str(compiled), [bound[name] for name in positional] if positional is not None else bound
+
+
+def _fetch_all(conn: Connection, query: Any, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+    """Rows as the DBAPI cursor returns them: SQLAlchemy's row objects cost more than the query at 100k rows."""
+    return _driver_rows(conn, *_compiled(conn, query, params))
 
 
 def _driver_rows(conn: Connection, sql: str, arguments: Any) -> list[tuple[Any, ...]]:
@@ -137,9 +141,21 @@ def _driver_rows(conn: Connection, sql: str, arguments: Any) -> list[tuple[Any, 
     return rows
 
 
+def _stream(conn: Connection, query: Any, size: int = 10_000) -> Iterator[tuple[Any, ...]]:
+    """Like :func:`_fetch_all`, ``size`` rows at a time: a million rows never sit in memory at once."""
+    sql, arguments = _compiled(conn, query)
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql, arguments)
+        while rows := cursor.fetchmany(size):
+            yield from rows
+    finally:
+        cursor.close()
+
+
 def _in_chunks(query: Any, column: Any, ids: Sequence[int] | None, conn: Connection) -> Iterable[tuple[Any, ...]]:
     if ids is None:
-        yield from _fetch_all(conn, query)
+        yield from _stream(conn, query)
         return
     for start in range(0, len(ids), CHUNK):
         yield from _fetch_all(conn, query.where(column.in_(list(ids[start : start + CHUNK]))))
@@ -194,10 +210,11 @@ _SQLITE_EPOCH = "((julianday({}) - 2440587.5) * 86400.0)"
 
 def resource_rows(
     conn: Connection, run_id: str, between: tuple[int, int] | None = None
-) -> list[tuple[int, int, float | None, float | None, float | None, float | None]]:
+) -> Iterable[tuple[int, int, float | None, float | None, float | None, float | None]]:
     """``(task_id, try_id, at, interval, cpu_time, resident)`` of the run's resource samples, in time order per try.
 
     ``between``: only rows with a rowid in (after, upto] (SQLite), in the order they were written.
+    Without it, every sample of the run, streamed (read them before the next query).
     """
     if between is not None:
         rows = conn.exec_driver_sql(
@@ -220,7 +237,7 @@ def resource_rows(
         .where(unindexed(r.run_id) == run_id)
         .order_by(r.try_id, r.task_id, r.timestamp)  # the primary key's order, which needs no sort
     )
-    return _fetch_all(conn, query)
+    return _stream(conn, query)
 
 
 def node_sample_rows(
