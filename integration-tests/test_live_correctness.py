@@ -40,6 +40,21 @@ def held_still(counts: collections.Counter[str]) -> bool:
     )
 
 
+def held_still_raced(counts: collections.Counter[str]) -> bool:
+    """:func:`held_still`, but both running tasks may show "launched": their workers stamped "running"
+    before the DataFlowKernel stamped their launch (seen once in CI, on a loaded machine)."""
+    wanted = {**MID_RUN_STATES, "running": 0}
+    return all(counts[state] >= n for state, n in wanted.items()) and counts["launched"] + counts["running"] == 4
+
+
+def wait_held(run: Any) -> None:
+    """Wait until the workflow holds still, with a task shown running if that ever happens within 60 s."""
+    try:
+        run.wait_for(held_still, timeout=60)
+    except AssertionError:
+        run.wait_for(held_still_raced, timeout=60)
+
+
 def apps_of(db: Path, run_id: str) -> dict[int, str]:
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
         return dict(conn.execute("select task_id, task_func_name from task where run_id = ?", (run_id,)).fetchall())
@@ -56,9 +71,9 @@ def held(request: pytest.FixtureRequest, tmp_path: Path, mid_run: Callable[..., 
     """A snapshot of a real workflow's database taken mid-run, written by our hub or by Parsl's monitoring."""
     run = mid_run(tmp_path, "--monitoring", request.param)
     try:
-        run.wait_for(held_still)
+        wait_held(run)
         time.sleep(1.5)  # let resource samples and node records of the held state arrive too
-        run.wait_for(held_still)
+        wait_held(run)
         snapshot(run.db, tmp_path / "snapshot.db")
     finally:
         run.release()
@@ -82,7 +97,7 @@ def test_every_view_of_a_run_held_mid_way_agrees_with_its_status_rows(
     states = truth_of(held, run_id)
     apps = apps_of(held, run_id)
     counts = collections.Counter(states.values())
-    assert held_still(counts), counts
+    assert held_still_raced(counts), counts
     with client_for(held) as client:
         api = f"/api/workflow/{run_id}"
         summary = client.get(api).json()["summary"]
@@ -145,7 +160,7 @@ def test_charts_of_a_run_whose_workers_never_start_are_never_negative(
 
 def test_a_killed_program_s_run_is_shown_abandoned_not_completed(tmp_path: Path, mid_run: Callable[..., Any]) -> None:
     run = mid_run(tmp_path)
-    run.wait_for(held_still)
+    wait_held(run)
     run.kill()
     deadline = time.monotonic() + 60  # the hub notices its program is gone, writes what it holds, ends the run
     while True:
