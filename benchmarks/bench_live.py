@@ -15,7 +15,10 @@ Each figure is also given as a ratio to one full newest-status pass over the sam
 (``latest_states``: every task's newest status), measured in the same run, so figures from
 machines of different speeds can be compared.
 
-    python -m benchmarks.bench_live --tasks 100000 [--rate 1000] [--polls 10]
+    python -m benchmarks.bench_live --tasks 100000 [--rate 1000] [--polls 10] [--postgres]
+
+With ``--postgres`` the live run is copied into a PostgreSQL server the benchmark starts
+(as the tests do), and the writer and the dashboard use that.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import synthetic_db
+from benchmarks.postgres import PostgresServer, copy_sqlite
 
 RUN = "synthetic-run"
 POLL_EVERY = 3.0
@@ -88,11 +92,11 @@ def make_live(path: Path) -> None:
 class Writer:
     """Another process adding tasks to the run at ``rate`` status rows per second (pausable)."""
 
-    def __init__(self, path: Path, rate: float, first_task: int) -> None:
-        self.paused = path.with_suffix(".paused")
+    def __init__(self, target: str, paused: Path, rate: float, first_task: int) -> None:
+        self.paused = paused
         self.paused.unlink(missing_ok=True)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "benchmarks.live_writer", str(path), str(rate), str(first_task), str(self.paused)],
+            [sys.executable, "-m", "benchmarks.live_writer", target, str(rate), str(first_task), str(self.paused)],
             cwd=Path(__file__).parent.parent,
         )
 
@@ -214,14 +218,18 @@ def quantile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def run(workdir: Path, tasks: int, rate: float, polls: int) -> dict[str, Any]:
+def run(workdir: Path, tasks: int, rate: float, polls: int, postgres: PostgresServer | None = None) -> dict[str, Any]:
     path = workdir / f"live-{tasks}.db"
     synthetic_db.write(path, tasks)
     make_live(path)
     url = f"sqlite:///{path}"
+    if postgres is not None:
+        url = postgres.new_database()
+        copy_sqlite(path, url)
+        path.unlink()
     unit = newest_status_pass(url)
     print(f"live {tasks:,} tasks: one newest-status pass {unit:.3f} s (the unit of the ratios)", flush=True)
-    writer = Writer(path, rate, tasks + 1)
+    writer = Writer(str(path) if postgres is None else url, path.with_suffix(".paused"), rate, tasks + 1)
     results: dict[str, Any] = {"pass": unit}
     try:
         for name, page in pages(tasks).items():
@@ -248,9 +256,15 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=1000.0, help="status rows per second written meanwhile")
     parser.add_argument("--polls", type=int, default=10)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--postgres", action="store_true", help="the same run copied into a PostgreSQL it starts")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="parsl-monitor-live-") as tmp:
-        results = run(Path(tmp), args.tasks, args.rate, args.polls)
+    postgres = PostgresServer() if args.postgres else None
+    try:
+        with tempfile.TemporaryDirectory(prefix="parsl-monitor-live-") as tmp:
+            results = run(Path(tmp), args.tasks, args.rate, args.polls, postgres)
+    finally:
+        if postgres is not None:
+            postgres.stop()
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 

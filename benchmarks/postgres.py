@@ -10,11 +10,15 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import sqlite3
 import subprocess
 import tempfile
 from pathlib import Path
 
-__all__ = ("PostgresServer",)
+__all__ = ("PostgresServer", "copy_sqlite")
+
+TABLES = ("workflow", "task", "try", "status", "resource", "node", "block", "node_sample")
+"""What :func:`copy_sqlite` copies, when the SQLite file has it."""
 
 
 def _binary(name: str) -> str:
@@ -69,3 +73,34 @@ class PostgresServer:
             self._run(_binary("pg_ctl"), "-D", str(self._data), "-m", "fast", "-w", "stop")
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
+
+
+def copy_sqlite(path: Path, url: str) -> None:
+    """Copy every monitoring table of the SQLite file ``path`` into the (new) database at ``url``, by COPY.
+
+    The schema is ours (``create_or_upgrade``); times travel as the text SQLite holds.
+    """
+    import psycopg
+    from sqlalchemy import create_engine
+
+    from parsl_monitor_core.schema import create_or_upgrade
+
+    engine = create_engine(url)
+    create_or_upgrade(engine)
+    engine.dispose()
+    source = sqlite3.connect(path)
+    try:
+        present = {name for (name,) in source.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        with psycopg.connect(url.replace("+psycopg", "")) as target:
+            for table in (t for t in TABLES if t in present):
+                cursor = source.execute(f'SELECT * FROM "{table}"')  # noqa: S608 - the tables named above
+                columns = ", ".join(f'"{d[0]}"' for d in cursor.description)
+                with target.cursor().copy(f'COPY "{table}" ({columns}) FROM STDIN') as copy:
+                    while rows := cursor.fetchmany(10_000):
+                        for row in rows:
+                            copy.write_row(row)
+            target.commit()
+            target.autocommit = True
+            target.execute("VACUUM ANALYZE")
+    finally:
+        source.close()

@@ -216,19 +216,22 @@ def test_a_model_followed_batch_by_batch_equals_one_built_at_the_end_and_the_tru
     engine, path = fresh_db(f"run-{next(counter)}.db")
     db = open_database(path)
     followed = RunModel(RUN)
+    charts_late = RunModel(RUN)  # a task list open during the run; the summary's charts asked for at the end
     with db.engine.connect() as conn:
         followed.refresh(conn)
         followed.resources(conn)  # followed from the start, as on a page opened before the run
+        followed.axis(None)  # the summary's timeline too
         for batch in written:
             write(engine, batch)
             followed.refresh(conn)
             followed.summary()  # as a page open during the run: phases then follow row by row
+            charts_late.refresh(conn)
         built = RunModel(RUN)
         built.refresh(conn)
-        followed_seen, built_seen = seen(followed, conn), seen(built, conn)
+        followed_seen, built_seen, late_seen = seen(followed, conn), seen(built, conn), seen(charts_late, conn)
     db.engine.dispose()
     engine.dispose()
-    assert followed_seen == built_seen
+    assert followed_seen == built_seen == late_seen
     states = {row.task_id: row.state for row in built.task_page(TaskFilter(per_page=1000)).rows}
     assert {t: s for t, s in states.items() if s != "unknown"} == truth(written)
     counts = collections.Counter(s for s in states.values() if s != "unknown")

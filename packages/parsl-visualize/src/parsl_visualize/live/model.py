@@ -276,11 +276,14 @@ class RunModel:
         self.began = NO_TIME
         self.completed: float | None = None
         self.timeline: SlotSeries | None = None
-        self._positions: tuple[int, ...] | None = None
+        self._positions: run_rows.Marks | None = None
         self._changes = 0
         self._built = False
         self._usage: ResourceUsage | None = None
-        self._samples_at: tuple[int, int] | None = None
+        self._samples_at: run_rows.SampleMarks | None = None
+        self._resources_seen: set[tuple[Any, ...]] = set()
+        self._nodes_seen: set[tuple[Any, ...]] = set()
+        """PostgreSQL: samples taken that the next read returns again (see ``run_rows``)."""
         self._node_samples = False
         self._roots: tuple[int, dict[int, int | None]] | None = None
         self._report: tuple[tuple[int, int], FailureReport] | None = None
@@ -303,12 +306,10 @@ class RunModel:
             began, completed = times
             changed = completed != self.completed
             self.began, self.completed = began, completed
-            if self.timeline is None:
-                self.timeline = SlotSeries(began)
             if not self._built:
                 self._build(conn)
                 changed = True
-            elif self._positions is None:  # PostgreSQL: rows cannot be followed; read the run again
+            elif self._positions is None:  # neither SQLite nor PostgreSQL: rows cannot be followed; read the run again
                 changed = self._rebuild(conn) or changed
             else:
                 changed = self._follow(conn) or changed
@@ -336,11 +337,10 @@ class RunModel:
             set_try(position, try_id, times)
             if failure:
                 record_failure(position, try_id, failure, host, _ended(times))
-        self._count_everything()
-        self._built = True
+        self._built = True  # the timeline is counted when a page first asks for it (the summary's charts)
 
     def _count_everything(self) -> None:
-        """Put every task's and try's intervals on a new timeline in one pass (a build's fast path)."""
+        """Put every task's and try's intervals on a new timeline in one pass; later rows then move it."""
         tasks = self.tasks
         timeline = self.timeline = SlotSeries(self.began)
         times = (tasks.invoked, tasks.returned, tasks.launched, tasks.running, tasks.ended)
@@ -400,8 +400,8 @@ class RunModel:
             return False
         tasks = self.tasks
         touched: dict[int, None] = {}
-        status_after, task_after, try_after = after
-        status_upto, task_upto, try_upto = upto
+        status_after, task_after, try_after, _ = after
+        status_upto, task_upto, try_upto, _ = upto
         for task_id, _try_id, state, key in run_rows.new_statuses(conn, self.run_id, status_after, status_upto):
             tasks.apply_status(tasks.slot(task_id), state, key)
             touched[task_id] = None
@@ -498,11 +498,12 @@ class RunModel:
         with self.lock:
             if self._usage is None:
                 self._node_samples = inspect(conn).has_table("node_sample")
-                self._samples_at = run_rows.sample_positions(conn, self._node_samples)
+                self._samples_at = marks = run_rows.sample_positions(conn, self._node_samples)
+                start = marks or run_rows.SampleMarks(0, 0)  # where rows cannot be followed, never read again
                 usage = ResourceUsage(self.began)
-                usage.load_samples(self.tasks, run_rows.resource_rows(conn, self.run_id))
+                usage.load_samples(self.tasks, run_rows.resource_rows(conn, self.run_id, start, self._resources_seen))
                 if self._node_samples:
-                    usage.add_node_samples(run_rows.node_sample_rows(conn, self.run_id))
+                    usage.add_node_samples(run_rows.node_sample_rows(conn, self.run_id, start, self._nodes_seen))
                 self._usage = usage
             return self._usage
 
@@ -514,9 +515,11 @@ class RunModel:
         if upto is None or upto == after:
             return False
         before = (self._usage.samples, self._usage.node_samples)
-        self._usage.add_samples(self.tasks, run_rows.resource_rows(conn, self.run_id, (after[0], upto[0])))
+        resources = run_rows.new_resource_rows(conn, self.run_id, after, upto, self._resources_seen)
+        self._usage.add_samples(self.tasks, resources)
         if self._node_samples:
-            self._usage.add_node_samples(run_rows.node_sample_rows(conn, self.run_id, (after[1], upto[1])))
+            nodes = run_rows.new_node_sample_rows(conn, self.run_id, after, upto, self._nodes_seen)
+            self._usage.add_node_samples(nodes)
         self._samples_at = upto
         return (self._usage.samples, self._usage.node_samples) != before
 
@@ -800,7 +803,10 @@ class RunModel:
         """The timeline's buckets, up to the run's end or, while it runs, ``now``."""
         with self.lock:
             if self.timeline is None:
-                return None
+                if not self._built:
+                    return None
+                self._count_everything()
+                assert self.timeline is not None  # noqa: S101 - just counted
             end = self.completed if self.completed is not None else now
             if end is not None:
                 self.timeline.reach(end)

@@ -6,6 +6,15 @@ the size of the run. Task and try rows are updated in place, but every update co
 with a status row (Parsl's DatabaseManager and our hub both write one per task message),
 so the tasks named by new status rows are the ones to read again.
 
+PostgreSQL has no such rowid, but every row version carries the transaction that wrote
+it (``xmin``). A model remembers the oldest transaction still running when it read
+(its snapshot's xmin); next time, the rows written by that transaction or a later one
+are new: those committed since, and some read already, which are taken again (status,
+task and try rows are taken idempotently; samples are told apart by their ``xmin``).
+Finding them is a scan of the run's rows without sorting or building anything, a
+fraction of a newest-status pass. An update in place gets a new ``xmin``, so updated
+task and try rows are found even without their status row.
+
 Rows are plain tuples: at a million tasks, an object per row would cost seconds.
 Times are seconds since 1970 in the database's zone (see ``sqltime.epoch``), except the
 status time, kept as text: it orders statuses to the microsecond.
@@ -13,9 +22,9 @@ status time, kept as text: it orders statuses to the microsecond.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from sqlalchemy import String, case, func, select, type_coerce
+from sqlalchemy import String, case, func, literal_column, select, text, type_coerce
 
 from parsl_monitor_core.schema import NodeSample, table_of
 from parsl_visualize.queries._common import RESOURCE, STATUS, TASK, TRY, WORKFLOW, unindexed
@@ -30,7 +39,13 @@ if TYPE_CHECKING:
 __all__ = (
     "CHUNK",
     "FOLLOWED",
+    "Marks",
+    "NodeSampleTuple",
+    "ResourceTuple",
+    "SampleMarks",
     "TryTuple",
+    "new_node_sample_rows",
+    "new_resource_rows",
     "new_statuses",
     "new_task_ids",
     "newest_statuses",
@@ -57,28 +72,76 @@ def status_key(timestamp: Any, state: str) -> str:
     SQLite hands times back as the text it stores (fixed width, to the microsecond);
     PostgreSQL as datetimes, written here in the same form.
     """
-    text = timestamp if isinstance(timestamp, str) else timestamp.isoformat(sep=" ", timespec="microseconds")
-    return f"{text}{'1' if state in FINAL_STATES else '0'}{state}"
+    written = timestamp if isinstance(timestamp, str) else timestamp.isoformat(sep=" ", timespec="microseconds")
+    return f"{written}{'1' if state in FINAL_STATES else '0'}{state}"
 
 
 FOLLOWED = ("status", "task", "try")
 """Tables whose new rows a model reads: status rows, and task and try rows a writer added without one."""
 
 
-def positions(conn: Connection) -> tuple[int, ...] | None:
-    """Where each :data:`FOLLOWED` table ends now (SQLite: its largest rowid); None where rows cannot be followed."""
+class Marks(NamedTuple):
+    """Where a model stopped reading the :data:`FOLLOWED` tables.
+
+    SQLite: each table's largest rowid. PostgreSQL: for every table the oldest transaction
+    still running (rows from it on are read next time), and the whole snapshot, which any
+    commit changes (equal marks: nothing was committed since).
+    """
+
+    status: int
+    task: int
+    try_: int
+    snapshot: str = ""
+
+
+class SampleMarks(NamedTuple):
+    """Where a model stopped reading the resource and node_sample tables (as :class:`Marks`)."""
+
+    resource: int
+    node: int
+    snapshot: str = ""
+
+
+def _pg_snapshot(conn: Connection) -> tuple[int, str]:
+    """The current snapshot's xmin (the oldest transaction still running) and its text."""
+    snapshot = str(conn.exec_driver_sql("SELECT pg_current_snapshot()::text").scalar_one())
+    return int(snapshot.split(":", 1)[0]), snapshot
+
+
+def positions(conn: Connection) -> Marks | None:
+    """Where each :data:`FOLLOWED` table ends now; None where rows cannot be followed (not SQLite or PostgreSQL)."""
+    if conn.dialect.name == "postgresql":
+        oldest, snapshot = _pg_snapshot(conn)
+        return Marks(oldest, oldest, oldest, snapshot)
     if conn.dialect.name != "sqlite":
         return None
     row = conn.exec_driver_sql(
         'SELECT (SELECT max(rowid) FROM status), (SELECT max(rowid) FROM task), (SELECT max(rowid) FROM "try")'
     ).one()
-    return tuple(int(value or 0) for value in row)
+    status, task, try_ = (int(value or 0) for value in row)
+    return Marks(status, task, try_)
+
+
+_PG_NEWER = "run_id = :run AND age(xmin) <= age(CAST(:after AS xid))"
+"""PostgreSQL: the run's rows written by transaction ``after`` or a later one (``age`` counts modulo 2^32)."""
+
+
+def _pg_after(after: int) -> str:
+    return str(after % 2**32)  # xmin holds the low 32 bits of a transaction id
+
+
+def _is_newer(xmin: int, after: int) -> bool:
+    """PostgreSQL: whether a row's ``xmin`` is transaction ``after`` or a later one (as :data:`_PG_NEWER`)."""
+    return (xmin - after) % 2**32 < 2**31
 
 
 def new_task_ids(conn: Connection, table: str, run_id: str, after: int, upto: int) -> list[int]:
-    """Task ids of rows of ``task`` or ``try`` added in the rowid range (after, upto] (SQLite)."""
+    """Task ids of rows of ``task`` or ``try`` added since ``after`` (see :class:`Marks`)."""
     if table not in {"task", "try"}:
         raise ValueError(f"not a followed table: {table}")
+    if conn.dialect.name == "postgresql":
+        query = text(f'SELECT task_id FROM "{table}" WHERE {_PG_NEWER}')  # noqa: S608 - one of two names
+        return list(conn.execute(query, {"run": run_id, "after": _pg_after(after)}).scalars())
     rows = _driver_rows(
         conn,
         f'SELECT task_id FROM "{table}" WHERE rowid > ? AND rowid <= ? AND +run_id = ?',  # noqa: S608 - one of two names
@@ -106,7 +169,11 @@ def newest_statuses(conn: Connection, run_id: str) -> Iterable[tuple[int, str, s
 
 
 def new_statuses(conn: Connection, run_id: str, after: int, upto: int) -> list[tuple[int, int, str, str]]:
-    """``(task_id, try_id, state, key)`` of the run's status rows with a rowid in (after, upto] (SQLite)."""
+    """``(task_id, try_id, state, key)`` of the run's status rows added since ``after`` (see :class:`Marks`)."""
+    if conn.dialect.name == "postgresql":
+        query = text(f"SELECT task_id, try_id, task_status_name, timestamp FROM status WHERE {_PG_NEWER}")  # noqa: S608
+        found = conn.execute(query, {"run": run_id, "after": _pg_after(after)})
+        return [(task_id, try_id, state, status_key(at, state)) for task_id, try_id, state, at in found]
     rows = _driver_rows(
         conn,
         # "+run_id": a range scan of the new rowids, never the run's index (which would read the whole run)
@@ -196,65 +263,139 @@ def try_rows(conn: Connection, run_id: str, ids: Sequence[int] | None = None) ->
     return _in_chunks(query, y.task_id, ids, conn)
 
 
-def sample_positions(conn: Connection, node_samples: bool) -> tuple[int, int] | None:
-    """Where the resource and node_sample tables end now (SQLite rowids); None where rows cannot be followed."""
+def sample_positions(conn: Connection, node_samples: bool) -> SampleMarks | None:
+    """Where the resource and node_sample tables end now (as :func:`positions`); None where rows cannot be followed."""
+    if conn.dialect.name == "postgresql":
+        oldest, snapshot = _pg_snapshot(conn)
+        return SampleMarks(oldest, oldest, snapshot)
     if conn.dialect.name != "sqlite":
         return None
     nodes = "(SELECT max(rowid) FROM node_sample)" if node_samples else "0"
     row = conn.exec_driver_sql(f"SELECT (SELECT max(rowid) FROM resource), {nodes}").one()  # noqa: S608 - constant text
-    return int(row[0] or 0), int(row[1] or 0)
+    return SampleMarks(int(row[0] or 0), int(row[1] or 0))
 
 
 _SQLITE_EPOCH = "((julianday({}) - 2440587.5) * 86400.0)"
+_XMIN: ColumnElement[int] = literal_column("xmin::text::bigint")
+
+ResourceTuple = tuple[int, int, float | None, float | None, float | None, float | None]
+"""``(task_id, try_id, at, interval, cpu_time, resident)`` of a resource sample."""
+NodeSampleTuple = tuple[str, float | None, float | None, float | None]
+"""``(hostname, at, cpu_percent, memory_used)`` of a node agent sample."""
+
+
+def _resource_columns() -> tuple[Any, ...]:
+    r = RESOURCE.c
+    return (
+        r.task_id,
+        r.try_id,
+        epoch(r.timestamp),
+        r.resource_monitoring_interval,
+        r.psutil_process_time_user + r.psutil_process_time_system,
+        r.psutil_process_memory_resident,
+    )
 
 
 def resource_rows(
-    conn: Connection, run_id: str, between: tuple[int, int] | None = None
-) -> Iterable[tuple[int, int, float | None, float | None, float | None, float | None]]:
-    """``(task_id, try_id, at, interval, cpu_time, resident)`` of the run's resource samples, in time order per try.
+    conn: Connection, run_id: str, marks: SampleMarks, seen: set[tuple[Any, ...]]
+) -> Iterable[ResourceTuple]:
+    """Every resource sample of the run, in time order per try, streamed (read them before the next query).
 
-    ``between``: only rows with a rowid in (after, upto] (SQLite), in the order they were written.
-    Without it, every sample of the run, streamed (read them before the next query).
+    ``marks`` are where the read begins; ``seen`` (PostgreSQL) gets the rows a read from them returns again.
     """
-    if between is not None:
-        rows = conn.exec_driver_sql(
-            f"SELECT task_id, try_id, {_SQLITE_EPOCH.format('timestamp')}, resource_monitoring_interval, "  # noqa: S608
-            "psutil_process_time_user + psutil_process_time_system, psutil_process_memory_resident "
-            "FROM resource WHERE rowid > ? AND rowid <= ? AND +run_id = ? ORDER BY rowid",
-            (*between, run_id),
-        )
-        return [tuple(row) for row in rows]
     r = RESOURCE.c
+    if conn.dialect.name == "postgresql":
+        query = select(_XMIN, *_resource_columns()).where(r.run_id == run_id).order_by(r.try_id, r.task_id, r.timestamp)
+        return _remembered(_stream(conn, query), seen, marks.resource)
     query = (
-        select(
-            r.task_id,
-            r.try_id,
-            epoch(r.timestamp),
-            r.resource_monitoring_interval,
-            r.psutil_process_time_user + r.psutil_process_time_system,
-            r.psutil_process_memory_resident,
-        )
+        select(*_resource_columns())
         .where(unindexed(r.run_id) == run_id)
         .order_by(r.try_id, r.task_id, r.timestamp)  # the primary key's order, which needs no sort
     )
     return _stream(conn, query)
 
 
-def node_sample_rows(
-    conn: Connection, run_id: str, between: tuple[int, int] | None = None
-) -> list[tuple[str, float | None, float | None, float | None]]:
-    """``(hostname, at, cpu_percent, memory_used)`` of the run's node agent samples."""
-    if between is not None:
-        rows = conn.exec_driver_sql(
-            f"SELECT hostname, {_SQLITE_EPOCH.format('timestamp')}, cpu_percent, memory_used FROM node_sample "  # noqa: S608
-            "WHERE rowid > ? AND rowid <= ? AND +run_id = ?",
-            (*between, run_id),
+def new_resource_rows(
+    conn: Connection, run_id: str, after: SampleMarks, upto: SampleMarks, seen: set[tuple[Any, ...]]
+) -> list[ResourceTuple]:
+    """The run's resource samples written since ``after``, in time order per try.
+
+    ``seen`` (PostgreSQL): the rows already taken that may be read again; kept up to date here.
+    """
+    if conn.dialect.name == "postgresql":
+        r = RESOURCE.c
+        query = (
+            select(_XMIN, *_resource_columns())
+            .where(text(_PG_NEWER).bindparams(run=run_id, after=_pg_after(after.resource)))
+            .order_by(r.try_id, r.task_id, r.timestamp)
         )
-        return [tuple(row) for row in rows]
-    n = table_of(NodeSample).c
-    return _fetch_all(
-        conn, select(n.hostname, epoch(n.timestamp), n.cpu_percent, n.memory_used).where(n.run_id == run_id)
+        return _unseen(conn.execute(query), seen, upto.resource)
+    rows = conn.exec_driver_sql(
+        f"SELECT task_id, try_id, {_SQLITE_EPOCH.format('timestamp')}, resource_monitoring_interval, "  # noqa: S608
+        "psutil_process_time_user + psutil_process_time_system, psutil_process_memory_resident "
+        "FROM resource WHERE rowid > ? AND rowid <= ? AND +run_id = ? ORDER BY rowid",
+        (after.resource, upto.resource, run_id),
     )
+    return [tuple(row) for row in rows]
+
+
+def _node_sample_columns() -> tuple[Any, ...]:
+    n = table_of(NodeSample).c
+    return n.hostname, epoch(n.timestamp), n.cpu_percent, n.memory_used
+
+
+def node_sample_rows(
+    conn: Connection, run_id: str, marks: SampleMarks, seen: set[tuple[Any, ...]]
+) -> list[NodeSampleTuple]:
+    """Every node agent sample of the run (``marks`` and ``seen`` as in :func:`resource_rows`)."""
+    n = table_of(NodeSample).c
+    if conn.dialect.name == "postgresql":
+        rows = _fetch_all(conn, select(_XMIN, *_node_sample_columns()).where(n.run_id == run_id))
+        return list(_remembered(rows, seen, marks.node))
+    return _fetch_all(conn, select(*_node_sample_columns()).where(n.run_id == run_id))
+
+
+def new_node_sample_rows(
+    conn: Connection, run_id: str, after: SampleMarks, upto: SampleMarks, seen: set[tuple[Any, ...]]
+) -> list[NodeSampleTuple]:
+    """The run's node agent samples written since ``after`` (``seen`` as in :func:`new_resource_rows`)."""
+    if conn.dialect.name == "postgresql":
+        query = select(_XMIN, *_node_sample_columns()).where(
+            text(_PG_NEWER).bindparams(run=run_id, after=_pg_after(after.node))
+        )
+        return _unseen(conn.execute(query), seen, upto.node)
+    rows = conn.exec_driver_sql(
+        f"SELECT hostname, {_SQLITE_EPOCH.format('timestamp')}, cpu_percent, memory_used FROM node_sample "  # noqa: S608
+        "WHERE rowid > ? AND rowid <= ? AND +run_id = ?",
+        (after.node, upto.node, run_id),
+    )
+    return [tuple(row) for row in rows]
+
+
+def _unseen(rows: Iterable[Any], seen: set[tuple[Any, ...]], upto: int) -> list[Any]:
+    """PostgreSQL: ``rows`` (``xmin`` first) not in ``seen``, without their ``xmin``.
+
+    ``seen`` becomes the rows read here that the next read, from ``upto`` on, returns again:
+    a sample counted twice would count twice in the charts.
+    """
+    known = set(seen)
+    seen.clear()
+    fresh = []
+    for row in rows:
+        key = tuple(row)
+        if _is_newer(key[0], upto):
+            seen.add(key)
+        if key not in known:
+            fresh.append(key[1:])
+    return fresh
+
+
+def _remembered(rows: Iterable[Any], seen: set[tuple[Any, ...]], upto: int) -> Iterator[Any]:
+    """``rows`` without their ``xmin`` (first); the rows a read from ``upto`` on returns again go into ``seen``."""
+    for row in rows:
+        if _is_newer(row[0], upto):
+            seen.add(tuple(row))
+        yield tuple(row[1:])
 
 
 def workflow_times(conn: Connection, run_id: str) -> tuple[float, float | None] | None:
