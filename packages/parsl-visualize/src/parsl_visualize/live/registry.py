@@ -1,7 +1,7 @@
 """The runs held in memory: built on first view, refreshed at most a few times a second, evicted when too many.
 
 A model costs memory in proportion to its run (docs/benchmarks.md measures it: about
-0.6 GB for a million tasks, another 0.4 GB once their resource samples are read), so the
+0.5 GB for a million tasks, another 0.2 GB once their resource samples are read), so the
 registry keeps models up to a total number of tasks and drops the least recently used
 beyond it; a dropped run is built again if viewed again.
 """

@@ -20,6 +20,7 @@ import collections
 import dataclasses
 import itertools
 import math
+from array import array
 from typing import TYPE_CHECKING, Any
 
 from parsl_visualize.live.slots import SlotSeries
@@ -97,19 +98,43 @@ class NodeUsage:
     memory_used: dict[str, list[float | None]]
 
 
-class _Try:
-    """What the samples of one try add up to so far."""
+_TRY_BITS = 32
 
-    __slots__ = ("app", "cpu", "first", "last", "last_cpu", "peak", "samples", "sum")
 
-    def __init__(self, app: int, at: float, cpu: float) -> None:
-        self.app = app
-        self.first = self.last = at
-        self.last_cpu = cpu
-        self.cpu = 0.0
-        self.peak = 0.0
-        self.sum = 0.0
-        self.samples = 0
+def _try_key(task_id: int, try_id: int) -> int | tuple[int, int]:
+    """One int per try (a tuple of two costs about 100 bytes more); a tuple for a try id no int key holds."""
+    return (task_id << _TRY_BITS) | try_id if 0 <= try_id < 1 << _TRY_BITS else (task_id, try_id)
+
+
+class _Tries:
+    """What the samples of each try add up to so far, one column per figure.
+
+    Columns rather than an object per try: a million tries cost about 60 MB here instead
+    of about 400 MB (an object, its dict entry, its tuple key and six float objects each).
+    """
+
+    def __init__(self) -> None:
+        self.row: dict[int | tuple[int, int], int] = {}
+        self.app = array("l")
+        self.first = array("d")
+        self.last = array("d")
+        self.last_cpu = array("d")
+        self.cpu = array("d")
+        self.peak = array("d")
+        self.sum = array("d")
+        self.samples = array("q")
+
+    def add(self, key: int | tuple[int, int], app: int, at: float, cpu: float) -> int:
+        """A new try whose first sample is at ``at`` with CPU time ``cpu``; its row."""
+        row = self.row[key] = len(self.app)
+        self.app.append(app)
+        self.first.append(at)
+        self.last.append(at)
+        self.last_cpu.append(cpu)
+        for column in (self.cpu, self.peak, self.sum):
+            column.append(0.0)
+        self.samples.append(0)
+        return row
 
 
 class ResourceUsage:
@@ -121,7 +146,7 @@ class ResourceUsage:
         """The longest sampling interval seen: buckets are never narrower."""
         self.samples = 0
         self.node_samples = 0
-        self._tries: dict[tuple[int, int], _Try] = {}
+        self._tries = _Tries()
         self._memory_bins: dict[int, collections.Counter[int]] = collections.defaultdict(collections.Counter)
         self._cpu_bins: dict[int, collections.Counter[int]] = collections.defaultdict(collections.Counter)
         self._app_cpu: dict[int, float] = collections.defaultdict(float)
@@ -132,21 +157,23 @@ class ResourceUsage:
         self._nodes: set[str] = set()
         self._max_try = 0
 
-    def _forget(self, usage: _Try) -> None:
-        app = usage.app
-        self._memory_bins[app][_bin(usage.peak)] -= 1
-        self._cpu_bins[app][_bin(usage.cpu)] -= 1
-        self._app_cpu[app] -= usage.cpu
-        self._app_span[app] -= usage.last - usage.first
-        self._app_held[app] -= usage.sum / usage.samples / usage.peak if usage.peak else 0.0
+    def _forget(self, row: int) -> None:
+        tries = self._tries
+        app, peak, cpu = tries.app[row], tries.peak[row], tries.cpu[row]
+        self._memory_bins[app][_bin(peak)] -= 1
+        self._cpu_bins[app][_bin(cpu)] -= 1
+        self._app_cpu[app] -= cpu
+        self._app_span[app] -= tries.last[row] - tries.first[row]
+        self._app_held[app] -= tries.sum[row] / tries.samples[row] / peak if peak else 0.0
 
-    def _count(self, usage: _Try) -> None:
-        app = usage.app
-        self._memory_bins[app][_bin(usage.peak)] += 1
-        self._cpu_bins[app][_bin(usage.cpu)] += 1
-        self._app_cpu[app] += usage.cpu
-        self._app_span[app] += usage.last - usage.first
-        self._app_held[app] += usage.sum / usage.samples / usage.peak if usage.peak else 0.0
+    def _count(self, row: int) -> None:
+        tries = self._tries
+        app, peak, cpu = tries.app[row], tries.peak[row], tries.cpu[row]
+        self._memory_bins[app][_bin(peak)] += 1
+        self._cpu_bins[app][_bin(cpu)] += 1
+        self._app_cpu[app] += cpu
+        self._app_span[app] += tries.last[row] - tries.first[row]
+        self._app_held[app] += tries.sum[row] / tries.samples[row] / peak if peak else 0.0
 
     def load_samples(self, tasks: TaskStore, rows: Iterable[tuple[Any, ...]]) -> None:
         """All of a run's resource rows, grouped by try in time order (a build's fast path).
@@ -158,44 +185,30 @@ class ResourceUsage:
         memory_points: dict[str, list[tuple[float, float]]] = collections.defaultdict(list)
         interval_seen = self.interval
         held = 0
-        for (task_id, try_id), samples in itertools.groupby(rows, key=_try_key):
+        tries = self._tries
+        for (task_id, try_id), samples in itertools.groupby(rows, key=_task_and_try):
             app, host = tasks.app_and_host(task_id, try_id)
-            cpu_series, memory_series = cpu_points[f"cpu@{host}"], memory_points[f"memory@{host}"]
-            usage: _Try | None = None
-            previous_cpu = 0.0
-            for _task, _try, at, interval, cpu_time, resident in samples:
-                if at is None:
-                    continue
-                cpu_now, rss = cpu_time or 0.0, resident or 0.0
-                if usage is None:
-                    usage = _Try(app, at, cpu_now)
-                else:
-                    grown = cpu_now - previous_cpu
-                    if grown > 0:
-                        usage.cpu += grown
-                        cpu_series.append((at, grown))
-                previous_cpu = cpu_now
-                usage.last = at
-                usage.peak = max(usage.peak, rss)
-                usage.sum += rss
-                usage.samples += 1
-                if interval and interval > 0:
-                    interval_seen = max(interval_seen, interval)
-                    memory_series.append((at, rss * interval))
-            if usage is None:
+            summed = _sum_try(samples, cpu_points[f"cpu@{host}"], memory_points[f"memory@{host}"])
+            if summed is None:
                 continue
-            usage.last_cpu = previous_cpu
-            old = self._tries.get((task_id, try_id))
-            if old is not None:  # cannot happen in one read of a run; kept exact anyway
-                self._forget(old)
-                self._app_tries[old.app] -= 1
-            self._tries[(task_id, try_id)] = usage
+            first, last, previous_cpu, cpu_used, peak, held_sum, count, interval = summed
+            interval_seen = max(interval_seen, interval)
+            key = _try_key(task_id, try_id)
+            row = tries.row.get(key)
+            if row is not None:  # cannot happen in one read of a run; kept exact anyway
+                self._forget(row)
+                self._app_tries[tries.app[row]] -= 1
+                tries.app[row], tries.first[row], tries.last_cpu[row] = app, first, previous_cpu
+            else:
+                row = tries.add(key, app, first, previous_cpu)
+            tries.last[row], tries.cpu[row], tries.peak[row] = last, cpu_used, peak
+            tries.sum[row], tries.samples[row] = held_sum, count
             self._max_try = max(self._max_try, try_id)
-            self._app_tries[usage.app] += 1
-            self._count(usage)
+            self._app_tries[app] += 1
+            self._count(row)
             self._hosts.add(host)
-            self.samples += usage.samples
-            held += usage.samples
+            self.samples += count
+            held += count
             if held >= POINTS_HELD:
                 self._put_on_slots(cpu_points, memory_points)
                 held = 0
@@ -213,31 +226,32 @@ class ResourceUsage:
         add = self.slots.add_values
         cpu_points: dict[str, list[tuple[float, float]]] = collections.defaultdict(list)
         memory_points: dict[str, list[tuple[float, float]]] = collections.defaultdict(list)
+        tries = self._tries
         for task_id, try_id, at, interval, cpu_time, resident in rows:
             if at is None:
                 continue
-            key = (task_id, try_id)
+            key = _try_key(task_id, try_id)
             app, host = tasks.app_and_host(task_id, try_id)
             cpu_now = cpu_time or 0.0
             rss = resident or 0.0
-            usage = self._tries.get(key)
-            if usage is None:
-                usage = self._tries[key] = _Try(app, at, cpu_now)
+            row = tries.row.get(key)
+            if row is None:
+                row = tries.add(key, app, at, cpu_now)
                 self._max_try = max(self._max_try, try_id)
-                self._app_tries[usage.app] += 1
+                self._app_tries[app] += 1
             else:
-                self._forget(usage)
-            if at >= usage.last:
-                grown = max(0.0, cpu_now - usage.last_cpu)
-                usage.cpu += grown
-                usage.last, usage.last_cpu = at, cpu_now
+                self._forget(row)
+            if at >= tries.last[row]:
+                grown = max(0.0, cpu_now - tries.last_cpu[row])
+                tries.cpu[row] += grown
+                tries.last[row], tries.last_cpu[row] = at, cpu_now
                 if grown:
                     cpu_points[f"cpu@{host}"].append((at, grown))
-            usage.first = min(usage.first, at)
-            usage.peak = max(usage.peak, rss)
-            usage.sum += rss
-            usage.samples += 1
-            self._count(usage)
+            tries.first[row] = min(tries.first[row], at)
+            tries.peak[row] = max(tries.peak[row], rss)
+            tries.sum[row] += rss
+            tries.samples[row] += 1
+            self._count(row)
             if interval and interval > 0:
                 self.interval = max(self.interval, float(interval))
                 memory_points[f"memory@{host}"].append((at, rss * interval))
@@ -249,14 +263,15 @@ class ResourceUsage:
 
     def move_app(self, task_id: int, old: int, new: int) -> None:
         """A task's app became known after its samples arrived: count its tries under the new app."""
+        tries = self._tries
         for try_id in range(self._max_try + 1):
-            usage = self._tries.get((task_id, try_id))
-            if usage is not None and usage.app == old:
-                self._forget(usage)
+            row = tries.row.get(_try_key(task_id, try_id))
+            if row is not None and tries.app[row] == old:
+                self._forget(row)
                 self._app_tries[old] -= 1
-                usage.app = new
+                tries.app[row] = new
                 self._app_tries[new] += 1
-                self._count(usage)
+                self._count(row)
 
     def add_node_samples(self, rows: list[tuple[Any, ...]]) -> None:
         """Node agent rows ``(hostname, at, cpu_percent, memory_used)``."""
@@ -343,5 +358,39 @@ class ResourceUsage:
         )
 
 
-def _try_key(row: tuple[Any, ...]) -> tuple[int, int]:
+def _task_and_try(row: tuple[Any, ...]) -> tuple[int, int]:
     return row[0], row[1]
+
+
+def _sum_try(
+    samples: Iterable[tuple[Any, ...]],
+    cpu_series: list[tuple[float, float]],
+    memory_series: list[tuple[float, float]],
+) -> tuple[float, float, float, float, float, float, int, float] | None:
+    """One try's samples in time order, summed (a build's fast path), their points added to the series.
+
+    Returns ``(first, last, last_cpu, cpu, peak, sum, samples, longest interval)``; None without a timed sample.
+    """
+    first = last = math.nan
+    cpu_used = peak = held_sum = previous_cpu = longest = 0.0
+    count = 0
+    for _task, _try, at, interval, cpu_time, resident in samples:
+        if at is None:
+            continue
+        cpu_now, rss = cpu_time or 0.0, resident or 0.0
+        if not count:
+            first = at
+        else:
+            grown = cpu_now - previous_cpu
+            if grown > 0:
+                cpu_used += grown
+                cpu_series.append((at, grown))
+        previous_cpu = cpu_now
+        last = at
+        peak = max(peak, rss)
+        held_sum += rss
+        count += 1
+        if interval and interval > 0:
+            longest = max(longest, interval)
+            memory_series.append((at, rss * interval))
+    return (first, last, previous_cpu, cpu_used, peak, held_sum, count, longest) if count else None
