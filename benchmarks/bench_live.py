@@ -15,7 +15,7 @@ Each figure is also given as a ratio to one full newest-status pass over the sam
 (``latest_states``: every task's newest status), measured in the same run, so figures from
 machines of different speeds can be compared.
 
-    python -m benchmarks.bench_live --tasks 100000 [--rate 1000] [--polls 10] [--postgres]
+    python -m benchmarks.bench_live --tasks 100000 [--rate 1000] [--polls 10] [--postgres] [--page NAME ...]
 
 With ``--postgres`` the live run is copied into a PostgreSQL server the benchmark starts
 (as the tests do), and the writer and the dashboard use that.
@@ -218,7 +218,15 @@ def quantile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def run(workdir: Path, tasks: int, rate: float, polls: int, postgres: PostgresServer | None = None) -> dict[str, Any]:
+def run(
+    workdir: Path,
+    tasks: int,
+    rate: float,
+    polls: int,
+    *,
+    postgres: PostgresServer | None = None,
+    only: list[str] | None = None,
+) -> dict[str, Any]:
     path = workdir / f"live-{tasks}.db"
     synthetic_db.write(path, tasks)
     make_live(path)
@@ -233,6 +241,8 @@ def run(workdir: Path, tasks: int, rate: float, polls: int, postgres: PostgresSe
     results: dict[str, Any] = {"pass": unit}
     try:
         for name, page in pages(tasks).items():
+            if only and name not in only:
+                continue
             figures = measure_page(url, page, writer, polls)
             results[name] = figures
             line = f"live {tasks:,} {name:<13} first {figures['first']:.3f} s ({figures['first'] / unit:.2f})"
@@ -257,11 +267,12 @@ def main() -> None:
     parser.add_argument("--polls", type=int, default=10)
     parser.add_argument("--json", type=Path)
     parser.add_argument("--postgres", action="store_true", help="the same run copied into a PostgreSQL it starts")
+    parser.add_argument("--page", action="append", choices=list(pages(1)), help="only this page (repeatable)")
     args = parser.parse_args()
     postgres = PostgresServer() if args.postgres else None
     try:
         with tempfile.TemporaryDirectory(prefix="parsl-monitor-live-") as tmp:
-            results = run(Path(tmp), args.tasks, args.rate, args.polls, postgres)
+            results = run(Path(tmp), args.tasks, args.rate, args.polls, postgres=postgres, only=args.page)
     finally:
         if postgres is not None:
             postgres.stop()

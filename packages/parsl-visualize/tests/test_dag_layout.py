@@ -89,6 +89,9 @@ def test_a_chain_deeper_than_the_chart_is_drawn_in_bands_of_levels() -> None:
     assert max(node["y"] for node in view.option["series"][0]["data"]) == (len(range(0, length, 8)) - 1) * 60
 
 
+COLORS: tuple[ColorBy, ...] = ("apps", "states")
+
+
 def counted_afresh(model: RunModel, color_by: ColorBy) -> DagGroups:
     """The groups counted from nothing over the model's tasks: the truth a followed count must equal."""
     counts = DagCounts(model.tasks, color_by, MAX_LEVELS)
@@ -99,8 +102,9 @@ def counted_afresh(model: RunModel, color_by: ColorBy) -> DagGroups:
 def test_groups_followed_poll_after_poll_equal_groups_counted_afresh() -> None:
     # A run as a live page sees it: a chain growing past several band doublings, tasks
     # changing state, and a task named as a dependency before its own row arrives.
-    model = RunModel("growing")
+    model = RunModel("growing")  # live: its counts index children from the start
     tasks = model.tasks
+    indexed_late = {c: DagCounts(tasks, c, MAX_LEVELS) for c in COLORS}  # as for an ended run: at the first move
     rng = random.Random(7)  # noqa: S311 - a reproducible test, not a secret
     states = ["pending", "launched", "running", "exec_done", "failed"]
     known = 0
@@ -120,8 +124,12 @@ def test_groups_followed_poll_after_poll_equal_groups_counted_afresh() -> None:
         known += len(arriving)
         for task_id in rng.sample(range(known), min(known, 200)):
             tasks.apply_status(tasks.position[task_id], rng.choice(states), f"{poll:03d}{task_id:08d}")
-        for color_by in ("apps", "states"):
-            assert model.dag_groups(color_by) == counted_afresh(model, color_by), (poll, color_by)
+        for color_by in COLORS:
+            truth = counted_afresh(model, color_by)
+            assert model.dag_groups(color_by) == truth, (poll, color_by)
+            late = indexed_late[color_by]
+            late.sync()
+            assert DagGroups(*late.groups(tasks.apps if color_by == "apps" else tasks.states), late.band) == truth
     assert model.dag_groups("apps").levels_per_group >= 64  # the chain outgrew the chart several times
 
 

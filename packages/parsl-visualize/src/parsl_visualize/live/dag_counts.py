@@ -5,8 +5,9 @@ one edge per pair of groups that a dependency joins. Counting them afresh costs 
 over every task and edge (about half a second at a million tasks), which a live DAG page
 paid on every poll. Here each task's group is remembered, and a poll counts the new tasks
 and edges and moves only the tasks whose app, state or level changed, with their edges:
-a task's parents come from its dependencies, its children from an index of the edges
-built at the first such move (a run that has ended never needs it).
+a task's parents come from its dependencies, its children from an index of the edges,
+built with the counts for a live run (its first poll would otherwise pay for it: half a
+second at a million tasks) and at the first such move otherwise (an ended run never needs it).
 
 A DAG deeper than ``max_levels`` is drawn in bands of a power-of-two number of levels, so
 the band size only doubles as a run grows deeper, and a doubling merges the counted
@@ -58,7 +59,9 @@ class _Children:
 class DagCounts:
     """Tasks per group and dependencies per pair of groups, for one colouring, following one :class:`TaskStore`."""
 
-    def __init__(self, tasks: TaskStore, color_by: Literal["apps", "states"], max_levels: int) -> None:
+    def __init__(
+        self, tasks: TaskStore, color_by: Literal["apps", "states"], max_levels: int, *, live: bool = False
+    ) -> None:
         self.tasks = tasks
         self._keys: array[int] | bytearray = tasks.app if color_by == "apps" else tasks.state
         self._max_levels = max_levels
@@ -73,7 +76,7 @@ class DagCounts:
             zip(map(group.__getitem__, tasks.edge_from), map(group.__getitem__, tasks.edge_to), strict=True)
         )
         self._counted_edges = len(tasks.edge_from)
-        self._children: _Children | None = None
+        self._children = _Children(tasks.edge_from, self._counted_edges) if live else None
         self._changed.clear()
 
     def sync(self) -> None:

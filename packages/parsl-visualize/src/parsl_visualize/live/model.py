@@ -783,7 +783,8 @@ class RunModel:
         with self.lock:
             counts = self._dag.get(color_by)
             if counts is None or counts.tasks is not self.tasks:  # first call, or the run was read again
-                counts = self._dag[color_by] = DagCounts(self.tasks, color_by, MAX_LEVELS)
+                live = self.completed is None
+                counts = self._dag[color_by] = DagCounts(self.tasks, color_by, MAX_LEVELS, live=live)
             else:
                 counts.sync()
             members, edges = counts.groups(self.tasks.apps if color_by == "apps" else self.tasks.states)
