@@ -170,11 +170,9 @@ def count(engine: Engine, table: str) -> int:
         return int(conn.exec_driver_sql(f'SELECT count(*) FROM "{table}"').scalar_one())  # noqa: S608 - test's own
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_a_model_followed_on_postgres_across_open_transactions_equals_one_built_afresh(
-    postgres: PostgresServer, seed: int
-) -> None:
-    url = postgres.create_database(f"follow{seed}")
+def new_run(postgres: PostgresServer, name: str) -> tuple[str, Engine]:
+    """A new database holding the run's workflow row: its URL and an engine that writes."""
+    url = postgres.create_database(name)
     engine = create_engine(url)
     create_or_upgrade(engine)
     with engine.begin() as conn:
@@ -183,6 +181,14 @@ def test_a_model_followed_on_postgres_across_open_transactions_equals_one_built_
             {"run_id": RUN, "time_began": START, "host": "h", "user": "u", "rundir": "/r",
              "tasks_completed_count": 0, "tasks_failed_count": 0},
         )  # fmt: skip
+    return url, engine
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_model_followed_on_postgres_across_open_transactions_equals_one_built_afresh(
+    postgres: PostgresServer, seed: int
+) -> None:
+    url, engine = new_run(postgres, f"follow{seed}")
     writer = RunWriter(seed)
     viewer = open_database(url)
     followed = RunModel(RUN)
@@ -219,6 +225,38 @@ def test_a_model_followed_on_postgres_across_open_transactions_equals_one_built_
             )
             truth = {int(task_id): str(state) for task_id, state in newest}
         assert states == truth
+    finally:
+        viewer.engine.dispose()
+        engine.dispose()
+
+
+def test_a_postgres_older_than_13_has_its_changed_run_read_again(postgres: PostgresServer) -> None:
+    # PostgreSQL 12 has no pg_current_snapshot(): the model reads a changed run again instead of following it.
+    url, engine = new_run(postgres, "older")
+    with engine.begin() as conn:  # as on PostgreSQL 12, calling it fails (this one is found first)
+        conn.exec_driver_sql(
+            "CREATE FUNCTION public.pg_current_snapshot() RETURNS pg_snapshot LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'function pg_current_snapshot() does not exist'; END $$"
+        )
+        conn.exec_driver_sql("ALTER DATABASE older SET search_path = public, pg_catalog")
+    viewer = open_database(url)
+    try:
+        with viewer.engine.connect():
+            pass  # the dialect learns the server's version on the first connection
+        viewer.engine.dialect.server_version_info = (12, 22)
+        writer = RunWriter(4)
+        model = RunModel(RUN)
+        for _ in range(4):
+            with engine.begin() as conn:
+                write(conn, writer.batch(range(12)))
+            with viewer.engine.connect() as conn:
+                model.refresh(conn)
+                usage = model.resources(conn)
+            assert usage.samples == count(engine, "resource")
+        built = RunModel(RUN)
+        with viewer.engine.connect() as conn:
+            built.refresh(conn)
+            assert seen(model, conn) == seen(built, conn)
     finally:
         viewer.engine.dispose()
         engine.dispose()

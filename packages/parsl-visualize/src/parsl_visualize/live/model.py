@@ -309,7 +309,7 @@ class RunModel:
             if not self._built:
                 self._build(conn)
                 changed = True
-            elif self._positions is None:  # neither SQLite nor PostgreSQL: rows cannot be followed; read the run again
+            elif self._positions is None:  # rows cannot be followed (PostgreSQL before 13, other databases): read again
                 changed = self._rebuild(conn) or changed
             else:
                 changed = self._follow(conn) or changed

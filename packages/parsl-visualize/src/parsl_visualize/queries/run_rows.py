@@ -102,6 +102,12 @@ class SampleMarks(NamedTuple):
     snapshot: str = ""
 
 
+def _follows_transactions(conn: Connection) -> bool:
+    """PostgreSQL 13 or newer: ``pg_current_snapshot()`` exists (older servers' runs are read again on change)."""
+    version = conn.dialect.server_version_info
+    return conn.dialect.name == "postgresql" and version is not None and version >= (13,)
+
+
 def _pg_snapshot(conn: Connection) -> tuple[int, str]:
     """The current snapshot's xmin (the oldest transaction still running) and its text."""
     snapshot = str(conn.exec_driver_sql("SELECT pg_current_snapshot()::text").scalar_one())
@@ -109,8 +115,8 @@ def _pg_snapshot(conn: Connection) -> tuple[int, str]:
 
 
 def positions(conn: Connection) -> Marks | None:
-    """Where each :data:`FOLLOWED` table ends now; None where rows cannot be followed (not SQLite or PostgreSQL)."""
-    if conn.dialect.name == "postgresql":
+    """Where each :data:`FOLLOWED` table ends now; None where rows cannot be followed (an older PostgreSQL)."""
+    if _follows_transactions(conn):
         oldest, snapshot = _pg_snapshot(conn)
         return Marks(oldest, oldest, oldest, snapshot)
     if conn.dialect.name != "sqlite":
@@ -265,7 +271,7 @@ def try_rows(conn: Connection, run_id: str, ids: Sequence[int] | None = None) ->
 
 def sample_positions(conn: Connection, node_samples: bool) -> SampleMarks | None:
     """Where the resource and node_sample tables end now (as :func:`positions`); None where rows cannot be followed."""
-    if conn.dialect.name == "postgresql":
+    if _follows_transactions(conn):
         oldest, snapshot = _pg_snapshot(conn)
         return SampleMarks(oldest, oldest, snapshot)
     if conn.dialect.name != "sqlite":
@@ -304,7 +310,7 @@ def resource_rows(
     ``marks`` are where the read begins; ``seen`` (PostgreSQL) gets the rows a read from them returns again.
     """
     r = RESOURCE.c
-    if conn.dialect.name == "postgresql":
+    if _follows_transactions(conn):
         query = select(_XMIN, *_resource_columns()).where(r.run_id == run_id).order_by(r.try_id, r.task_id, r.timestamp)
         return _remembered(_stream(conn, query), seen, marks.resource)
     query = (
@@ -349,7 +355,7 @@ def node_sample_rows(
 ) -> list[NodeSampleTuple]:
     """Every node agent sample of the run (``marks`` and ``seen`` as in :func:`resource_rows`)."""
     n = table_of(NodeSample).c
-    if conn.dialect.name == "postgresql":
+    if _follows_transactions(conn):
         rows = _fetch_all(conn, select(_XMIN, *_node_sample_columns()).where(n.run_id == run_id))
         return list(_remembered(rows, seen, marks.node))
     return _fetch_all(conn, select(*_node_sample_columns()).where(n.run_id == run_id))
