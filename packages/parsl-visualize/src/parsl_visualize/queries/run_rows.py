@@ -115,7 +115,7 @@ def _pg_snapshot(conn: Connection) -> tuple[int, str]:
 
 
 def positions(conn: Connection) -> Marks | None:
-    """Where each :data:`FOLLOWED` table ends now; None where rows cannot be followed (an older PostgreSQL)."""
+    """Where each :data:`FOLLOWED` table ends now; None where rows cannot be followed (an older PostgreSQL, others)."""
     if _follows_transactions(conn):
         oldest, snapshot = _pg_snapshot(conn)
         return Marks(oldest, oldest, oldest, snapshot)
@@ -386,22 +386,19 @@ def _unseen(rows: Iterable[Any], seen: set[tuple[Any, ...]], upto: int) -> list[
     """
     known = set(seen)
     seen.clear()
-    fresh = []
+    return list(_remembered(rows, seen, upto, skip=known))
+
+
+def _remembered(
+    rows: Iterable[Any], seen: set[tuple[Any, ...]], upto: int, skip: set[tuple[Any, ...]] | None = None
+) -> Iterator[Any]:
+    """``rows`` not in ``skip``, less their ``xmin`` (first); those a read from ``upto`` gets again go to ``seen``."""
     for row in rows:
         key = tuple(row)
         if _is_newer(key[0], upto):
             seen.add(key)
-        if key not in known:
-            fresh.append(key[1:])
-    return fresh
-
-
-def _remembered(rows: Iterable[Any], seen: set[tuple[Any, ...]], upto: int) -> Iterator[Any]:
-    """``rows`` without their ``xmin`` (first); the rows a read from ``upto`` on returns again go into ``seen``."""
-    for row in rows:
-        if _is_newer(row[0], upto):
-            seen.add(tuple(row))
-        yield tuple(row[1:])
+        if skip is None or key not in skip:
+            yield key[1:]
 
 
 def workflow_times(conn: Connection, run_id: str) -> tuple[float, float | None] | None:
