@@ -5,7 +5,10 @@ time removed, and a writer process keeps adding tasks (task, try and five status
 plus resource samples) at a set rate of status rows per second, in transactions every
 0.2 s as our hub writes. For every page:
 
-- first view: the page fetched once from a server started for it (nothing built yet);
+- server ready: from starting a server for the page until it says it has read the running
+  run (``live.running_runs``: the model built, samples and timeline read), the time a
+  first view took before the server read running runs at start;
+- first view: the page fetched once from that server, once it is ready;
 - live poll: the page's htmx poll with the token it was rendered with, every 3 s while the
   writer writes (each poll finds new rows);
 - idle poll: the same with the writer paused (the answer is an empty 204);
@@ -34,6 +37,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -140,14 +144,31 @@ def _free_port() -> int:
 class Server:
     def __init__(self, url: str) -> None:
         self.port = _free_port()
+        self.started = time.perf_counter()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "parsl_visualize", url, "--port", str(self.port)],
             stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
             text=True,
         )
         assert self.process.stdout is not None
         self.process.stdout.readline()
+        self._ready = threading.Event()
+        self.ready_after: float | None = None
+        threading.Thread(target=self._read_log, daemon=True).start()
+
+    def _read_log(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            if "read running run" in line and self.ready_after is None:
+                self.ready_after = time.perf_counter() - self.started
+                self._ready.set()
+        self._ready.set()  # the server ended without saying it
+
+    def wait_ready(self, timeout: float = 900.0) -> float | None:
+        """Seconds from start until the server said it had read the running run (None: it did not say)."""
+        self._ready.wait(timeout)
+        return self.ready_after
 
     def get(self, path: str, headers: dict[str, str] | None = None) -> tuple[float, int, str]:
         request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", headers=headers or {})
@@ -186,9 +207,10 @@ def _poll(server: Server, path: str, token: str) -> tuple[float, int, str]:
 def measure_page(url: str, path: str, writer: Writer, polls: int) -> dict[str, Any]:
     server = Server(url)
     try:
+        ready = server.wait_ready()
         first, status, body = server.get(path)
         match = TOKEN.search(body)
-        out: dict[str, Any] = {"first": first, "status": status}
+        out: dict[str, Any] = {"ready": ready, "first": first, "status": status}
         if match is None:  # pages without polling (the API, a page of a run that ended)
             return out
         token = match.group(1)
@@ -245,7 +267,13 @@ def run(
                 continue
             figures = measure_page(url, page, writer, polls)
             results[name] = figures
-            line = f"live {tasks:,} {name:<13} first {figures['first']:.3f} s ({figures['first'] / unit:.2f})"
+            ready = figures["ready"]
+            line = (
+                f"live {tasks:,} {name:<13} server ready {ready:.2f} s ({ready / unit:.2f})"
+                if ready is not None
+                else f"live {tasks:,} {name:<13} server never said it read the run"
+            )
+            line += f"; first view {figures['first']:.3f} s ({figures['first'] / unit:.2f})"
             if "live" in figures:
                 live50, live95 = quantile(figures["live"], 0.5), quantile(figures["live"], 0.95)
                 idle50, idle95 = quantile(figures["idle"], 0.5), quantile(figures["idle"], 0.95)

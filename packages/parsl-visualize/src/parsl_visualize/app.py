@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from litestar import MediaType, Request, Response
 from litestar.di import NamedDependency, Provide
@@ -28,6 +28,7 @@ from parsl_visualize.db import Database
 from parsl_visualize.formatting import FILTERS
 from parsl_visualize.live.model import TaskFilter
 from parsl_visualize.live.registry import ModelRegistry
+from parsl_visualize.live.running_runs import RunningRunReader
 from parsl_visualize.pages import (
     ApiController,
     DagController,
@@ -43,6 +44,9 @@ from parsl_visualize.queries.run_filter import RunFilter
 from parsl_visualize.states import STATE_COLORS
 from parsl_visualize.task_output import FileAccess
 from parsl_visualize.urls import URLS
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 __all__ = ("create_app",)
 
@@ -94,17 +98,25 @@ def _engine_setup(engine: JinjaTemplateEngine) -> None:
 
 
 def create_app(
-    db: Database, debug: bool = False, access: Access | None = None, files: FileAccess | None = None
+    db: Database,
+    debug: bool = False,
+    access: Access | None = None,
+    files: FileAccess | None = None,
+    follow_running: Callable[[str], None] | None = None,
 ) -> GuardedLitestar:
     """The dashboard for one read-only database.
 
     ``access`` says which Host names it answers to and which token it demands; by default,
     loopback names and no token. ``files``: where tasks' output files may be read (by default nowhere).
+    ``follow_running``: read the running runs from start-up on, in the background, and tell
+    this function what was read (:mod:`parsl_visualize.live.running_runs`); by default a
+    run is read when a page first shows it.
     """
     output_files = files or FileAccess()
     cache = RunCache()
     models = ModelRegistry()
     gate = ConnectionGate(db.engine)
+    reader = RunningRunReader(db, models, follow_running) if follow_running is not None else None
     app = GuardedLitestar(
         route_handlers=[
             WorkflowController,
@@ -153,6 +165,8 @@ def create_app(
             title="parsl-visualize", version=__version__, path="/schema", render_plugins=[JsonRenderPlugin()]
         ),
         exception_handlers={HTTPException: _error_page, Exception: _internal_error},
+        on_startup=[reader.start] if reader is not None else [],
+        on_shutdown=[reader.stop] if reader is not None else [],
         debug=debug,
     )
     app.access = access or Access()

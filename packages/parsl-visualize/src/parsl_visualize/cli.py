@@ -156,6 +156,10 @@ def _interrupt(_signum: int, _frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def _tell(line: str) -> None:
+    print(f"parsl-visualize: {line}", file=sys.stderr, flush=True)
+
+
 def _url(address: str, port: int) -> str:
     host = f"[{address}]" if ":" in address else address
     return f"http://{host}:{port}/"
@@ -194,7 +198,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"parsl-visualize: serving {db.label} at {address}", flush=True)
     access = Access(listen=args.listen, allowed_hosts=args.allowed_host, token=token)
     config = uvicorn.Config(
-        create_app(db, debug=args.debug, access=access, files=files),
+        create_app(db, debug=args.debug, access=access, files=files, follow_running=_tell),
         log_level="info" if args.debug else "warning",
         access_log=args.debug,
         timeout_graceful_shutdown=2,

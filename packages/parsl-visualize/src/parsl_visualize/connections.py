@@ -31,8 +31,8 @@ __all__ = (
 
 REQUEST_SLOTS = 8
 """Requests reading the database at once; queries release the GIL, so more than the cores is useful."""
-POOL_SIZE = REQUEST_SLOTS
-"""Connections the engine keeps: one per slot, so taking one never blocks."""
+POOL_SIZE = REQUEST_SLOTS + 1
+"""Connections the engine keeps: one per slot, so taking one never blocks, and one for the background reader."""
 MAX_WAITING = 256
 """Requests waiting for a slot; beyond that the server is overloaded and says so (503)."""
 WAIT_TIMEOUT = 60.0

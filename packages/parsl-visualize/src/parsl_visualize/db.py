@@ -36,6 +36,7 @@ LEDGER_SINCE = 3
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 _HEADER = 100
+_EPOCH = datetime.datetime(1970, 1, 1)  # noqa: DTZ001 - the database's naive times
 REQUIRED_TABLES = ("workflow", "task", "try", "status")
 
 
@@ -86,6 +87,10 @@ class Database:
         """The current time, naive, in the zone the database's times are in."""
         now = datetime.datetime.now(datetime.timezone.utc)
         return (now if self.utc else now.astimezone()).replace(tzinfo=None)
+
+    def seconds_now(self) -> float:
+        """:meth:`now` as seconds since 1970 (the run models' times)."""
+        return (self.now() - _EPOCH).total_seconds()
 
 
 def _sqlite_path(url: URL) -> Path:

@@ -507,6 +507,13 @@ class RunModel:
                 self._usage = usage
             return self._usage
 
+    def prepare(self, conn: Connection, now: float) -> None:
+        """Read and count now what pages otherwise do on their first view: the samples, the timeline, the phases."""
+        with self.lock:
+            self.resources(conn)
+            self.axis(now)
+            self._phase_totals()
+
     def _follow_samples(self, conn: Connection) -> bool:
         if self._usage is None or self._samples_at is None:
             return False

@@ -1,4 +1,4 @@
-"""The runs held in memory: built on first view, refreshed at most a few times a second, evicted when too many.
+"""The runs held in memory: built when first viewed (running runs before), refreshed when asked, evicted when too many.
 
 A model costs memory in proportion to its run (docs/benchmarks.md measures it: about
 0.5 GB for a million tasks, another 0.2 GB once their resource samples are read), so the
@@ -54,9 +54,28 @@ class ModelRegistry:
         self._evict(keep=run_id)
         return model
 
-    def _evict(self, keep: str) -> None:
+    def follow(self, conn: Connection, run_id: str, now: float) -> RunModel | None:
+        """Build or bring up to date a run's model before anyone asks (the background reader).
+
+        The model is read as a page's first view would read it (:meth:`RunModel.prepare`),
+        but it never displaces a model someone looked at: a new one is put last in line
+        for eviction, and None says that it did not fit and was dropped again.
+        """
         with self._lock:
-            while len(self._models) > 1:
+            model = self._models.get(run_id)
+            if model is None:
+                model = self._models[run_id] = RunModel(run_id)
+                self._models.move_to_end(run_id, last=False)
+        with model.lock:
+            self._checked[run_id] = time.monotonic()
+            model.refresh(conn)
+            model.prepare(conn, now)
+        self._evict(keep=None)
+        return model if run_id in self._models else None
+
+    def _evict(self, keep: str | None) -> None:
+        with self._lock:
+            while self._models and (len(self._models) > 1 or keep is None):
                 total = sum(len(model.tasks) for model in self._models.values())
                 if len(self._models) <= self._max_models and total <= self._max_tasks:
                     return

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlencode
 
@@ -29,7 +28,6 @@ if TYPE_CHECKING:
 __all__ = ("NotYetError", "RunContext", "live_page", "provide_run")
 
 T = TypeVar("T")
-_EPOCH = datetime.datetime(1970, 1, 1)  # noqa: DTZ001 - the database's naive times
 
 
 class NotYetError(NotFoundException):
@@ -67,7 +65,7 @@ class RunContext:
     @property
     def now(self) -> float:
         """The current time as seconds since 1970 in the database's zone (the model's times)."""
-        return (self.db.now() - _EPOCH).total_seconds()
+        return self.db.seconds_now()
 
     @property
     def live(self) -> bool:

@@ -15,7 +15,7 @@ from parsl_visualize.queries._common import RESOURCE, STATUS, WORKFLOW
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Label, Row, Select, Table
 
-__all__ = ("QUIET_AFTER", "WorkflowRow", "find_workflow", "list_workflows", "sort_runs")
+__all__ = ("QUIET_AFTER", "WorkflowRow", "find_workflow", "list_workflows", "open_workflows", "sort_runs")
 
 QUIET_AFTER = datetime.timedelta(minutes=10)
 """A run without an end time and without any message (status, resource or node sample) for this long is incomplete."""
@@ -134,6 +134,11 @@ def sort_runs(runs: list[WorkflowRow], sort: str = "began", descending: bool = T
     key = sort if sort in SORT_KEYS else "began"
     attribute = {"completed": "tasks_completed", "failed": "tasks_failed", "ended": "ended"}.get(key, key)
     return sorted(runs, key=lambda run: (getattr(run, attribute) is None, getattr(run, attribute)), reverse=descending)
+
+
+def open_workflows(conn: Connection, now: datetime.datetime, *, ledger: bool = False) -> list[WorkflowRow]:
+    """The runs that have not ended (running or incomplete), in no particular order."""
+    return [_row(row, now) for row in conn.execute(_runs(ledger).where(WORKFLOW.c.time_completed.is_(None)))]
 
 
 def find_workflow(conn: Connection, run_id: str, now: datetime.datetime, *, ledger: bool = False) -> WorkflowRow | None:
