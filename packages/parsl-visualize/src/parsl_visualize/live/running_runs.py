@@ -10,7 +10,6 @@ the registry's bound is left to be read when opened; runs that ended are not fol
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from typing import TYPE_CHECKING
@@ -30,8 +29,6 @@ __all__ = ("FOLLOW_EVERY", "RunningRunReader")
 FOLLOW_EVERY = 2.0
 """Seconds between two looks for new rows of the running runs (a look that finds nothing costs a few lookups)."""
 
-logger = logging.getLogger(__name__)
-
 
 class RunningRunReader:
     """A daemon thread that keeps the models of the database's running runs built and current."""
@@ -40,7 +37,7 @@ class RunningRunReader:
         self,
         db: Database,
         models: ModelRegistry,
-        report: Callable[[str], None] = logger.info,
+        report: Callable[[str], None],
         every: float = FOLLOW_EVERY,
     ) -> None:
         self._db = db
