@@ -21,7 +21,7 @@ from parsl_visualize.app import create_app
 from parsl_visualize.db import open_database
 from parsl_visualize.live.model import RunModel, TaskFilter
 from parsl_visualize.live.registry import ModelRegistry
-from parsl_visualize.live.running_runs import RunningRunReader
+from parsl_visualize.live.running_runs import FOLLOW_EVERY, LEEWAY, RunningRunReader
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -151,13 +151,21 @@ def test_the_server_reads_the_running_run_at_start_and_follows_it(tmp_path: Path
             time.sleep(0.05)
         assert len(told) == 1, told  # the running run only: not the quiet one, not the ended one
         assert re.fullmatch(rf"read running run {RUNNING} \({RUNNING}\): 50 tasks in \d+\.\d s; .*", told[0])
-        # The run goes on: 10 tasks finish, 20 new ones come; the server reads them in the background.
+        # The run goes on: 10 tasks finish, 20 new ones come; the server reads them in the
+        # background, and pages show them within one look (FOLLOW_EVERY plus its leeway).
         write_tasks(engine, RUNNING, range(40, 50), "exec_done", _now())
         write_tasks(engine, RUNNING, range(50, 60), "failed", _now())
         write_tasks(engine, RUNNING, range(60, 70), "pending", _now())
+        written = time.monotonic()
         summary = client.get(f"/api/workflow/{RUNNING}").json()["summary"]
+        while summary["tasks"] != 70 and time.monotonic() < deadline:
+            assert summary["tasks"] in {50, 60}  # before the next look: the run as a look left it, mid-write or before
+            time.sleep(0.1)
+            summary = client.get(f"/api/workflow/{RUNNING}").json()["summary"]
+        caught_up = time.monotonic() - written
         page = client.get(f"/workflow/{RUNNING}/task/?state=pending").text
     db.engine.dispose()
+    assert caught_up < FOLLOW_EVERY + LEEWAY + 1.0  # the bound the docs give, and a second for this test's polls
     assert summary["tasks"] == 70
     assert dict(summary["states"]) == {"exec_done": 50, "failed": 10, "pending": 10}
     assert sorted(map(int, re.findall(r'class="task-link" href="[^"]+">(\d+)</a>', page))) == list(range(60, 70))
@@ -205,3 +213,30 @@ def test_a_running_run_too_big_to_keep_does_not_push_out_what_people_look_at(tmp
         f"running run {RUNNING} ({RUNNING}) is too big to keep in memory with the runs already open: its "
         "pages read it when opened"
     ]
+
+
+def test_a_page_takes_a_followed_model_as_it_is_until_the_next_look_or_the_run_ends(tmp_path: Path) -> None:
+    engine = _database(tmp_path / "m.db")
+    write_tasks(engine, RUNNING, range(10), "running", _now())
+    db = open_database(str(tmp_path / "m.db"))
+    models = ModelRegistry()
+    seen: list[dict[str, int]] = []
+    with db.engine.connect() as conn:
+
+        def look(*, running: bool) -> None:
+            seen.append(dict(models.model(conn, RUNNING, running=running).summary().states))
+            conn.rollback()
+
+        models.follow(conn, RUNNING, db.seconds_now(), fresh_for=0.5)
+        conn.rollback()
+        write_tasks(engine, RUNNING, range(10), "exec_done", _now())
+        look(running=True)  # the run as the reader's look left it
+        time.sleep(0.6)  # the next look is late (say the reader stopped): the page reads the new rows itself
+        look(running=True)
+        models.follow(conn, RUNNING, db.seconds_now(), fresh_for=60.0)
+        conn.rollback()
+        write_tasks(engine, RUNNING, range(10, 15), "failed", _now())
+        look(running=True)
+        look(running=False)  # the run has ended: its last page is whole at once
+    db.engine.dispose()
+    assert seen == [{"running": 10}, {"exec_done": 10}, {"exec_done": 10}, {"exec_done": 10, "failed": 5}]

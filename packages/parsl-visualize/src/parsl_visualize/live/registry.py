@@ -33,13 +33,18 @@ class ModelRegistry:
         self._max_tasks = max_tasks
         self._models: collections.OrderedDict[str, RunModel] = collections.OrderedDict()
         self._checked: dict[str, float] = {}
+        self._fresh_until: dict[str, float] = {}
         self._lock = threading.Lock()
 
-    def model(self, conn: Connection, run_id: str) -> RunModel:
+    def model(self, conn: Connection, run_id: str, *, running: bool = False) -> RunModel:
         """The run's model, up to date as of this call (built on first use).
 
         Viewers polling together share one read: a request that waited while another
-        refreshed the model takes that refresh, which began after it arrived.
+        refreshed the model takes that refresh, which began after it arrived. While the
+        caller sees the run ``running`` (no end in its workflow row), a model the
+        background reader keeps current is taken as it is until its next look is due (see
+        :meth:`follow`): the page shows the run as of that look. Once the run has ended the
+        model is brought up to date at once, so its last page is whole.
         """
         arrived = time.monotonic()
         with self._lock:
@@ -48,18 +53,22 @@ class ModelRegistry:
                 model = self._models[run_id] = RunModel(run_id)
             self._models.move_to_end(run_id)
         with model.lock:
-            if self._checked.get(run_id, -1.0) < arrived:
+            followed = running and arrived < self._fresh_until.get(run_id, 0.0)
+            if self._checked.get(run_id, -1.0) < arrived and not followed:
                 self._checked[run_id] = time.monotonic()
                 model.refresh(conn)
         self._evict(keep=run_id)
         return model
 
-    def follow(self, conn: Connection, run_id: str, now: float) -> RunModel | None:
+    def follow(self, conn: Connection, run_id: str, now: float, fresh_for: float) -> RunModel | None:
         """Build or bring up to date a run's model before anyone asks (the background reader).
 
         The model is read as a page's first view would read it (:meth:`RunModel.prepare`),
         but it never displaces a model someone looked at: a new one is put last in line
-        for eviction, and None says that it did not fit and was dropped again.
+        for eviction, and None says that it did not fit and was dropped again. For
+        ``fresh_for`` seconds, until the reader's next look, pages take the model as it is
+        rather than look for new rows themselves: on PostgreSQL that look is a scan of the
+        run's rows (reference/live-model.md), which every poll would otherwise pay again.
         """
         with self._lock:
             model = self._models.get(run_id)
@@ -70,6 +79,7 @@ class ModelRegistry:
             self._checked[run_id] = time.monotonic()
             model.refresh(conn)
             model.prepare(conn, now)
+            self._fresh_until[run_id] = time.monotonic() + fresh_for
         self._evict(keep=None)
         return model if run_id in self._models else None
 
@@ -84,6 +94,7 @@ class ModelRegistry:
                     return
                 del self._models[oldest]
                 self._checked.pop(oldest, None)
+                self._fresh_until.pop(oldest, None)
 
     def __contains__(self, run_id: str) -> bool:
         return run_id in self._models

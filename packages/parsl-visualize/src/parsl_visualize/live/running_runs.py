@@ -4,7 +4,8 @@ Building a run's model costs several full passes over its rows (docs/benchmarks.
 the resource samples and the summary's timeline more again. Paid by the first view, that
 is seconds at 100,000 tasks. People open a dashboard to watch a run that is going, so the
 server reads the running runs when it starts and when they appear, and brings their
-models up to date every few seconds: a page then only renders. A run that no longer fits
+models up to date every few seconds: a page then only renders, and shows the run as the
+last look left it (at most ``every`` + :data:`LEEWAY` seconds old). A run that no longer fits
 the registry's bound is left to be read when opened; runs that ended are not followed.
 """
 
@@ -24,10 +25,12 @@ if TYPE_CHECKING:
     from parsl_visualize.db import Database
     from parsl_visualize.live.registry import ModelRegistry
 
-__all__ = ("FOLLOW_EVERY", "RunningRunReader")
+__all__ = ("FOLLOW_EVERY", "LEEWAY", "RunningRunReader")
 
 FOLLOW_EVERY = 2.0
 """Seconds between two looks for new rows of the running runs (a look that finds nothing costs a few lookups)."""
+LEEWAY = 1.0
+"""Seconds a look may be late before pages look for new rows themselves (a sweep of several runs takes time)."""
 
 
 class RunningRunReader:
@@ -61,6 +64,7 @@ class RunningRunReader:
 
     def _loop(self) -> None:
         while not self._stopping.is_set():
+            began = time.monotonic()
             try:
                 self.sweep()
                 self._trouble = None
@@ -69,7 +73,7 @@ class RunningRunReader:
                 if trouble != self._trouble:
                     self._report(f"cannot read the running runs in the background ({trouble}); trying again")
                 self._trouble = trouble
-            self._stopping.wait(self._every)
+            self._stopping.wait(max(0.0, began + self._every - time.monotonic()))
 
     def sweep(self) -> None:
         """Build or bring up to date the model of every running run (one look)."""
@@ -82,7 +86,7 @@ class RunningRunReader:
                 if run.run_id in self._too_big:
                     continue
                 started = time.perf_counter()
-                model = self._models.follow(conn, run.run_id, db.seconds_now())
+                model = self._models.follow(conn, run.run_id, db.seconds_now(), fresh_for=self._every + LEEWAY)
                 conn.rollback()  # end the read transaction: the next run's read sees newer rows
                 if model is None:
                     self._too_big.add(run.run_id)

@@ -89,7 +89,7 @@ def provide_run(
     run = find_workflow(conn, run_id, db.now(), ledger=db.has_ledger)
     if run is None:
         raise NotFoundException(f"no workflow run {run_id!r} in this database")
-    model = models.model(conn, run_id)
+    model = models.model(conn, run_id, running=run.ended is None)
     return RunContext(run=run.with_progress(model.progress()), model=model, db=db, conn=conn, cache=cache)
 
 

@@ -45,7 +45,9 @@ class ApiController(Controller):
         """All runs, newest first, with status and task counts."""
         return sort_runs(
             [
-                run if run.ended is not None else run.with_progress(models.model(conn, run.run_id).progress())
+                run
+                if run.ended is not None
+                else run.with_progress(models.model(conn, run.run_id, running=True).progress())
                 for run in list_workflows(conn, db.now(), ledger=db.has_ledger)
             ]
         )

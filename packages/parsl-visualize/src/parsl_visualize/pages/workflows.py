@@ -87,7 +87,7 @@ class WorkflowController(Controller):
         """The runs in the database, filtered, sorted (newest first) and a page at a time; polls for new runs."""
         shown = filter_runs(sort_runs(list_workflows(conn, db.now(), ledger=db.has_ledger), sort, desc), run_filter)
         runs = [  # live counts, for the runs on this page only
-            run if run.ended is not None else run.with_progress(models.model(conn, run.run_id).progress())
+            run if run.ended is not None else run.with_progress(models.model(conn, run.run_id, running=True).progress())
             for run in shown.runs
         ]
         query = {k: v for k, v in request.query_params.items() if k in _LIST_PARAMETERS and v}
