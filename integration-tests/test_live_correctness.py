@@ -126,7 +126,7 @@ def test_every_view_of_a_run_held_mid_way_agrees_with_its_status_rows(
         assert drawn == states
         page = client.get(f"/workflow/{run_id}/").text
         for state, n in counts.items():
-            assert f'task/?state={state}">{n}</a>' in page, state
+            assert f'task?state={state}">{n}</a>' in page, state
 
 
 def test_charts_of_a_run_whose_workers_never_start_are_never_negative(

@@ -107,7 +107,7 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient[Lite
 
 def _listed(client: TestClient[Litestar], query: str) -> tuple[list[str], int]:
     page = client.get(f"/?{query}", headers={"accept": "text/html"}).text
-    ids = re.findall(r'<a class="mono" href="/workflow/(run-\d+)/">', page)
+    ids = re.findall(r'<a class="mono" href="/workflow/(run-\d+)">', page)
     total = re.search(r"(\d+) runs? match", page)
     return ids, int(total.group(1)) if total else -1
 

@@ -7,6 +7,7 @@ import datetime
 import html
 import io
 import logging
+import re
 import subprocess
 import sys
 import threading
@@ -20,7 +21,6 @@ import pytest
 from sqlalchemy import create_engine
 
 from parsl_monitor_core.schema import Status, Task, Workflow, table_of
-from parsl_visualize.urls import app_url, task_url, workflow_url
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -86,17 +86,30 @@ def _get(url: str) -> tuple[int, dict[str, str], str]:
         return exc.code, dict(exc.headers), exc.read().decode()
 
 
+def _href(page: str, text: str) -> str:
+    """The target of the page's link showing ``text``, as a browser would request it."""
+    found = re.findall(rf'href="([^"]+)"[^>]*>{re.escape(html.escape(text))}</a>', page)
+    assert found, text
+    return html.unescape(found[0])
+
+
 def test_every_id_the_database_can_hold_is_reachable(odd_run: str, served: str) -> None:
     # A real server: Litestar's in-process test client decodes paths twice, uvicorn (like any server) once.
+    root = served.rstrip("/")
     status, _headers, listing = _get(served)
-    assert status == 200 and f'href="{workflow_url(odd_run)}"' in listing
-    for path in (workflow_url(odd_run), task_url(odd_run, 0), app_url(odd_run, ODD_APP)):
-        status, _headers, page = _get(served.rstrip("/") + path)
+    assert status == 200
+    status, _headers, summary = _get(root + _href(listing, odd_run))  # the links a person follows
+    assert status == 200 and html.escape(ODD_APP) in summary
+    status, _headers, tasks = _get(root + _href(summary, "All tasks"))
+    assert status == 200
+    for path in (_href(tasks, "0"), _href(summary, ODD_APP)):
+        status, _headers, page = _get(root + path)
         assert status == 200, path
         assert html.escape(ODD_APP) in page
-    status, _headers, body = _get(f"{served}api{workflow_url(odd_run).rstrip('/')}")
+    run_segment = urllib.parse.quote(urllib.parse.quote(odd_run, safe=""), safe="")  # what a script writes
+    status, _headers, body = _get(f"{served}api/workflow/{run_segment}")
     assert status == 200 and f'"run_id":"{odd_run}"' in body
-    status, headers, export = _get(f"{served.rstrip('/')}{workflow_url(odd_run)}tasks.csv")
+    status, headers, export = _get(root + _href(summary, "CSV"))
     assert status == 200
     disposition = headers["content-disposition"]
     assert disposition.isascii()

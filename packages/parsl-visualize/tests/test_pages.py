@@ -37,9 +37,9 @@ def charts(html: str) -> dict[str, Any]:
 def test_the_workflows_page_lists_every_run_with_its_status(client: Client) -> None:
     page = client.get("/").text
     for run_id in (DONE, LIVE, STALE):
-        assert f'href="/workflow/{run_id}/"' in page
+        assert f'href="/workflow/{run_id}"' in page
     rows = {
-        run_id: row for row in page.split("<tr>") for run_id in (DONE, LIVE, STALE) if f"/workflow/{run_id}/" in row
+        run_id: row for row in page.split("<tr>") for run_id in (DONE, LIVE, STALE) if f'/workflow/{run_id}"' in row
     }
     assert "completed" in rows[DONE]
     assert "running" in rows[LIVE]
@@ -62,7 +62,7 @@ def test_the_summary_page_shows_counts_app_summary_and_charts(client: Client) ->
     page = client.get(f"/workflow/{DONE}/").text
     assert "/runs/run-done" in page
     for state, n in (("exec_done", 2), ("failed", 1), ("dep_fail", 1), ("memo_done", 1)):
-        assert f'href="/workflow/{DONE}/task/?state={state}">{n}</a>' in page
+        assert f'href="/workflow/{DONE}/task?state={state}">{n}</a>' in page
     apps = page[page.index('id="apps"') :]
     assert re.search(
         r'app/simulate">simulate</a></td>\s*<td class="num"><a [^>]*>2</a></td>\s*<td class="num"><a [^>]*>1</a>', apps
@@ -99,7 +99,7 @@ def test_a_live_run_polls_and_gets_204_until_something_changes(client: Client, d
     assert poll.status_code == 200
     assert '<div id="live"' in poll.text
     assert "<html" not in poll.text  # only the fragment
-    assert f'href="/workflow/{LIVE}/task/?state=exec_done">1</a>' in poll.text
+    assert f'href="/workflow/{LIVE}/task?state=exec_done">1</a>' in poll.text
 
 
 def test_the_task_list_filters_sorts_and_paginates_in_the_database(client: Client) -> None:
@@ -259,6 +259,36 @@ def test_pages_reference_only_local_scripts_and_styles(client: Client) -> None:
         assert not re.search(r'(src|href)="(https?:)?//', page), path
     for asset in ("/static/vendor/echarts.min.js", "/static/vendor/htmx.min.js", "/static/app.js", "/static/app.css"):
         assert client.get(asset).status_code == 200
+
+
+def _chart_urls(option: object) -> list[str]:
+    """The links a chart opens on a click (its data points' ``url``)."""
+    if isinstance(option, dict):
+        return [u for k, v in option.items() for u in ([v] if k == "url" and isinstance(v, str) else _chart_urls(v))]
+    if isinstance(option, list):
+        return [u for item in option for u in _chart_urls(item)]
+    return []
+
+
+def test_every_link_and_chart_link_of_a_run_leads_to_a_page(client: Client) -> None:
+    # Links are made from the routes (links.py): follow every one a person can click, two pages deep.
+    seen: set[str] = set()
+    pages = ["/", f"/workflow/{DONE}/"]
+    for depth in range(2):
+        found: list[str] = []
+        for path in pages:
+            answer = client.get(path, headers=HTML)
+            assert answer.status_code == 200, path
+            page = answer.text
+            hrefs = [html.unescape(h) for h in re.findall(r'(?:href|src|action)="(/[^"]*)"', page)]
+            targets = [url for option in charts(page).values() for url in _chart_urls(option)]
+            found += [h for h in (*hrefs, *targets) if h and h not in seen]
+        seen.update(pages)
+        pages = sorted(set(found) - seen) if depth == 0 else []
+        for path in sorted(set(found) - seen):
+            assert client.get(path, headers=HTML).status_code == 200, path
+        seen.update(found)
+    assert len(seen) > 20  # every page of the run and its tasks' pages were reached
 
 
 def test_a_quiet_run_keeps_polling_so_it_comes_back_when_its_long_tasks_report(client: Client) -> None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from importlib.resources import files
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from litestar import MediaType, Request, Response
 from litestar.di import NamedDependency, Provide
@@ -26,6 +27,7 @@ from parsl_visualize.cache import RunCache
 from parsl_visualize.connections import ConnectionGate
 from parsl_visualize.db import Database
 from parsl_visualize.formatting import FILTERS
+from parsl_visualize.links import route_link
 from parsl_visualize.live.model import TaskFilter
 from parsl_visualize.live.registry import ModelRegistry
 from parsl_visualize.live.running_runs import RunningRunReader
@@ -43,7 +45,6 @@ from parsl_visualize.pages.filters import TaskId, provide_run_filter, provide_ta
 from parsl_visualize.queries.run_filter import RunFilter
 from parsl_visualize.states import STATE_COLORS
 from parsl_visualize.task_output import FileAccess
-from parsl_visualize.urls import URLS
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -90,7 +91,6 @@ def _error_response(
 def _engine_setup(engine: JinjaTemplateEngine) -> None:
     env = engine.engine
     env.filters.update(FILTERS)
-    env.globals.update(URLS)
     env.globals["state_colors"] = STATE_COLORS
     env.globals["version"] = __version__
     for name in env.list_templates():  # compile now, not during the first page view
@@ -170,4 +170,5 @@ def create_app(
         debug=debug,
     )
     app.access = access or Access()
+    cast("JinjaTemplateEngine", app.template_engine).engine.globals["link_to"] = functools.partial(route_link, app)
     return app

@@ -8,8 +8,8 @@ from urllib.parse import urlencode
 from litestar.exceptions import NotFoundException
 from litestar.response import Response, Template
 
+from parsl_visualize.links import from_segment
 from parsl_visualize.queries.workflows import find_workflow
-from parsl_visualize.urls import from_segment
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Hashable

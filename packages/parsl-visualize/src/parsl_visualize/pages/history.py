@@ -10,9 +10,9 @@ from litestar.exceptions import NotFoundException
 from litestar.response import Template
 
 from parsl_visualize.charts.history import history_chart
+from parsl_visualize.links import from_segment
 from parsl_visualize.live.compare import compare_apps
 from parsl_visualize.queries.workflows import find_workflow, list_workflows
-from parsl_visualize.urls import from_segment
 
 if TYPE_CHECKING:
     from litestar.di import NamedDependency
@@ -30,16 +30,16 @@ class HistoryController(Controller):
 
     include_in_schema = False
 
-    @get("/history/{name:str}", name="history", sync_to_thread=True)
+    @get("/history/{workflow_name:str}", name="history", sync_to_thread=True)
     def history(
         self,
         *,
         db: NamedDependency[Database],
         conn: NamedDependency[Connection],
-        name: FromPath[str],
+        workflow_name: FromPath[str],
     ) -> Template:
         """Every run of one workflow name: duration, tasks and failures over time, oldest first in the chart."""
-        name = from_segment(name)
+        name = from_segment(workflow_name)  # not ``name``: route_reverse takes that for the route's
         runs = sorted(
             (r for r in list_workflows(conn, db.now(), ledger=db.has_ledger) if r.name == name), key=lambda r: r.began
         )

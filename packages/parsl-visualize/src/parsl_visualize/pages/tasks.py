@@ -14,13 +14,13 @@ from litestar.response import Stream
 
 from parsl_visualize.charts.resources import app_usage_charts, run_time_chart
 from parsl_visualize.charts.task import resource_series_chart, status_timeline_chart
+from parsl_visualize.links import from_segment
 from parsl_visualize.live.model import SORT_COLUMNS, TaskFilter
 from parsl_visualize.live.resources import histogram
 from parsl_visualize.pages._run import NotYetError, live_page
 from parsl_visualize.queries.task_detail import task_detail, task_files
 from parsl_visualize.states import STATE_ORDER
 from parsl_visualize.task_output import recorded_path
-from parsl_visualize.urls import from_segment
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
 
 from litestar import Controller, get
 from litestar.response import Template
 
 from parsl_visualize.charts.timeline import concurrency_chart, gantt_chart, running_by_app_chart
+from parsl_visualize.links import TASK_ID, route_link
 from parsl_visualize.pages._run import live_page
 from parsl_visualize.queries.run_filter import RUN_STATUSES, filter_runs
 from parsl_visualize.queries.workflows import list_workflows, sort_runs
-from parsl_visualize.urls import task_url
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from litestar import Litestar
     from litestar.di import NamedDependency
     from litestar.params import FromQuery
     from litestar.plugins.htmx import HTMXRequest
@@ -39,7 +39,7 @@ GANTT_MAX_TRIES = 1000
 """Up to this many tries the summary draws one bar per try; above it, tasks per state over time."""
 
 
-def _timeline(ctx: RunContext) -> dict[str, Any]:
+def _timeline(ctx: RunContext, app: Litestar) -> dict[str, Any]:
     model, now = ctx.model, ctx.now
     axis = model.axis(now)
     if axis is None:
@@ -47,13 +47,15 @@ def _timeline(ctx: RunContext) -> dict[str, Any]:
     tries = model.gantt(GANTT_MAX_TRIES, now)
     data = model.concurrency(axis)
     return {
-        "gantt": gantt_chart(tries, task_url(ctx.run.run_id, "{task_id}")) if tries is not None else None,
+        "gantt": gantt_chart(tries, route_link(app, "task", run_id=ctx.run.run_id, task_id=TASK_ID))
+        if tries is not None
+        else None,
         "concurrency": concurrency_chart(data),
         "running_by_app": running_by_app_chart(data),
     }
 
 
-def _list_link(query: dict[str, str], sort: str, desc: bool) -> Callable[..., str]:
+def _list_link(app: Litestar, query: dict[str, str], sort: str, desc: bool) -> Callable[..., str]:
     """Links of the workflows list that keep its filters: to a page, or sorted by a column (again: reversed)."""
 
     def link(page: int | None = None, sort_by: str | None = None) -> str:
@@ -62,7 +64,7 @@ def _list_link(query: dict[str, str], sort: str, desc: bool) -> Callable[..., st
             params["sort"] = sort_by
             params["desc"] = "false" if sort_by == sort and desc else "true"
         params["page"] = str(page or 1)
-        return "/?" + urlencode(params)
+        return route_link(app, "workflows", params)
 
     return link
 
@@ -95,7 +97,7 @@ class WorkflowController(Controller):
             "runs": runs,
             "listing": shown,
             "query": query,
-            "link": _list_link(query, sort, desc),
+            "link": _list_link(request.app, query, sort, desc),
             "spec": run_filter,
             "statuses": RUN_STATUSES,
             "sort": sort,
@@ -121,7 +123,7 @@ class WorkflowController(Controller):
             return {
                 "overview": (ctx.model.summary(), ctx.model.apps()),
                 "failures": ctx.model.failures(limit=FAILURE_GROUPS_SHOWN),
-                "charts": ctx.cached("timeline", lambda: _timeline(ctx)),
+                "charts": ctx.cached("timeline", lambda: _timeline(ctx, request.app)),
             }
 
         return live_page(request, ctx, ("pages/workflow.html.j2", "fragments/workflow.html.j2"), context, since)
