@@ -30,7 +30,7 @@ __all__ = ("FOLLOW_EVERY", "LEEWAY", "RunningRunReader")
 FOLLOW_EVERY = 2.0
 """Seconds between two looks for new rows of the running runs (a look that finds nothing costs a few lookups)."""
 LEEWAY = 1.0
-"""Seconds a look may be late before pages look for new rows themselves (a sweep of several runs takes time)."""
+"""Seconds a look may take (all running runs' reads) before pages look for new rows themselves."""
 
 
 class RunningRunReader:
@@ -64,7 +64,6 @@ class RunningRunReader:
 
     def _loop(self) -> None:
         while not self._stopping.is_set():
-            began = time.monotonic()
             try:
                 self.sweep()
                 self._trouble = None
@@ -73,7 +72,7 @@ class RunningRunReader:
                 if trouble != self._trouble:
                     self._report(f"cannot read the running runs in the background ({trouble}); trying again")
                 self._trouble = trouble
-            self._stopping.wait(max(0.0, began + self._every - time.monotonic()))
+            self._stopping.wait(self._every)  # after the look, not from its start: a page never waits for two in a row
 
     def sweep(self) -> None:
         """Build or bring up to date the model of every running run (one look)."""
