@@ -39,7 +39,7 @@ class HistoryController(Controller):
         workflow_name: FromPath[str],
     ) -> Template:
         """Every run of one workflow name: duration, tasks and failures over time, oldest first in the chart."""
-        name = from_segment(workflow_name)  # not ``name``: route_reverse takes that for the route's
+        name = from_segment(workflow_name)  # a path value called ``name`` would clash with route_reverse's own argument
         runs = sorted(
             (r for r in list_workflows(conn, db.now(), ledger=db.has_ledger) if r.name == name), key=lambda r: r.began
         )
