@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from typing import TYPE_CHECKING, Any
 
 import pytest
+import zmq
 
 from parsl_monitor_core.wire import Message, MessageKind, validate_message
 from parsl_monitor_hub.database import open_database
@@ -116,6 +118,22 @@ def test_a_dead_writer_is_reported_not_waited_for(pipe: Pipe, make: Messages) ->
         pipe.pipeline.submit([message(MessageKind.WORKFLOW_INFO, make.workflow_start())], ["a"])  # raises here, or
         while True:
             pipe.pipeline.wait(100)  # here, if ZMQ has not yet seen the connection close
+
+
+def test_a_writer_that_dies_after_the_room_check_is_reported_not_waited_for(
+    pipe: Pipe, make: Messages, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The race CI once hit: a check found room, then the writer died before the send. A
+    # blocking send would wait for a new writer forever, through the SIGTERM meant to stop it.
+    monkeypatch.setattr(pipe.writer, "wait_connected", lambda: None)  # as if checked just before the death
+    pipe.writer.process.kill()
+    pipe.writer.process.wait()
+    deadline = time.monotonic() + 10
+    while pipe.writer.socket.poll(0, zmq.POLLOUT):  # until ZMQ has seen the connection close
+        assert time.monotonic() < deadline, "ZMQ never saw the writer's connection close"
+        time.sleep(0.01)
+    with pytest.raises(HubError, match=r"^the database writer process exited with code -9; see the hub's log$"):
+        pipe.pipeline.submit([message(MessageKind.WORKFLOW_INFO, make.workflow_start())], ["a"])
 
 
 def test_a_row_the_database_driver_cannot_bind_is_refused_alone(pipe: Pipe, db_path: Path, make: Messages) -> None:

@@ -33,6 +33,8 @@ from parsl_monitor_hub.errors import HubError
 from parsl_monitor_hub.writing.protocol import Op, Reply, Request, Status, pack, unpack_reply, unpack_request
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from parsl_monitor_hub.rows import Rows
 
 __all__ = ("GC_THRESHOLDS", "WriterProcess")
@@ -45,6 +47,23 @@ GC_THRESHOLDS = (200_000, 50, 50)
 """Rows and messages hold no reference cycles; Python's default (a young-generation pass
 every 700 new objects) re-scans the batch being built hundreds of times. Measured: the
 hub writes 15-20 % more messages per second with these (both processes use them)."""
+
+
+def send_unless(socket: zmq.Socket[bytes], frame: bytes, check: Callable[[], None]) -> None:
+    """Send ``frame``, calling ``check`` (which raises when the peer is gone) while it cannot go.
+
+    Never a blocking send: once the peer has died, libzmq's PAIR socket waits for a new
+    one, and pyzmq restarts the call after every signal, so even SIGTERM could not end it.
+    The peer can die between a poll that finds room and the send.
+    """
+    while True:
+        try:
+            socket.send(frame, zmq.NOBLOCK, copy=False)
+        except zmq.Again:
+            check()
+            socket.poll(_PARENT_CHECK_MS // 10, zmq.POLLOUT)
+        else:
+            return
 
 
 class WriterProcess:
@@ -91,9 +110,8 @@ class WriterProcess:
         Raises:
             HubError: the writer has died.
         """
-        self.wait_connected()
         self._seq += 1
-        self.socket.send(pack(Request(self._seq, op, rows)), copy=False)
+        send_unless(self.socket, pack(Request(self._seq, op, rows)), self.check_alive)
         return self._seq
 
     def replies(self) -> list[Reply]:
@@ -160,26 +178,30 @@ def _serve(settings: dict[str, Any]) -> None:
     socket.connect(settings["address"])
     current = [0]
 
-    def retrying(reason: str) -> None:
+    def hub_alive() -> None:
         if _hub_gone(settings["parent_pid"]):
-            logger.error("the hub process is gone; the database writer stops waiting for the database")
+            logger.error("the hub process is gone; the database writer stops")
+            shutil.rmtree(Path(settings["address"].removeprefix("ipc://")).parent, ignore_errors=True)
             raise SystemExit(0)
-        socket.send(pack(Reply(current[0], Status.RETRYING, reason)))  # the delay is in the writer's log line
+
+    def reply(answer: Reply) -> None:
+        send_unless(socket, pack(answer), hub_alive)
+
+    def retrying(reason: str) -> None:
+        hub_alive()
+        reply(Reply(current[0], Status.RETRYING, reason))  # the delay is in the writer's log line
 
     writer = Writer(writer_engine(settings["db_url"]), on_retry=retrying)
     skipping = False
     try:
         while True:
-            if _hub_gone(settings["parent_pid"]):
-                logger.error("the hub process is gone; the database writer stops")
-                shutil.rmtree(Path(settings["address"].removeprefix("ipc://")).parent, ignore_errors=True)
-                return
+            hub_alive()
             if not socket.poll(_PARENT_CHECK_MS // 10):
                 continue
             request = unpack_request(socket.recv(copy=False).buffer)
             status, reason = Status.OK, ""
             if request.op is Op.STOP:
-                socket.send(pack(Reply(request.seq, Status.STOPPED, "")))
+                reply(Reply(request.seq, Status.STOPPED, ""))
                 return
             if request.op is Op.RESUME:
                 skipping = False
@@ -201,7 +223,7 @@ def _serve(settings: dict[str, Any]) -> None:
                     sum(map(len, (request.rows or {}).values())),
                     1000 * (time.perf_counter() - started),
                 )
-            socket.send(pack(Reply(request.seq, status, reason)))
+            reply(Reply(request.seq, status, reason))
     finally:
         writer.close()
         socket.close()
