@@ -74,11 +74,13 @@ def test_the_summary_page_shows_counts_app_summary_and_charts(client: Client) ->
     assert "hx-trigger" not in page  # a finished run does not poll
 
 
-def test_a_live_run_polls_and_gets_204_until_something_changes(client: Client, db_path: Path) -> None:
-    page = client.get(f"/workflow/{LIVE}/").text
+@pytest.mark.parametrize("page_of", ["summary", "task"])
+def test_a_live_run_polls_and_gets_204_until_something_changes(client: Client, db_path: Path, page_of: str) -> None:
+    path = f"/workflow/{LIVE}/" if page_of == "summary" else f"/workflow/{LIVE}/task/0"
+    page = client.get(path).text
     token = re.search(r'hx-vals=\'\{"since": "([^"]+)"\}\'', page)
     assert token is not None and 'hx-trigger="every 3s"' in page
-    poll = client.get(f"/workflow/{LIVE}/", params={"since": token.group(1)}, headers={"HX-Request": "true"})
+    poll = client.get(path, params={"since": token.group(1)}, headers={"HX-Request": "true"})
     assert poll.status_code == 204 and poll.content == b""
     engine = create_engine(f"sqlite:///{db_path}")
     with engine.begin() as conn:  # the hub finishes the task
@@ -95,11 +97,14 @@ def test_a_live_run_polls_and_gets_204_until_something_changes(client: Client, d
             ],
         )
     engine.dispose()
-    poll = client.get(f"/workflow/{LIVE}/", params={"since": token.group(1)}, headers={"HX-Request": "true"})
+    poll = client.get(path, params={"since": token.group(1)}, headers={"HX-Request": "true"})
     assert poll.status_code == 200
     assert '<div id="live"' in poll.text
     assert "<html" not in poll.text  # only the fragment
-    assert f'href="/workflow/{LIVE}/task?state=exec_done">1</a>' in poll.text
+    if page_of == "summary":
+        assert f'href="/workflow/{LIVE}/task?state=exec_done">1</a>' in poll.text
+    else:
+        assert "exec_done" in poll.text and "exec_done" not in page
 
 
 def test_the_task_list_filters_sorts_and_paginates_in_the_database(client: Client) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import heapq
+import itertools
 import math
 import threading
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
@@ -30,6 +31,7 @@ from parsl_visualize.live.failures import (
 from parsl_visualize.live.phases import PHASES, PhaseTotals, split_task
 from parsl_visualize.live.resources import ResourceUsage
 from parsl_visualize.live.slots import SlotSeries
+from parsl_visualize.live.sorted_column import SortedColumn
 from parsl_visualize.live.tasks import NO_TIME, TaskStore, TryTimes
 from parsl_visualize.queries import run_rows
 from parsl_visualize.queries._common import parse_ids, parse_task_id
@@ -289,6 +291,7 @@ class RunModel:
         self._report: tuple[tuple[int, int], FailureReport] | None = None
         self._phases: PhaseTotals | None = None
         self._dag: dict[str, DagCounts] = {}
+        self._sorted: dict[str, SortedColumn] = {}
 
     @property
     def token(self) -> str:
@@ -391,6 +394,7 @@ class RunModel:
         self.tasks, self.timeline = fresh.tasks, fresh.timeline
         self._usage = None  # read again when the resource page asks
         self._phases = None
+        self._sorted = {}
         return True
 
     def _follow(self, conn: Connection) -> bool:
@@ -424,6 +428,7 @@ class RunModel:
         tasks = self.tasks
         position = tasks.slot(task_id)
         old_app = tasks.apps[tasks.app[position]]
+        self._stale(position)
         if self._phases is not None:
             self._phases.drop(position)
         tasks.set_task(
@@ -444,6 +449,11 @@ class RunModel:
                 self._usage.move_app(task_id, tasks.apps.index(old_app), tasks.app[position])
         self._update_waiting(position)
 
+    def _stale(self, position: int) -> None:
+        """Tell the sorted columns that the task's times may change."""
+        for column in self._sorted.values():
+            column.stale.add(position)
+
     def _take_try(self, row: TryTuple) -> None:
         task_id, try_id, host, launched, running, returned, failure = row
         tasks = self.tasks
@@ -452,6 +462,7 @@ class RunModel:
         times = TryTimes(_seconds(launched), _seconds(running), _seconds(returned), host)
         if failure or (position, try_id) in tasks.failures.of_try:
             tasks.failures.record(position, try_id, failure, host, _ended(times))
+        self._stale(position)
         if self._phases is not None:
             self._phases.drop(position)
         before = tasks.set_try(position, try_id, times)
@@ -679,7 +690,10 @@ class RunModel:
                 selected = [p for p in selected if tasks.state[p] in codes]
         if spec.app:
             app = tasks.apps.index(spec.app) if spec.app in tasks.apps else -1
-            selected = (p for p in selected if tasks.app[p] == app)
+            if isinstance(selected, range):  # every task: compare the whole column in C
+                selected = itertools.compress(selected, map(app.__eq__, tasks.app))
+            else:
+                selected = (p for p in selected if tasks.app[p] == app)
         if spec.host:
             on_host = {p for p, _t, times in tasks.all_tries() if times.host == spec.host}
             selected = (p for p in selected if p in on_host)
@@ -689,28 +703,45 @@ class RunModel:
         return list(selected)
 
     def _sort_key(self, sort: str) -> Callable[[int], Any]:
+        """The key of a sort by a column that is not a time (those have a :class:`SortedColumn`)."""
         tasks = self.tasks
         rank = {state: i for i, state in enumerate(STATE_ORDER)}
-
-        def number(values: Any) -> Callable[[int], Any]:
-            # Unknown times sort last whichever the direction: NaN is never less than anything.
-            return lambda p: (math.isnan(values[p]), values[p], tasks.task_id[p])
-
         keys: dict[str, Callable[[int], Any]] = {
             "app": lambda p: (tasks.apps[tasks.app[p]], tasks.task_id[p]),
             "state": lambda p: (rank.get(tasks.state_name(p), len(rank)), tasks.task_id[p]),
-            "invoked": number(tasks.invoked),
-            "returned": number(tasks.returned),
-            "duration": lambda p: (
-                math.isnan(tasks.returned[p] - tasks.invoked[p]),
-                tasks.returned[p] - tasks.invoked[p],
-                tasks.task_id[p],
-            ),
             "fail_count": lambda p: (tasks.fail_count[p], tasks.task_id[p]),
         }
-        if sort in PHASES:
-            keys[sort] = number(self._phase_totals().columns[PHASES.index(sort)])
         return keys.get(sort, tasks.task_id.__getitem__)
+
+    def _sorted_column(self, sort: str) -> SortedColumn | None:
+        """The run's tasks in the order of a time column (built on first use), or None for other sorts."""
+        tasks = self.tasks
+        times = {"invoked": tasks.invoked, "returned": tasks.returned, "duration": tasks.duration}
+        if sort in PHASES:
+            values = self._phase_totals().columns[PHASES.index(sort)]
+        elif sort in times:
+            values = times[sort]
+        else:
+            return None
+        column = self._sorted.get(sort)
+        if column is None or column.values is not values:  # first use, or the run was read again
+            column = self._sorted[sort] = SortedColumn(values, tasks.task_id, tasks.position)
+        else:
+            column.sync()
+        return column
+
+    def _first_by(self, column: SortedColumn, matching: list[int], wanted: int, *, descending: bool) -> list[int]:
+        """The first ``wanted`` of ``matching`` in the column's order; unknown values last, in task id order."""
+        tasks = self.tasks
+        among = None if len(matching) == len(tasks) else set(matching)  # every task: no need to look
+        known = column.known(descending=descending)
+        first = list(itertools.islice(known if among is None else (p for p in known if p in among), wanted))
+        if len(first) < wanted:
+            values = column.values
+            by_id = matching if tasks.ids_ascending else sorted(matching, key=tasks.task_id.__getitem__)
+            unknown = (p for p in (reversed(by_id) if descending else by_id) if values[p] != values[p])  # NaN: unknown
+            first.extend(itertools.islice(unknown, wanted - len(first)))
+        return first
 
     def _row(self, position: int) -> TaskRow:
         tasks = self.tasks
@@ -744,7 +775,10 @@ class RunModel:
         with self.lock:
             matching = self._matching(spec)
             wanted = spec.page * spec.per_page
-            if spec.sort == "task_id" and self.tasks.ids_ascending:  # positions are in id order already
+            column = self._sorted_column(spec.sort)
+            if column is not None:
+                first = self._first_by(column, matching, wanted, descending=spec.descending)
+            elif spec.sort == "task_id" and self.tasks.ids_ascending:  # positions are in id order already
                 first = matching[::-1][:wanted] if spec.descending else matching[:wanted]
             else:
                 key = self._sort_key(spec.sort)

@@ -183,15 +183,19 @@ class TaskController(Controller):
         task_id: TaskId,
         since: FromQuery[str | None] = None,
     ) -> Response[Any]:
-        """States, tries, resource samples, files and the end of its output of one task."""
-        detail = task_detail(
-            ctx.conn, ctx.run.run_id, task_id, ctx.model.dependents(task_id), ctx.model.root_failure(task_id)
-        )
-        if detail is None:
-            missing = NotYetError if ctx.live else NotFoundException
-            raise missing(f"no task {task_id} in workflow run {ctx.run.run_id!r}")
+        """States, tries, resource samples, files and the end of its output of one task.
+
+        The task's rows are read only when the page is drawn: a poll that finds the run's
+        token unchanged is answered without them.
+        """
 
         def context() -> dict[str, Any]:
+            detail = task_detail(
+                ctx.conn, ctx.run.run_id, task_id, ctx.model.dependents(task_id), ctx.model.root_failure(task_id)
+            )
+            if detail is None:
+                missing = NotYetError if ctx.live else NotFoundException
+                raise missing(f"no task {task_id} in workflow run {ctx.run.run_id!r}")
             started = detail.statuses[0].at if detail.statuses else detail.invoked
             return {
                 "task": detail,
