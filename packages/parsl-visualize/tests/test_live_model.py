@@ -21,6 +21,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from parsl_monitor_core.schema import NodeSample, Resource, Status, Task, Try, Workflow, create_or_upgrade, table_of
 from parsl_visualize.db import open_database
+from parsl_visualize.live.log_bins import bin_of, histogram
 from parsl_visualize.live.model import RunModel, TaskFilter
 from parsl_visualize.states import FINAL_STATES, STATE_ORDER
 
@@ -32,8 +33,7 @@ if TYPE_CHECKING:
 START = datetime.datetime(2026, 5, 1, 12, 0, 0)  # noqa: DTZ001 - stored naive, as the hub does
 RUN = "run-model"
 DEPENDENCY_FAILED = "DependencyError([(ValueError('x'), 'task 1')], 2)"
-UNIQUE = itertools.count(1)
-SAMPLES = itertools.count(1)
+APPS = ("load", "fit", "plot")
 
 
 def at(seconds: float) -> datetime.datetime:
@@ -46,8 +46,11 @@ def batches(draw: DrawFn) -> list[list[tuple[str, dict[str, Any]]]]:
 
     As Parsl's DatabaseManager and our hub write them, a task's row is inserted once and
     every later change of its task or try rows comes with a status row of that task.
+    Everything is drawn, so a failing example replays (no counter shared between examples).
     """
     out = []
+    written: set[tuple[Any, ...]] = set()  # statuses' keys: a duplicate is ignored
+    unique, samples = itertools.count(1), itertools.count(1)
     with_host: set[int] = set()  # a try's samples follow its first message, which names its host
     for _ in range(draw(st.integers(1, 6))):
         batch = []
@@ -62,14 +65,14 @@ def batches(draw: DrawFn) -> list[list[tuple[str, dict[str, Any]]]]:
                 returned = draw(st.one_of(st.none(), st.floats(0, 200)))
                 row = {
                     "task_id": task_id,
-                    "task_func_name": draw(st.sampled_from(["load", "fit", "plot"])),
+                    "task_func_name": draw(st.sampled_from(APPS)),
                     "task_time_invoked": at(seconds),
                     "task_time_returned": None if returned is None else at(seconds + returned),
                     "task_fail_count": draw(st.integers(0, 3)),
                     "task_depends": ",".join(map(str, range(task_id % 3))) or None,
                 }
             elif kind == "resource" and task_id in with_host:  # from one sender, in time order
-                sample = next(SAMPLES)
+                sample = next(samples)
                 row = {
                     "task_id": task_id,
                     "try_id": 0,
@@ -83,7 +86,7 @@ def batches(draw: DrawFn) -> list[list[tuple[str, dict[str, Any]]]]:
                 kind = "node"
                 row = {
                     "hostname": draw(st.sampled_from(["n1", "n2"])),
-                    "timestamp": at(next(SAMPLES) * 0.5),
+                    "timestamp": at(next(samples) * 0.5),
                     "cpu_percent": draw(st.floats(0, 100)),
                     "memory_used": draw(st.integers(0, 2**40)),
                 }
@@ -107,9 +110,14 @@ def batches(draw: DrawFn) -> list[list[tuple[str, dict[str, Any]]]]:
                 with_host.add(task_id)
             if kind in {"task", "try"}:  # every change of a task or try row comes with a status row of its own
                 state = draw(st.sampled_from(STATE_ORDER))
-                unique = at(seconds) + datetime.timedelta(microseconds=next(UNIQUE))
-                status = {"task_id": task_id, "task_status_name": state, "timestamp": unique, "try_id": 0}
+                stamp = at(seconds) + datetime.timedelta(microseconds=next(unique))
+                while (task_id, state, stamp) in written:  # a duplicate would be ignored, and the change missed
+                    stamp += datetime.timedelta(microseconds=next(unique))
+                status = {"task_id": task_id, "task_status_name": state, "timestamp": stamp, "try_id": 0}
                 batch.append(("status", status))
+            if batch[-1][0] == "status":
+                key = batch[-1][1]
+                written.add((key["task_id"], key["task_status_name"], key["timestamp"]))
         out.append(batch)
     return out
 
@@ -185,6 +193,7 @@ def seen(model: RunModel, conn: Any) -> dict[str, Any]:
             for app in (None, "fit")
         },
         "first page by run time": ids(model, TaskFilter(sort="running", descending=True, per_page=3)),
+        "run time histograms": {app: model.run_time_histogram(app) for app in APPS},
     }
 
 
@@ -267,11 +276,15 @@ def test_a_model_followed_batch_by_batch_equals_one_built_at_the_end_and_the_tru
     db.engine.dispose()
     engine.dispose()
     assert followed_seen == built_seen == late_seen
-    states = {row.task_id: row.state for row in built.task_page(TaskFilter(per_page=1000)).rows}
+    rows = built.task_page(TaskFilter(per_page=1000)).rows
+    states = {row.task_id: row.state for row in rows}
     assert {t: s for t, s in states.items() if s != "unknown"} == truth(written)
     counts = collections.Counter(s for s in states.values() if s != "unknown")
     for descending in (False, True):
         assert_in_duration_order(built, descending=descending)
+    for app in APPS:  # an app page's run time histogram counts what its task list's Running column shows
+        shown = collections.Counter(bin_of(row.running) for row in rows if row.app == app and row.running is not None)
+        assert built.run_time_histogram(app) == histogram(shown)
     assert dict(built.summary().states) == dict(counts)
     for series in [*built_seen["concurrency"].phases.values(), *built_seen["concurrency"].running_by_app.values()]:
         assert min(series, default=0) >= 0

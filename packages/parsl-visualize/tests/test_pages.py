@@ -136,6 +136,9 @@ def test_the_app_page_shows_the_app_and_only_its_tasks(client: Client) -> None:
     page = client.get(f"/workflow/{DONE}/app/simulate").text
     assert "App simulate" in page and "2 tasks · 1 failed" in page
     assert re.findall(r'class="task-link" href="[^"]+">(\d+)</a>', page) == ["1", "2"]
+    run_time = charts(page)["chart-app-run-time"]  # task 2 ran 18 s; task 1 8 s and 18 s in two tries
+    assert run_time["series"][0]["data"] == [1, 0, 1]
+    assert run_time["xAxis"]["data"][0] == "16 to 19" and run_time["xAxis"]["data"][-1] == "22.6 to 26.9"
 
 
 def test_the_task_page_shows_states_tries_files_and_resources(client: Client) -> None:

@@ -605,15 +605,12 @@ class RunModel:
                 )
             return sorted(out, key=lambda app: app.app)
 
-    def run_times(self, app: str) -> list[float]:
-        """Seconds running of each task of ``app`` that has run (summed over its tries)."""
+    def run_time_histogram(self, app: str) -> tuple[list[tuple[float, float]], list[int]]:
+        """``app``'s tasks that have run (seconds summed over their tries), per logarithmic bin: (edges, counts)."""
         with self.lock:
-            tasks = self.tasks
-            if app not in tasks.apps:
-                return []
-            code = tasks.apps.index(app)
-            running = self._phase_totals().columns[PHASES.index("running")]
-            return [seconds for c, seconds in zip(tasks.app, running, strict=True) if c == code and seconds == seconds]  # noqa: PLR0124
+            if app not in self.tasks.apps:
+                return [], []
+            return self._phase_totals().run_time_histogram(self.tasks.apps.index(app))
 
     def app_names(self) -> list[str]:
         """The run's app names, for filters."""

@@ -13,10 +13,13 @@ A phase that has not ended, or whose times were not recorded, is unknown (NaN), 
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import math
 from array import array
 from typing import TYPE_CHECKING
+
+from parsl_visualize.live.log_bins import bin_of, histogram
 
 if TYPE_CHECKING:
     from parsl_visualize.live.tasks import TaskStore, TryTimes
@@ -24,6 +27,7 @@ if TYPE_CHECKING:
 __all__ = ("PHASES", "PhaseTotals", "TimeSplit", "split_task")
 
 PHASES = ("waiting", "queued", "running", "result")
+_RUNNING = PHASES.index("running")
 _NAN = math.nan
 
 
@@ -69,7 +73,7 @@ def split_task(invoked: float, returned: float, tries: list[TryTimes]) -> TimeSp
 
 
 class PhaseTotals:
-    """Every task's phases, and per app their sums and counts, kept up to date as task and try rows change.
+    """Every task's phases, per app their sums and counts and its run times' histogram, kept up to date.
 
     Built when a page first asks (one pass), then a changed task costs a drop and a take,
     so a live poll's cost follows what changed, as for durations.
@@ -81,6 +85,7 @@ class PhaseTotals:
         """Per task position, seconds in each phase (NaN: unknown)."""
         self.sums: list[list[float]] = []
         self.counts: list[list[int]] = []
+        self._run_time_bins: list[collections.Counter[int]] = []
         if tasks.apps:
             self._app(len(tasks.apps) - 1)
         self._load()
@@ -88,7 +93,7 @@ class PhaseTotals:
     def _load(self) -> None:
         """Every task's phases in one pass: a task with one try from the columns, the rest by :meth:`take`."""
         tasks = self.tasks
-        more, sums, counts = tasks.more_tries, self.sums, self.counts
+        more, sums, counts, run_time_bins = tasks.more_tries, self.sums, self.counts, self._run_time_bins
         columns = zip(
             tasks.app,
             tasks.invoked,
@@ -119,6 +124,9 @@ class PhaseTotals:
                 if value == value:  # noqa: PLR0124 - not NaN
                     app_sums[index] += value
                     app_counts[index] += 1
+            running = split[_RUNNING]
+            if running == running:  # noqa: PLR0124 - not NaN
+                run_time_bins[app][bin_of(running)] += 1
         for position in slow:
             self.take(position)
 
@@ -126,6 +134,7 @@ class PhaseTotals:
         while code >= len(self.sums):
             self.sums.append([0.0] * len(PHASES))
             self.counts.append([0] * len(PHASES))
+            self._run_time_bins.append(collections.Counter())
         return self.sums[code], self.counts[code]
 
     def drop(self, position: int) -> None:
@@ -139,6 +148,8 @@ class PhaseTotals:
                 sums[index] -= value
                 counts[index] -= 1
                 column[position] = _NAN
+                if index == _RUNNING:
+                    self._run_time_bins[self.tasks.app[position]][bin_of(value)] -= 1
 
     def cover(self) -> None:
         """Columns for tasks added since (a task known only from a status row has no phase yet)."""
@@ -158,6 +169,8 @@ class PhaseTotals:
             if not math.isnan(value):
                 sums[index] += value
                 counts[index] += 1
+                if index == _RUNNING:
+                    self._run_time_bins[tasks.app[position]][bin_of(value)] += 1
 
     def mean(self, app: int, phase: str) -> float | None:
         """The mean of a phase over an app's tasks that have it (None: none has)."""
@@ -171,3 +184,7 @@ class PhaseTotals:
         index = PHASES.index(phase)
         count = sum(counts[index] for counts in self.counts)
         return round(sum(sums[index] for sums in self.sums) / count, 6) if count else None
+
+    def run_time_histogram(self, app: int) -> tuple[list[tuple[float, float]], list[int]]:
+        """An app's tasks that have run, per bin of seconds running: (bin edges, counts)."""
+        return histogram(self._run_time_bins[app]) if app < len(self._run_time_bins) else ([], [])

@@ -23,6 +23,7 @@ import math
 from array import array
 from typing import TYPE_CHECKING, Any
 
+from parsl_visualize.live.log_bins import bin_edges, bin_of, shown_bins
 from parsl_visualize.live.slots import SlotSeries
 
 if TYPE_CHECKING:
@@ -31,34 +32,11 @@ if TYPE_CHECKING:
     from parsl_visualize.live.slots import TimeAxis
     from parsl_visualize.live.tasks import TaskStore
 
-__all__ = ("MAX_HOSTS", "AppUsage", "NodeUsage", "ResourceUsage", "UsageOverTime", "bin_edges", "histogram")
+__all__ = ("MAX_HOSTS", "AppUsage", "NodeUsage", "ResourceUsage", "UsageOverTime")
 
 MAX_HOSTS = 24
 POINTS_HELD = 50_000
 """Samples whose points a build collects before putting them on the time slots."""
-BINS_PER_DOUBLING = 4
-_ZERO_BIN = -(10**6)
-
-
-def _bin(value: float) -> int:
-    return math.floor(BINS_PER_DOUBLING * math.log2(value)) if value > 0 else _ZERO_BIN
-
-
-def bin_edges(index: int) -> tuple[float, float]:
-    """The value range of a histogram bin."""
-    if index == _ZERO_BIN:
-        return 0.0, 0.0
-    return 2 ** (index / BINS_PER_DOUBLING), 2 ** ((index + 1) / BINS_PER_DOUBLING)
-
-
-def histogram(values: Iterable[float]) -> tuple[list[tuple[float, float]], list[int]]:
-    """Counts of values in the logarithmic bins (four per doubling), every bin between the extremes shown."""
-    counts = collections.Counter(_bin(value) for value in values)
-    if not counts:
-        return [], []
-    above = [index for index in counts if index != _ZERO_BIN]
-    shown = ([_ZERO_BIN] if _ZERO_BIN in counts else []) + (list(range(min(above), max(above) + 1)) if above else [])
-    return [bin_edges(index) for index in shown], [counts[index] for index in shown]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -160,8 +138,8 @@ class ResourceUsage:
     def _forget(self, row: int) -> None:
         tries = self._tries
         app, peak, cpu = tries.app[row], tries.peak[row], tries.cpu[row]
-        self._memory_bins[app][_bin(peak)] -= 1
-        self._cpu_bins[app][_bin(cpu)] -= 1
+        self._memory_bins[app][bin_of(peak)] -= 1
+        self._cpu_bins[app][bin_of(cpu)] -= 1
         self._app_cpu[app] -= cpu
         self._app_span[app] -= tries.last[row] - tries.first[row]
         self._app_held[app] -= tries.sum[row] / tries.samples[row] / peak if peak else 0.0
@@ -169,8 +147,8 @@ class ResourceUsage:
     def _count(self, row: int) -> None:
         tries = self._tries
         app, peak, cpu = tries.app[row], tries.peak[row], tries.cpu[row]
-        self._memory_bins[app][_bin(peak)] += 1
-        self._cpu_bins[app][_bin(cpu)] += 1
+        self._memory_bins[app][bin_of(peak)] += 1
+        self._cpu_bins[app][bin_of(cpu)] += 1
         self._app_cpu[app] += cpu
         self._app_span[app] += tries.last[row] - tries.first[row]
         self._app_held[app] += tries.sum[row] / tries.samples[row] / peak if peak else 0.0
@@ -333,12 +311,9 @@ class ResourceUsage:
         def histogram(
             bins: dict[int, collections.Counter[int]],
         ) -> tuple[list[tuple[float, float]], dict[str, list[int]]]:
-            present = {index for code in used for index, n in bins[code].items() if n}
-            if not present:
+            shown = shown_bins(index for code in used for index, n in bins[code].items() if n)
+            if not shown:
                 return [], {}
-            above = [index for index in present if index != _ZERO_BIN]
-            shown = list(range(min(above), max(above) + 1)) if above else []
-            shown = ([_ZERO_BIN] if _ZERO_BIN in present else []) + shown  # zero, then every bin between
             counts = {apps[code]: [bins[code][index] for index in shown] for code in sorted(used, key=apps.__getitem__)}
             return [bin_edges(index) for index in shown], counts
 

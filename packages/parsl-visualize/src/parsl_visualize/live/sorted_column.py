@@ -2,8 +2,9 @@
 
 Sorting a live run's tasks by run time afresh on every poll cost a key call per task,
 more than the rest of the poll. Here the order is built when the list is first sorted by
-the column, then a poll moves only the tasks whose rows changed since (the model marks
-them ``stale``) and reads the first page from one end.
+the column (a :class:`SortedPairs`, 16 bytes a task), then a poll moves only the tasks
+whose rows changed since (the model marks them ``stale``) and reads the first page from
+one end.
 
 Unknown values (NaN: a task that has not run yet) are left out of the order; the list
 shows those tasks after the known ones, whichever the direction.
@@ -14,7 +15,7 @@ from __future__ import annotations
 from array import array
 from typing import TYPE_CHECKING
 
-from sortedcontainers import SortedList
+from parsl_visualize.live.sorted_pairs import SortedPairs
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -30,12 +31,16 @@ class SortedColumn:
         """The column followed (one value per task position, NaN when unknown)."""
         self._ids = task_ids
         self._position = position
-        self._order: SortedList = SortedList()
-        self._held = array("d")
+        self._held = values[:]
         """Per position, the value it has in the order (NaN: not in it)."""
         self.stale: set[int] = set()
         """Positions whose value may have changed since the last :meth:`sync`; the model adds to it."""
-        self._cover()
+        known = [p for p, v in enumerate(values) if v == v]  # noqa: PLR0124 - not NaN
+        known.sort(key=task_ids.__getitem__)
+        known.sort(key=values.__getitem__)  # stable: ties stay in id order
+        self._order = SortedPairs(
+            array("d", map(values.__getitem__, known)), array("q", map(task_ids.__getitem__, known))
+        )
 
     def _cover(self) -> None:
         """Take in the positions added to the column since."""
@@ -44,8 +49,9 @@ class SortedColumn:
             return
         new = self.values[start:end]
         self._held.extend(new)
-        ids = self._ids
-        self._order.update((v, ids[p]) for p, v in zip(range(start, end), new, strict=True) if v == v)  # noqa: PLR0124 - not NaN
+        for p, v in zip(range(start, end), new, strict=True):
+            if v == v:  # noqa: PLR0124 - not NaN
+                self._order.add(v, self._ids[p])
 
     def sync(self) -> None:
         """Move the stale positions to their values' places; add the new ones."""
@@ -57,9 +63,9 @@ class SortedColumn:
             if old == new or (old != old and new != new):  # noqa: PLR0124 - both NaN
                 continue
             if old == old:  # noqa: PLR0124 - not NaN
-                order.remove((old, ids[p]))
+                order.remove(old, ids[p])
             if new == new:  # noqa: PLR0124 - not NaN
-                order.add((new, ids[p]))
+                order.add(new, ids[p])
             held[p] = new
         self.stale.clear()
         self._cover()
@@ -67,5 +73,5 @@ class SortedColumn:
     def known(self, *, descending: bool) -> Iterator[int]:
         """Positions with a known value, smallest first (largest first when ``descending``); ties by task id."""
         position = self._position
-        for _value, task_id in reversed(self._order) if descending else iter(self._order):
+        for task_id in self._order.ids(descending=descending):
             yield position[task_id]

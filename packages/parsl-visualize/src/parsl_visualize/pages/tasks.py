@@ -16,7 +16,6 @@ from parsl_visualize.charts.resources import app_usage_charts, run_time_chart
 from parsl_visualize.charts.task import resource_series_chart, status_timeline_chart
 from parsl_visualize.links import from_segment
 from parsl_visualize.live.model import SORT_COLUMNS, TaskFilter
-from parsl_visualize.live.resources import histogram
 from parsl_visualize.pages._run import NotYetError, live_page
 from parsl_visualize.queries.task_detail import task_detail, task_files
 from parsl_visualize.states import STATE_ORDER
@@ -86,7 +85,7 @@ def _task_list(
 
 def _app_charts(ctx: RunContext, app: str) -> dict[str, Any]:
     """An app's tasks by run time, and its tries by peak memory and CPU time (when sampled)."""
-    bins, counts = histogram(ctx.model.run_times(app))
+    bins, counts = ctx.model.run_time_histogram(app)
     charts: dict[str, Any] = {"run_time": run_time_chart(app, bins, counts)} if counts else {}
     usage = ctx.model.resources(ctx.conn).per_app(ctx.model.tasks.apps)
     if app in usage.memory_counts:
