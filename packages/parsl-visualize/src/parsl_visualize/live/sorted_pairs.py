@@ -42,24 +42,29 @@ class SortedPairs:
 
     def add(self, value: float, task_id: int) -> None:
         """Put a pair in its place."""
-        if not self._values:
+        last = self._last
+        if not last:
             self._values.append(array("d", [value]))
             self._ids.append(array("q", [task_id]))
-            self._last.append((value, task_id))
+            last.append((value, task_id))
             self._length = 1
             return
-        block = min(bisect_left(self._last, (value, task_id)), len(self._last) - 1)
+        pair = (value, task_id)
+        block = bisect_left(last, pair)
+        if block == len(last):
+            block -= 1
         values, ids = self._values[block], self._ids[block]
-        at = self._find(values, ids, value, task_id)
+        at = bisect_left(ids, task_id, bisect_left(values, value), bisect_right(values, value))  # as _find
         values.insert(at, value)
         ids.insert(at, task_id)
-        self._last[block] = (values[-1], ids[-1])
+        if at == len(values) - 1:
+            last[block] = pair
         self._length += 1
         if len(values) > 2 * self._load:  # split: blocks stay small, so an insert moves little
             half = len(values) // 2
             self._values[block : block + 1] = [values[:half], values[half:]]
             self._ids[block : block + 1] = [ids[:half], ids[half:]]
-            self._last[block : block + 1] = [(values[half - 1], ids[half - 1]), (values[-1], ids[-1])]
+            last[block : block + 1] = [(values[half - 1], ids[half - 1]), (values[-1], ids[-1])]
 
     def remove(self, value: float, task_id: int) -> None:
         """Take a pair out; ValueError when it is not held."""
