@@ -54,7 +54,7 @@ class SortedPairs:
         if block == len(last):
             block -= 1
         values, ids = self._values[block], self._ids[block]
-        at = bisect_left(ids, task_id, bisect_left(values, value), bisect_right(values, value))  # as _find
+        at = self._find(values, ids, value, task_id)
         values.insert(at, value)
         ids.insert(at, task_id)
         if at == len(values) - 1:
