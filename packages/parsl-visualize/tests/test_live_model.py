@@ -194,6 +194,7 @@ def seen(model: RunModel, conn: Any) -> dict[str, Any]:
         },
         "first page by run time": ids(model, TaskFilter(sort="running", descending=True, per_page=3)),
         "run time histograms": {app: model.run_time_histogram(app) for app in APPS},
+        "by app": {app: ids(model, TaskFilter(app=app, per_page=1000)) for app in APPS},
     }
 
 
@@ -282,6 +283,8 @@ def test_a_model_followed_batch_by_batch_equals_one_built_at_the_end_and_the_tru
     counts = collections.Counter(s for s in states.values() if s != "unknown")
     for descending in (False, True):
         assert_in_duration_order(built, descending=descending)
+    for app in APPS:  # an app page lists the tasks the whole list shows with its app
+        assert built_seen["by app"][app] == [row.task_id for row in rows if row.app == app]
     for app in APPS:  # an app page's run time histogram counts what its task list's Running column shows
         shown = collections.Counter(bin_of(row.running) for row in rows if row.app == app and row.running is not None)
         assert built.run_time_histogram(app) == histogram(shown)

@@ -40,3 +40,26 @@ def test_the_median_and_longest_duration_follow_tasks_whose_times_change(
     assert list(store.durations) == known
     assert store.durations[len(known) // 2] == known[len(known) // 2]
     assert store.durations[-1] == known[-1]
+
+
+@given(
+    rows=st.lists(
+        st.tuples(st.sampled_from(("slot", "row")), st.integers(0, 40), st.sampled_from(("fit", "plot", "unknown"))),
+        max_size=300,
+    )
+)
+def test_an_apps_tasks_are_those_whose_app_column_names_it_as_tasks_arrive_and_rows_change_app(
+    rows: list[tuple[str, int, str]],
+) -> None:
+    store = TaskStore()
+    app: dict[int, str] = {}
+    for what, task_id, name in rows:  # a status may come before its task's row; a row read again may change app
+        position = store.slot(task_id)
+        app.setdefault(task_id, "unknown")
+        if what == "row":
+            store.set_task(position, app=name, invoked=0.0, returned=1.0, fail_count=0, depends=())
+            app[task_id] = name
+    for name in ("fit", "plot", "unknown"):
+        if name in store.apps:
+            truth = sorted(store.position[task_id] for task_id, a in app.items() if a == name)
+            assert list(store.positions_of_app(store.apps.index(name))) == truth

@@ -14,6 +14,7 @@ import heapq
 import itertools
 import math
 import threading
+from array import array
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from sqlalchemy import inspect
@@ -38,7 +39,7 @@ from parsl_visualize.queries._common import parse_ids, parse_task_id
 from parsl_visualize.states import FAILED_STATES, STATE_ORDER
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator
+    from collections.abc import Callable, Iterable, Iterator, Sequence
 
     from sqlalchemy import Connection
 
@@ -666,8 +667,12 @@ class RunModel:
 
     # --- the task list --------------------------------------------------------------
 
-    def _matching(self, spec: TaskFilter) -> list[int]:
-        """Positions of the tasks ``spec`` selects, in position order (C-level passes over whole columns)."""
+    def _matching(self, spec: TaskFilter) -> Sequence[int]:
+        """Positions of the tasks ``spec`` selects, in position order (C-level passes over whole columns).
+
+        With no filter this is a ``range``: listing every position of a big run on each
+        poll was the largest part of an unfiltered list's live poll.
+        """
         tasks = self.tasks
         everything = spec.search is None
         selected: Iterable[int] = range(len(tasks))
@@ -687,8 +692,8 @@ class RunModel:
                 selected = [p for p in selected if tasks.state[p] in codes]
         if spec.app:
             app = tasks.apps.index(spec.app) if spec.app in tasks.apps else -1
-            if isinstance(selected, range):  # every task: compare the whole column in C
-                selected = itertools.compress(selected, map(app.__eq__, tasks.app))
+            if isinstance(selected, range):  # every task: the app's positions are kept in order
+                selected = tasks.positions_of_app(app) if app >= 0 else []
             else:
                 selected = (p for p in selected if tasks.app[p] == app)
         if spec.host:
@@ -697,7 +702,7 @@ class RunModel:
         if spec.error:
             failed_so = positions_of_group(tasks, self._dependency_roots(), spec.error)
             selected = (p for p in selected if p in failed_so)
-        return list(selected)
+        return selected if isinstance(selected, (range, array)) else list(selected)
 
     def _sort_key(self, sort: str) -> Callable[[int], Any]:
         """The key of a sort by a column that is not a time (those have a :class:`SortedColumn`)."""
@@ -727,7 +732,7 @@ class RunModel:
             column.sync()
         return column
 
-    def _first_by(self, column: SortedColumn, matching: list[int], wanted: int, *, descending: bool) -> list[int]:
+    def _first_by(self, column: SortedColumn, matching: Sequence[int], wanted: int, *, descending: bool) -> list[int]:
         """The first ``wanted`` of ``matching`` in the column's order; unknown values last, in task id order."""
         tasks = self.tasks
         among = None if len(matching) == len(tasks) else set(matching)  # every task: no need to look
@@ -773,6 +778,7 @@ class RunModel:
             matching = self._matching(spec)
             wanted = spec.page * spec.per_page
             column = self._sorted_column(spec.sort)
+            first: Sequence[int]
             if column is not None:
                 first = self._first_by(column, matching, wanted, descending=spec.descending)
             elif spec.sort == "task_id" and self.tasks.ids_ascending:  # positions are in id order already
@@ -793,7 +799,7 @@ class RunModel:
         with self.lock:
             matching = self._matching(spec)
             if not self.tasks.ids_ascending:
-                matching.sort(key=self.tasks.task_id.__getitem__)
+                matching = sorted(matching, key=self.tasks.task_id.__getitem__)
         for start in range(0, len(matching), 1000):
             with self.lock:
                 chunk = [self._row(p) for p in matching[start : start + 1000]]

@@ -8,6 +8,7 @@ per app are kept up to date as states change, so a summary costs nothing to read
 
 from __future__ import annotations
 
+import bisect
 import math
 from array import array
 from typing import TYPE_CHECKING, NamedTuple
@@ -56,15 +57,12 @@ class TaskStore:
         self.state = bytearray()
         self.newest: list[str] = []
         """Sort key of each task's newest status: time text, finality, state name."""
-        self.invoked = array("d")
-        self.returned = array("d")
+        self.invoked, self.returned = array("d"), array("d")
         self.fail_count = array("l")
         self.depends: list[tuple[int, ...]] = []
         self.has_try = bytearray()
         """1 where the task's first try (try 0) has a row; its times are in the four columns below."""
-        self.launched = array("d")
-        self.running = array("d")
-        self.ended = array("d")
+        self.launched, self.running, self.ended = array("d"), array("d"), array("d")
         self.host = array("H")
         self.waiting_from = array("d")
         self.waiting_to = array("d")
@@ -75,6 +73,8 @@ class TaskStore:
         """Failed tries and their groups."""
         self.by_state: list[int] = [0] * len(self.states)
         self.by_app_state: list[list[int]] = []
+        self._app_positions: list[array[int]] = []
+        """Per app code, the positions of its tasks in ascending order (an app's task list)."""
         self.level = array("l")
         """Depth in the DAG: one more than the deepest task it depends on."""
         self.has_children = bytearray()
@@ -125,6 +125,7 @@ class TaskStore:
             code = self._app_codes[name] = len(self.apps)
             self.apps.append(name)
             self.by_app_state.append([0] * len(self.states))
+            self._app_positions.append(array("I"))
             self.app_durations.append([0.0, 0.0, -math.inf])
         return code
 
@@ -148,6 +149,7 @@ class TaskStore:
         self.task_id.append(task_id)
         app = self._app_code("unknown")
         self.app.append(app)
+        self._app_positions[app].append(position)  # the largest position yet: the order holds
         self.state.append(NO_STATE)
         self.by_state[NO_STATE] += 1
         self.by_app_state[app][NO_STATE] += 1
@@ -206,8 +208,9 @@ class TaskStore:
         self.host.extend(array("H", bytes(2 * added)))
         self.has_try.extend(bytes(added))
         self.by_state[NO_STATE] = added
-        for code in app:
+        for at, code in enumerate(app):
             self.by_app_state[code][NO_STATE] += 1
+            self._app_positions[code].append(at)
 
     def _link_loaded(self, depends: list[tuple[int, ...]], added: int) -> None:
         """Edges and levels of the tasks :meth:`load_tasks` added: one pass, dependencies first (smaller ids)."""
@@ -251,6 +254,7 @@ class TaskStore:
             self.by_app_state[old][state] -= 1
             self.by_app_state[code][state] += 1
             self.app[position] = code
+            self._move_app(position, old, code)
             if self._watchers:
                 self._changed(position)
         self.invoked[position] = invoked
@@ -260,6 +264,20 @@ class TaskStore:
         if depends and not self.depends[position]:  # known at a task's first row; they never change
             self.depends[position] = depends
             self._link(position)
+
+    def _move_app(self, position: int, old: int, new: int) -> None:
+        """Move a position between two apps' position lists (a new task leaves "unknown", the list's end)."""
+        before = self._app_positions[old]
+        del before[bisect.bisect_left(before, position)]
+        after = self._app_positions[new]
+        if not after or after[-1] < position:
+            after.append(position)
+        else:
+            after.insert(bisect.bisect_left(after, position), position)
+
+    def positions_of_app(self, code: int) -> array[int]:
+        """Positions of the app's tasks in order: a copy, so a reader outside the lock sees a fixed list."""
+        return array("I", self._app_positions[code])
 
     def _link(self, position: int) -> None:
         """Add the edges from the task's dependencies, and its level; a dependency without a row waits for it."""

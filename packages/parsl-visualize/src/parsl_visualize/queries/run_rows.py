@@ -22,6 +22,7 @@ status time, kept as text: it orders statuses to the microsecond.
 
 from __future__ import annotations
 
+import itertools
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import String, case, func, literal_column, select, text, type_coerce
@@ -166,7 +167,7 @@ def newest_statuses(conn: Connection, run_id: str) -> Iterable[tuple[int, str, s
             .distinct(s.task_id)
             .order_by(s.task_id, s.timestamp.desc(), _final().desc(), s.task_status_name.desc())
         )
-        return ((task_id, state, status_key(at, state)) for task_id, state, at in conn.execute(query))
+        return ((task_id, state, status_key(at, state)) for task_id, state, at in _stream(conn, query))
     # The key as text: SQLite's max() then returns the newest row's other columns too.
     # Grouped along the primary key (task_id first), which covers every column read here.
     key = func.max(type_coerce(s.timestamp, String) + _final() + s.task_status_name)
@@ -214,10 +215,21 @@ def _driver_rows(conn: Connection, sql: str, arguments: Any) -> list[tuple[Any, 
     return rows
 
 
+_SERVER_CURSORS = itertools.count()
+
+
 def _stream(conn: Connection, query: Any, size: int = 10_000) -> Iterator[tuple[Any, ...]]:
-    """Like :func:`_fetch_all`, ``size`` rows at a time: a million rows never sit in memory at once."""
+    """Like :func:`_fetch_all`, ``size`` rows at a time: a million rows never sit in memory at once.
+
+    On PostgreSQL through a server-side (named) cursor: psycopg's plain cursor receives the
+    whole result before the first row is handed out.
+    """
     sql, arguments = _compiled(conn, query)
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    dbapi = conn.connection.dbapi_connection
+    if conn.dialect.name == "postgresql":
+        cursor = dbapi.cursor(name=f"pm_stream_{next(_SERVER_CURSORS)}")  # type: ignore[union-attr]
+    else:
+        cursor = dbapi.cursor()  # type: ignore[union-attr]
     try:
         cursor.execute(sql, arguments)
         while rows := cursor.fetchmany(size):
