@@ -404,16 +404,18 @@ class RunModel:
         if upto is None or after is None or upto == after:
             return False
         tasks = self.tasks
-        touched: dict[int, None] = {}
         status_after, task_after, try_after, _ = after
         status_upto, task_upto, try_upto, _ = upto
-        for task_id, _try_id, state, key in run_rows.new_statuses(conn, self.run_id, status_after, status_upto):
+        statuses = run_rows.new_statuses(conn, self.run_id, status_after, status_upto)
+        touched = dict.fromkeys(task_id for task_id, _try_id, _state, _key in statuses)
+        touched.update(dict.fromkeys(run_rows.new_task_ids(conn, "task", self.run_id, task_after, task_upto)))
+        touched.update(dict.fromkeys(run_rows.new_task_ids(conn, "try", self.run_id, try_after, try_upto)))
+        # New tasks take positions in id order (PostgreSQL returns rows in no set order),
+        # so a list by task id stays a slice of the positions.
+        for task_id in sorted(touched.keys() - tasks.position.keys()):
+            tasks.slot(task_id)
+        for task_id, _try_id, state, key in statuses:
             tasks.apply_status(tasks.slot(task_id), state, key)
-            touched[task_id] = None
-        for task_id in run_rows.new_task_ids(conn, "task", self.run_id, task_after, task_upto):
-            touched[task_id] = None
-        for task_id in run_rows.new_task_ids(conn, "try", self.run_id, try_after, try_upto):
-            touched[task_id] = None
         self._positions = upto
         if not touched:
             return False

@@ -259,6 +259,8 @@ def task_rows(
         t.task_fail_count,
         t.task_depends,
     ).where(t.run_id == run_id)
+    if ids is None and conn.dialect.name == "postgresql":  # SQLite's come in key order already
+        query = query.order_by(t.task_id)  # positions in id order: a list by task id is a slice of them
     return _in_chunks(query, t.task_id, ids, conn)
 
 
