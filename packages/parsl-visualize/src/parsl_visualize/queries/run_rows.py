@@ -259,7 +259,8 @@ def task_rows(
         t.task_fail_count,
         t.task_depends,
     ).where(t.run_id == run_id)
-    if ids is None and conn.dialect.name == "postgresql":  # SQLite's come in key order already
+    # SQLite reads them through (run_id, task_time_invoked): invocation order, which is id order in Parsl.
+    if ids is None and conn.dialect.name == "postgresql":
         query = query.order_by(t.task_id)  # positions in id order: a list by task id is a slice of them
     return _in_chunks(query, t.task_id, ids, conn)
 
