@@ -9,8 +9,12 @@ computed here from the status rows must all agree.
 from __future__ import annotations
 
 import collections
+import concurrent.futures
 import datetime
 import itertools
+import sqlite3
+import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -307,3 +311,49 @@ def failure_truth(batches: list[list[tuple[str, dict[str, Any]]]]) -> collection
     named = {"KeyError('s_1')": ("KeyError", "'s_#'"), "KeyError('s_22')": ("KeyError", "'s_#'")}
     named["ValueError('bad\\nline')"] = ("ValueError", "bad")
     return collections.Counter(named[text] for text in last.values() if text and text != DEPENDENCY_FAILED)
+
+
+def test_pages_read_the_model_while_a_refresh_waits_for_the_database(fresh_db: Any) -> None:
+    """A refresh reads new rows without holding the lock pages read under: they show the model as it was until then.
+
+    The database is in rollback mode (as Parsl's own are) and a writer holds it locked,
+    so the refresh's read waits, as a slow scan would on a big run.
+    """
+    engine, path = fresh_db("locked.db")
+    write(
+        engine,
+        [("status", {"task_id": t, "task_status_name": "pending", "timestamp": at(t), "try_id": 0}) for t in range(5)],
+    )
+    engine.dispose()
+    db = open_database(path)
+    model = RunModel(RUN)
+    with db.engine.connect() as conn:
+        model.refresh(conn)
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("BEGIN EXCLUSIVE")
+    for t in range(5):
+        writer.execute(
+            "INSERT INTO status (task_id, task_status_name, timestamp, run_id, try_id) "
+            "VALUES (?, 'exec_done', ?, ?, 0)",
+            (t, at(100 + t).strftime("%Y-%m-%d %H:%M:%S.%f"), RUN),
+        )
+    refreshed: list[bool] = []
+
+    def refresh() -> None:
+        with db.engine.connect() as conn:
+            refreshed.append(model.refresh(conn))
+
+    reader = threading.Thread(target=refresh)
+    reader.start()
+    time.sleep(0.5)  # the refresh is waiting for the writer's lock (SQLite's busy wait, 5 s)
+    pages = concurrent.futures.ThreadPoolExecutor(1)
+    before = pages.submit(model.summary).result(timeout=3.0)
+    assert reader.is_alive(), "the page waited for the refresh"
+    pages.shutdown(wait=False)
+    writer.execute("COMMIT")
+    writer.close()
+    reader.join(timeout=10.0)
+    assert refreshed == [True]
+    assert dict(before.states) == {"pending": 5}
+    assert dict(model.summary().states) == {"exec_done": 5}
+    db.engine.dispose()

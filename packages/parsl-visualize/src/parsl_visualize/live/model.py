@@ -44,8 +44,9 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection
 
     from parsl_visualize.failure_text import FailureText
+    from parsl_visualize.live.resources import AppUsage, UsageShown
     from parsl_visualize.live.slots import TimeAxis
-    from parsl_visualize.queries.run_rows import TryTuple
+    from parsl_visualize.queries.run_rows import NodeSampleTuple, ResourceTuple, TaskTuple, TryTuple
 
 __all__ = (
     "ANY_FAILURE",
@@ -269,12 +270,34 @@ class GanttTry:
     outcome: str
 
 
+class _NewRows(NamedTuple):
+    """What a refresh read of the rows added since the last (the database's marks ``upto``)."""
+
+    upto: run_rows.Marks
+    statuses: list[tuple[int, int, str, str]]
+    task_ids: list[int]
+    """Tasks with a new status, task or try row, in the order first seen."""
+    tasks: list[TaskTuple]
+    tries: list[TryTuple]
+
+
+class _NewSamples(NamedTuple):
+    """What a refresh read of the resource samples added since the last."""
+
+    upto: run_rows.SampleMarks
+    resources: list[ResourceTuple]
+    nodes: list[NodeSampleTuple]
+
+
 class RunModel:
     """A run's tasks, tries and states, and its timeline, kept up to date by :meth:`refresh`."""
 
     def __init__(self, run_id: str) -> None:
         self.run_id = run_id
         self.lock = threading.RLock()
+        """Held while the model is read or changed: pages wait for it only while new rows are applied."""
+        self.reading = threading.RLock()
+        """Held while new rows are read from the database (one reader at a time), and taken before :attr:`lock`."""
         self.tasks = TaskStore()
         self.began = NO_TIME
         self.completed: float | None = None
@@ -302,25 +325,38 @@ class RunModel:
     # --- reading the database -------------------------------------------------------
 
     def refresh(self, conn: Connection) -> bool:
-        """Read what was added since the last refresh (everything, the first time); True if anything changed."""
-        with self.lock:
+        """Read what was added since the last refresh (everything, the first time); True if anything changed.
+
+        New rows are read holding only :attr:`reading` and applied under :attr:`lock`, so a
+        page shows the model as it was while its rows are read (on PostgreSQL a scan of the
+        run's rows, docs/reference/live-model.md) and waits only while they are applied.
+        """
+        with self.reading:
             times = run_rows.workflow_times(conn, self.run_id)
             if times is None:
                 return False
-            began, completed = times
-            changed = completed != self.completed
-            self.began, self.completed = began, completed
-            if not self._built:
-                self._build(conn)
-                changed = True
-            elif self._positions is None:  # rows cannot be followed (PostgreSQL before 13, other databases): read again
-                changed = self._rebuild(conn) or changed
-            else:
-                changed = self._follow(conn) or changed
-                changed = self._follow_samples(conn) or changed
-            if changed:
-                self._changes += 1
-            return changed
+            if not self._built or self._positions is None:  # PostgreSQL before 13, other databases: read again
+                with self.lock:
+                    changed = self._set_times(*times)
+                    if self._built:
+                        changed = self._rebuild(conn) or changed
+                    else:
+                        self._build(conn)
+                        changed = True
+                    self._changes += changed
+                    return changed
+            rows, samples = self._new_rows(conn), self._new_samples(conn)
+            with self.lock:
+                changed = self._set_times(*times)
+                changed = self._apply(rows) or changed
+                changed = self._apply_samples(samples) or changed
+                self._changes += changed  # with what changed: a page never sees new rows under an old token
+                return changed
+
+    def _set_times(self, began: float, completed: float | None) -> bool:
+        changed = completed != self.completed
+        self.began, self.completed = began, completed
+        return changed
 
     def _build(self, conn: Connection) -> None:
         self._positions = run_rows.positions(conn)  # before reading: later rows are read next time
@@ -398,35 +434,49 @@ class RunModel:
         self._sorted = {}
         return True
 
-    def _follow(self, conn: Connection) -> bool:
+    def _new_rows(self, conn: Connection) -> _NewRows | None:
+        """The rows added since the last read (None: nothing new), read without the model's lock."""
         upto = run_rows.positions(conn)
         after = self._positions
         if upto is None or after is None or upto == after:
-            return False
-        tasks = self.tasks
+            return None
         status_after, task_after, try_after, _ = after
         status_upto, task_upto, try_upto, _ = upto
         statuses = run_rows.new_statuses(conn, self.run_id, status_after, status_upto)
         touched = dict.fromkeys(task_id for task_id, _try_id, _state, _key in statuses)
         touched.update(dict.fromkeys(run_rows.new_task_ids(conn, "task", self.run_id, task_after, task_upto)))
         touched.update(dict.fromkeys(run_rows.new_task_ids(conn, "try", self.run_id, try_after, try_upto)))
+        ids = list(touched)
+        if not ids:
+            return _NewRows(upto, statuses, [], [], [])
+        return _NewRows(
+            upto,
+            statuses,
+            ids,
+            list(run_rows.task_rows(conn, self.run_id, ids)),
+            list(run_rows.try_rows(conn, self.run_id, ids)),
+        )
+
+    def _apply(self, rows: _NewRows | None) -> bool:
+        if rows is None:
+            return False
+        tasks = self.tasks
         # New tasks take positions in id order (PostgreSQL returns rows in no set order),
         # so a list by task id stays a slice of the positions.
-        for task_id in sorted(touched.keys() - tasks.position.keys()):
+        for task_id in sorted(set(rows.task_ids) - tasks.position.keys()):
             tasks.slot(task_id)
-        for task_id, _try_id, state, key in statuses:
+        for task_id, _try_id, state, key in rows.statuses:
             tasks.apply_status(tasks.slot(task_id), state, key)
-        self._positions = upto
-        if not touched:
+        self._positions = rows.upto
+        if not rows.task_ids:
             return False
-        ids = list(touched)
-        for task in run_rows.task_rows(conn, self.run_id, ids):
+        for task in rows.tasks:
             self._take_task(task)
-        for attempt in run_rows.try_rows(conn, self.run_id, ids):
+        for attempt in rows.tries:
             self._take_try(attempt)
         return True
 
-    def _take_task(self, row: tuple[int, str, float | None, float | None, int, str | None]) -> None:
+    def _take_task(self, row: TaskTuple) -> None:
         task_id, app, invoked, returned, fail_count, depends = row
         tasks = self.tasks
         position = tasks.slot(task_id)
@@ -508,8 +558,14 @@ class RunModel:
     # --- resource usage: read on first use, then followed like statuses ------------------
 
     def resources(self, conn: Connection) -> ResourceUsage:
-        """The run's resource usage (its samples are read the first time a page asks for them)."""
+        """The run's resource usage (its samples are read the first time a page asks for them).
+
+        A refresh adds samples to it under :attr:`lock`: read it under the lock too (:meth:`usage`).
+        """
         with self.lock:
+            if self._usage is not None:
+                return self._usage
+        with self.reading, self.lock:  # the first read sets where the next refresh reads from
             if self._usage is None:
                 self._node_samples = inspect(conn).has_table("node_sample")
                 self._samples_at = marks = run_rows.sample_positions(conn, self._node_samples)
@@ -521,27 +577,48 @@ class RunModel:
                 self._usage = usage
             return self._usage
 
+    def usage(self, conn: Connection, end: float | None) -> UsageShown | None:
+        """What the resource page draws up to ``end``, worked out under the lock (a refresh may be adding samples)."""
+        usage = self.resources(conn)
+        with self.lock:
+            return usage.shown(end, self.tasks.apps)
+
+    def app_usage(self, conn: Connection) -> AppUsage:
+        """Per app, tries by peak memory and CPU time, and efficiencies."""
+        usage = self.resources(conn)
+        with self.lock:
+            return usage.per_app(self.tasks.apps)
+
     def prepare(self, conn: Connection, now: float) -> None:
         """Read and count now what pages otherwise do on their first view: the samples, the timeline, the phases."""
-        with self.lock:
+        with self.reading, self.lock:
             self.resources(conn)
             self.axis(now)
             self._phase_totals()
 
-    def _follow_samples(self, conn: Connection) -> bool:
+    def _new_samples(self, conn: Connection) -> _NewSamples | None:
+        """The resource samples added since the last read, once a page has read the run's samples."""
         if self._usage is None or self._samples_at is None:
-            return False
+            return None
         upto = run_rows.sample_positions(conn, self._node_samples)
         after = self._samples_at
         if upto is None or upto == after:
+            return None
+        resources = run_rows.new_resource_rows(conn, self.run_id, after, upto, self._resources_seen)
+        nodes = (
+            run_rows.new_node_sample_rows(conn, self.run_id, after, upto, self._nodes_seen)
+            if self._node_samples
+            else []
+        )
+        return _NewSamples(upto, resources, nodes)
+
+    def _apply_samples(self, samples: _NewSamples | None) -> bool:
+        if samples is None or self._usage is None:
             return False
         before = (self._usage.samples, self._usage.node_samples)
-        resources = run_rows.new_resource_rows(conn, self.run_id, after, upto, self._resources_seen)
-        self._usage.add_samples(self.tasks, resources)
-        if self._node_samples:
-            nodes = run_rows.new_node_sample_rows(conn, self.run_id, after, upto, self._nodes_seen)
-            self._usage.add_node_samples(nodes)
-        self._samples_at = upto
+        self._usage.add_samples(self.tasks, samples.resources)
+        self._usage.add_node_samples(samples.nodes)
+        self._samples_at = samples.upto
         return (self._usage.samples, self._usage.node_samples) != before
 
     # --- what the pages show --------------------------------------------------------

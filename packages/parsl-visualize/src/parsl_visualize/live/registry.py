@@ -52,11 +52,11 @@ class ModelRegistry:
             if model is None:
                 model = self._models[run_id] = RunModel(run_id)
             self._models.move_to_end(run_id)
-        with model.lock:
-            followed = running and arrived < self._fresh_until.get(run_id, 0.0)
-            if self._checked.get(run_id, -1.0) < arrived and not followed:
-                self._checked[run_id] = time.monotonic()
-                model.refresh(conn)
+        if not (running and arrived < self._fresh_until.get(run_id, 0.0)):
+            with model.reading:
+                if self._checked.get(run_id, -1.0) < arrived:
+                    self._checked[run_id] = time.monotonic()
+                    model.refresh(conn)
         self._evict(keep=run_id)
         return model
 
@@ -75,7 +75,7 @@ class ModelRegistry:
             if model is None:
                 model = self._models[run_id] = RunModel(run_id)
                 self._models.move_to_end(run_id, last=False)
-        with model.lock:
+        with model.reading:
             self._checked[run_id] = time.monotonic()
             model.refresh(conn)
             model.prepare(conn, now)

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from parsl_visualize.live.slots import TimeAxis
     from parsl_visualize.live.tasks import TaskStore
 
-__all__ = ("MAX_HOSTS", "AppUsage", "NodeUsage", "ResourceUsage", "UsageOverTime")
+__all__ = ("MAX_HOSTS", "AppUsage", "NodeUsage", "ResourceUsage", "UsageOverTime", "UsageShown")
 
 MAX_HOSTS = 24
 POINTS_HELD = 50_000
@@ -82,6 +82,16 @@ _TRY_BITS = 32
 def _try_key(task_id: int, try_id: int) -> int | tuple[int, int]:
     """One int per try (a tuple of two costs about 100 bytes more); a tuple for a try id no int key holds."""
     return (task_id << _TRY_BITS) | try_id if 0 <= try_id < 1 << _TRY_BITS else (task_id, try_id)
+
+
+@dataclasses.dataclass(frozen=True)
+class UsageShown:
+    """What the resource page draws: usage over time on ``axis``, per app, and per node (None: no node agent)."""
+
+    axis: TimeAxis
+    over_time: UsageOverTime
+    apps: AppUsage
+    nodes: NodeUsage | None
 
 
 class _Tries:
@@ -303,6 +313,13 @@ class ResourceUsage:
         cpu = {host: mean(f"node_cpu#@{host}") for host in self._nodes}
         busiest = sorted(sorted(cpu, key=lambda host: -sum(v or 0.0 for v in cpu[host]))[:MAX_HOSTS])
         return NodeUsage({h: cpu[h] for h in busiest}, {h: mean(f"node_memory#@{h}") for h in busiest})
+
+    def shown(self, end: float | None, apps: list[str]) -> UsageShown | None:
+        """What the resource page draws, up to ``end``; None before the first sample."""
+        if not self.samples and not self.node_samples:
+            return None
+        axis = self.axis(end)
+        return UsageShown(axis, self.over_time(axis), self.per_app(apps), self.nodes(axis))
 
     def per_app(self, apps: list[str]) -> AppUsage:
         """Histograms and efficiencies per app (``apps``: the run's app names by code)."""

@@ -23,18 +23,16 @@ __all__ = ("ResourceController",)
 
 
 def _charts(ctx: RunContext) -> dict[str, Any]:
-    usage = ctx.model.resources(ctx.conn)
-    if not usage.samples and not usage.node_samples:
+    shown = ctx.model.usage(ctx.conn, ctx.run_end)
+    if shown is None:
         return {}
-    axis = usage.axis(ctx.run_end)
-    apps = usage.per_app(ctx.model.tasks.apps)
-    nodes = usage.nodes(axis)
+    axis = shown.axis
     capacity = capacity_over_time(capacities(run_nodes(ctx.conn, ctx.run.run_id)), axis, ctx.run_end)
     return {
-        **usage_charts(usage.over_time(axis), axis, capacity),
-        **app_usage_charts(apps),
-        **(node_charts(nodes, axis) if nodes else {}),
-        "usage": apps,
+        **usage_charts(shown.over_time, axis, capacity),
+        **app_usage_charts(shown.apps),
+        **(node_charts(shown.nodes, axis) if shown.nodes else {}),
+        "usage": shown.apps,
     }
 
 

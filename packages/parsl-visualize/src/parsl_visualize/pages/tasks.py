@@ -87,7 +87,7 @@ def _app_charts(ctx: RunContext, app: str) -> dict[str, Any]:
     """An app's tasks by run time, and its tries by peak memory and CPU time (when sampled)."""
     bins, counts = ctx.model.run_time_histogram(app)
     charts: dict[str, Any] = {"run_time": run_time_chart(app, bins, counts)} if counts else {}
-    usage = ctx.model.resources(ctx.conn).per_app(ctx.model.tasks.apps)
+    usage = ctx.model.app_usage(ctx.conn)
     if app in usage.memory_counts:
         only = dataclasses.replace(
             usage, memory_counts={app: usage.memory_counts[app]}, cpu_counts={app: usage.cpu_counts[app]}

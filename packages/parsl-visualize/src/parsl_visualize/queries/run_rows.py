@@ -44,6 +44,7 @@ __all__ = (
     "NodeSampleTuple",
     "ResourceTuple",
     "SampleMarks",
+    "TaskTuple",
     "TryTuple",
     "new_node_sample_rows",
     "new_resource_rows",
@@ -246,9 +247,11 @@ def _in_chunks(query: Any, column: Any, ids: Sequence[int] | None, conn: Connect
         yield from _fetch_all(conn, query.where(column.in_(list(ids[start : start + CHUNK]))))
 
 
-def task_rows(
-    conn: Connection, run_id: str, ids: Sequence[int] | None = None
-) -> Iterable[tuple[int, str, float | None, float | None, int, str | None]]:
+TaskTuple = tuple[int, str, float | None, float | None, int, str | None]
+"""``(task_id, app, invoked, returned, fail_count, depends)``."""
+
+
+def task_rows(conn: Connection, run_id: str, ids: Sequence[int] | None = None) -> Iterable[TaskTuple]:
     """``(task_id, app, invoked, returned, fail_count, depends)`` of the run's tasks (or of ``ids``)."""
     t = TASK.c
     query = select(
