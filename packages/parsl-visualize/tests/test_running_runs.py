@@ -10,11 +10,12 @@ from __future__ import annotations
 import collections
 import datetime
 import re
+import threading
 import time
 from typing import TYPE_CHECKING, Any
 
 from litestar.testing import TestClient
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, event
 
 from parsl_monitor_core.schema import Resource, Status, Task, Try, Workflow, create_or_upgrade, table_of
 from parsl_visualize.app import create_app
@@ -22,6 +23,7 @@ from parsl_visualize.db import open_database
 from parsl_visualize.live.model import RunModel, TaskFilter
 from parsl_visualize.live.registry import ModelRegistry
 from parsl_visualize.live.running_runs import FOLLOW_EVERY, LEEWAY, RunningRunReader
+from parsl_visualize.queries.workflows import WorkflowRow, find_workflow
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine
 
 RUNNING, QUIET, ENDED = "run-running", "run-quiet", "run-ended"
+TOKEN = re.compile(r'hx-vals=\'\{"since": "([^"]+)"\}\'')
 STATES = ("pending", "launched", "running", "exec_done", "failed")
 
 
@@ -126,6 +129,12 @@ def write_tasks(engine: Engine, run_id: str, task_ids: range, state: str, at: da
                     "psutil_process_memory_resident": 1e6,
                 },
             )
+
+
+def running_row(conn: Connection) -> WorkflowRow:
+    run = find_workflow(conn, RUNNING, _now())
+    assert run is not None
+    return run
 
 
 def shown(model: RunModel, conn: Connection) -> dict[str, Any]:
@@ -227,16 +236,55 @@ def test_a_page_takes_a_followed_model_as_it_is_until_the_next_look_or_the_run_e
             seen.append(dict(models.model(conn, RUNNING, running=running).summary().states))
             conn.rollback()
 
-        models.follow(conn, RUNNING, db.seconds_now(), fresh_for=0.5)
+        models.follow(conn, running_row(conn), db.seconds_now(), fresh_for=0.5)
         conn.rollback()
         write_tasks(engine, RUNNING, range(10), "exec_done", _now())
         look(running=True)  # the run as the reader's look left it
         time.sleep(0.6)  # the next look is late (say the reader stopped): the page reads the new rows itself
         look(running=True)
-        models.follow(conn, RUNNING, db.seconds_now(), fresh_for=60.0)
+        models.follow(conn, running_row(conn), db.seconds_now(), fresh_for=60.0)
         conn.rollback()
         write_tasks(engine, RUNNING, range(10, 15), "failed", _now())
         look(running=True)
         look(running=False)  # the run has ended: its last page is whole at once
     db.engine.dispose()
     assert seen == [{"running": 10}, {"exec_done": 10}, {"exec_done": 10}, {"exec_done": 10, "failed": 5}]
+
+
+def test_a_poll_of_a_followed_run_that_finds_nothing_new_reads_no_database(tmp_path: Path) -> None:
+    """The page takes the run's row and model as the background reader's look left them; new rows still come."""
+    engine = _database(tmp_path / "m.db")
+    write_tasks(engine, RUNNING, range(20), "running", _now())
+    told: list[str] = []
+    db = open_database(str(tmp_path / "m.db"))
+    from_pages: list[str] = []
+
+    @event.listens_for(db.engine, "before_cursor_execute")
+    def _count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if threading.current_thread().name != "running-run-reader":
+            from_pages.append(statement)
+
+    page = f"/workflow/{RUNNING}/"
+    polls = []
+    with TestClient(app=create_app(db, follow_running=told.append), base_url="http://127.0.0.1") as client:
+        deadline = time.monotonic() + 60
+        while not told and time.monotonic() < deadline:
+            time.sleep(0.05)
+        token = TOKEN.search(client.get(page).text)
+        assert token is not None
+        for _ in range(5):
+            from_pages.clear()
+            answer = client.get(page, params={"since": token.group(1)}, headers={"HX-Request": "true"})
+            polls.append((answer.status_code, len(from_pages)))
+        write_tasks(engine, RUNNING, range(20), "exec_done", _now())
+        answer = client.get(page, params={"since": token.group(1)}, headers={"HX-Request": "true"})
+        while answer.status_code == 204 and time.monotonic() < deadline:
+            time.sleep(0.1)
+            answer = client.get(page, params={"since": token.group(1)}, headers={"HX-Request": "true"})
+        states = client.get(f"/api/workflow/{RUNNING}").json()["summary"]["states"]
+    db.engine.dispose()
+    assert polls == [(204, 0)] * 5
+    assert answer.status_code == 200  # the fragment with the new rows
+    new_token = TOKEN.search(answer.text)
+    assert new_token is not None and new_token.group(1) != token.group(1)
+    assert dict(states) == {"exec_done": 20}

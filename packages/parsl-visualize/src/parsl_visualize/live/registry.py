@@ -18,6 +18,8 @@ from parsl_visualize.live.model import RunModel
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
+    from parsl_visualize.queries.workflows import WorkflowRow
+
 __all__ = ("MAX_MODELS", "MAX_TASKS", "ModelRegistry")
 
 MAX_MODELS = 16
@@ -34,6 +36,7 @@ class ModelRegistry:
         self._models: collections.OrderedDict[str, RunModel] = collections.OrderedDict()
         self._checked: dict[str, float] = {}
         self._fresh_until: dict[str, float] = {}
+        self._followed_runs: dict[str, WorkflowRow] = {}
         self._lock = threading.Lock()
 
     def model(self, conn: Connection, run_id: str, *, running: bool = False) -> RunModel:
@@ -60,7 +63,7 @@ class ModelRegistry:
         self._evict(keep=run_id)
         return model
 
-    def follow(self, conn: Connection, run_id: str, now: float, fresh_for: float) -> RunModel | None:
+    def follow(self, conn: Connection, run: WorkflowRow, now: float, fresh_for: float) -> RunModel | None:
         """Build or bring up to date a run's model before anyone asks (the background reader).
 
         The model is read as a page's first view would read it (:meth:`RunModel.prepare`),
@@ -69,7 +72,10 @@ class ModelRegistry:
         ``fresh_for`` seconds, until the reader's next look, pages take the model as it is
         rather than look for new rows themselves: on PostgreSQL that look is a scan of the
         run's rows (reference/live-model.md), which every poll would otherwise pay again.
+        They take the run's workflow row as the look read it too (:meth:`followed_run`),
+        so a poll that finds nothing new answers without reading the database.
         """
+        run_id = run.run_id
         with self._lock:
             model = self._models.get(run_id)
             if model is None:
@@ -79,9 +85,16 @@ class ModelRegistry:
             self._checked[run_id] = time.monotonic()
             model.refresh(conn)
             model.prepare(conn, now)
+            self._followed_runs[run_id] = run
             self._fresh_until[run_id] = time.monotonic() + fresh_for
         self._evict(keep=None)
         return model if run_id in self._models else None
+
+    def followed_run(self, run_id: str) -> WorkflowRow | None:
+        """The run's workflow row as the background reader's last look read it; None once its next look is late."""
+        if time.monotonic() < self._fresh_until.get(run_id, 0.0):
+            return self._followed_runs.get(run_id)
+        return None
 
     def _evict(self, keep: str | None) -> None:
         with self._lock:
@@ -95,6 +108,7 @@ class ModelRegistry:
                 del self._models[oldest]
                 self._checked.pop(oldest, None)
                 self._fresh_until.pop(oldest, None)
+                self._followed_runs.pop(oldest, None)
 
     def __contains__(self, run_id: str) -> bool:
         return run_id in self._models

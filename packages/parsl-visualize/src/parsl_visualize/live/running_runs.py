@@ -85,7 +85,7 @@ class RunningRunReader:
                 if run.run_id in self._too_big:
                     continue
                 started = time.perf_counter()
-                model = self._models.follow(conn, run.run_id, db.seconds_now(), fresh_for=self._every + LEEWAY)
+                model = self._models.follow(conn, run, db.seconds_now(), fresh_for=self._every + LEEWAY)
                 conn.rollback()  # end the read transaction: the next run's read sees newer rows
                 if model is None:
                     self._too_big.add(run.run_id)

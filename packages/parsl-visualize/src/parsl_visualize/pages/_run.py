@@ -72,7 +72,7 @@ class RunContext:
         """Whether open pages should keep polling: until the run ends, even while it is quiet.
 
         A quiet run ("incomplete": no message for a while) may be running long tasks; a
-        poll that finds nothing new costs a few index lookups.
+        poll that finds nothing new costs a few index lookups, none while the run is followed.
         """
         return self.run.ended is None
 
@@ -84,9 +84,13 @@ def provide_run(
     models: NamedDependency[ModelRegistry],
     run_id: FromPath[str],
 ) -> RunContext:
-    """The ``ctx`` dependency of every per-run route: the run of the path and its model, or a 404 naming it."""
+    """The ``ctx`` dependency of every per-run route: the run of the path and its model, or a 404 naming it.
+
+    A run the background reader follows is taken as its last look left it, row and model
+    (at most a few seconds old): a poll that finds nothing new then reads no database.
+    """
     run_id = from_segment(run_id)
-    run = find_workflow(conn, run_id, db.now(), ledger=db.has_ledger)
+    run = models.followed_run(run_id) or find_workflow(conn, run_id, db.now(), ledger=db.has_ledger)
     if run is None:
         raise NotFoundException(f"no workflow run {run_id!r} in this database")
     model = models.model(conn, run_id, running=run.ended is None)
