@@ -91,7 +91,10 @@ def test_node_and_block_messages_are_all_stored(runs: dict[str, Run]) -> None:
     for run in runs.values():
         assert run.count("block") == run.logged(r"Sending block monitoring message", "parsl.log") > 0
     theirs = runs["parsl"]
-    assert theirs.count("node") == theirs.logged(r"Sending message .* to MonitoringHub", "htex/interchange.log") > 0
+    # At most what was sent: Parsl's database manager (2025.6.30) can lose node rows at shutdown, when
+    # its cleanup thread writes the workflow's end on the session the main thread is inserting with
+    # ("This session is in 'prepared' state" in database_manager.log; seen in CI: 2 of 68 stored).
+    assert 0 < theirs.count("node") <= theirs.logged(r"Sending message .* to MonitoringHub", "htex/interchange.log")
     assert runs["ours"].count("node") == node_records_sent(runs["ours"]) > 0
 
 
