@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 import datetime
+import socket
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import msgpack
 import pytest
-import zmq
 
 from parsl_monitor_core.wire import MessageKind, decode_frame, pack_message, validate_message
 from parsl_monitor_worker import node_agent
@@ -171,8 +171,8 @@ def test_tasks_ending_together_share_one_reading_and_a_later_end_gets_a_fresh_on
         return sample_tree(pid)
 
     monkeypatch.setattr(node_agent, "sample_tree", counted)
-    with zmq.Context() as context, context.socket(zmq.PUSH) as task_side:
-        task_side.connect(agent.address)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as task_side:
+        task_side.connect(agent.address.removeprefix("ipc://"))
 
         def burst(task_ids: list[int]) -> list[Message]:
             before = agent.samples_sent
@@ -196,3 +196,32 @@ def test_tasks_ending_together_share_one_reading_and_a_later_end_gets_a_fresh_on
     assert [m.get("task_id") for m in first] == [1, 2]
     assert first[0].get(cpu) == first[1].get(cpu)
     assert later.get(cpu) > first[0].get(cpu)
+
+
+def test_a_connection_that_sends_no_announcements_is_closed_and_a_cut_one_dropped_without_stopping_others(
+    agent: NodeAgent, hub: FakeHub, spawn: Callable[[str], subprocess.Popen[str]], programs: dict[str, str]
+) -> None:
+    worker = spawn(programs["hold"].format(mb=1))
+    path = agent.address.removeprefix("ipc://")
+    start = ["start", "run-1", 5, 0, worker.pid, hub.url, 10.0, None]
+    with (
+        socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as stranger,
+        socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as cut,
+        socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as task_side,
+    ):
+        stranger.connect(path)
+        stranger.sendall(msgpack.packb({"not": "a task"}))  # what an older version's ZMQ peer would look like to it
+        cut.connect(path)
+        cut.sendall(msgpack.packb(["start", "run-1", 6, 0, worker.pid, hub.url, 10.0, None])[:-3])
+        cut.close()  # a task whose send was cut: the agent must not take half a message
+        task_side.connect(path)
+        task_side.sendall(msgpack.packb(start))
+        deadline = time.monotonic() + 10
+        while 5 not in {key[1] for key in agent.tasks}:
+            assert time.monotonic() < deadline, "the well-behaved task was not taken"
+            agent.drain()
+            time.sleep(0.05)
+        agent.drain()
+        assert {key[1] for key in agent.tasks} == {5}
+        stranger.settimeout(5)
+        assert stranger.recv(16) == b""  # the agent closed the stranger's connection

@@ -1,6 +1,7 @@
 """How a task tells the node agent on its node that it started or ended.
 
-Messages are tiny msgpack arrays on a PUSH socket to the agent's ``ipc://`` address:
+Messages are tiny msgpack arrays, one after another on a Unix stream socket at the path
+of the agent's ``ipc://`` address (msgpack needs no framing of its own):
 
 - ``["start", run_id, task_id, try_id, pid, hub_url, interval, block_id, first]``
 - ``["end", run_id, task_id, try_id, dropped, hub_url, last]``
@@ -12,8 +13,17 @@ than any sampling interval, so the task wrapper announces a start only once the 
 run for ``ANNOUNCE_AFTER``; a task that ends sooner sends one ``ran`` (half the messages,
 and the agent takes its final sample as before).
 
-Without an agent on the node (its socket file is absent) nothing is sent: tasks still
-report their first and last messages to the hub, and no resource rows are made up.
+Without an agent on the node (its socket file is absent, or nobody accepts on it) the
+agent takes nothing: tasks report their first and last messages to the hub themselves, and
+no resource rows are made up.
+
+Why a plain socket and not ZMQ: a ZMQ send hands the message to the context's I/O thread,
+which has to wake up for it, and the agent's I/O thread wakes up to read it: two thread
+wake-ups per task on a node whose cores the tasks keep busy. A ``send()`` on a connected
+socket is one system call in the task's own thread, and the agent reads what gathered
+whenever it looks. A send the socket cannot take whole (the agent is stalled and the
+kernel's buffer full) closes the connection, so the agent drops the cut message, and the
+task sends its messages to the hub itself.
 """
 
 from __future__ import annotations
@@ -22,6 +32,7 @@ import atexit
 import dataclasses
 import logging
 import os
+import socket
 import stat
 import tempfile
 import threading
@@ -29,7 +40,6 @@ import time
 from pathlib import Path
 
 import msgpack
-import zmq
 
 __all__ = ("AGENT_ENV", "AgentLink", "agent_address", "close_links", "link_for", "private_directory")
 
@@ -87,24 +97,20 @@ def agent_address() -> str:
 
 
 class AgentLink:
-    """A PUSH socket to the node agent; sends nothing when no agent listens."""
+    """A connection to the node agent's socket; takes nothing when no agent listens."""
 
     def __init__(self, address: str) -> None:
         self.address = address
-        self._path = Path(address.removeprefix("ipc://")) if address.startswith("ipc://") else None
-        self._context = zmq.Context()
-        self._socket = self._context.socket(zmq.PUSH)
-        self._socket.setsockopt(zmq.SNDHWM, 1000)
-        self._socket.setsockopt(zmq.LINGER, 500)
-        self._socket.connect(address)
-        self._lock = threading.Lock()  # the socket is not thread-safe: the announcer thread sends too
+        self._path = address.removeprefix("ipc://")
+        self._socket: socket.socket | None = None  # connected on first use, again after a failure
+        self._lock = threading.Lock()  # one message at a time: the announcer thread sends too
         self._running: _Running | None = None
         self._wake = threading.Event()
         self._announcer: threading.Thread | None = None
         self._closed = False
 
     def _present(self) -> bool:
-        return self._path is None or self._path.exists()
+        return self._socket is not None or os.path.exists(self._path)  # noqa: PTH110 - per task: no Path built each time
 
     def started(self, key: TaskKey, hub_url: str, interval: float, block_id: str | None, forward: bytes) -> bool:
         """Ask the agent to sample this process tree; False when there is no agent to take it.
@@ -170,20 +176,45 @@ class AgentLink:
                 task.announced = self._send([*start, task.first])
 
     def close(self) -> None:
-        """Close the socket (announcements still queued get half a second)."""
+        """Close the connection (what was sent is in the agent's socket already)."""
         with self._lock:
             self._closed = True
-            self._socket.close()
-            self._context.term()
+            self._disconnect()
         self._wake.set()  # the announcer thread ends
 
     def _send(self, message: list[object]) -> bool:
-        """Queue one announcement (the caller holds the lock); False when the queue is full."""
+        """Send one announcement (the caller holds the lock); False when the agent did not take it whole."""
+        if self._closed:
+            return False
+        data = msgpack.packb(message)
         try:
-            self._socket.send(msgpack.packb(message), zmq.NOBLOCK)
-        except zmq.Again:
+            if self._socket is None:
+                self._socket = self._connect()
+            sent = self._socket.send(data, socket.MSG_NOSIGNAL)
+        except BlockingIOError:  # the agent's buffer is full: nothing of it was sent
+            return False
+        except OSError:  # no agent (gone, never there, refusing): try again at the next send
+            self._disconnect()
+            return False
+        if sent < len(data):  # cut: the agent drops an unfinished message when its connection closes
+            self._disconnect()
             return False
         return True
+
+    def _connect(self) -> socket.socket:
+        connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        connection.setblocking(False)  # a stalled agent's full backlog fails the connect, never waits
+        try:
+            connection.connect(self._path)
+        except OSError:
+            connection.close()
+            raise
+        return connection
+
+    def _disconnect(self) -> None:
+        if self._socket is not None:
+            self._socket.close()
+            self._socket = None
 
 
 def link_for(address: str | None = None) -> AgentLink:

@@ -18,12 +18,13 @@ import datetime
 import fcntl
 import logging
 import os
+import selectors
+import socket
 import time
 from pathlib import Path
 from typing import Any
 
 import msgpack
-import zmq
 
 from parsl_monitor_core.wire import EncodeError, MessageKind, pack_message, to_wire
 from parsl_monitor_worker.channel import channel_for, close_channels
@@ -37,6 +38,8 @@ TaskKey = tuple[str, int, int]
 """(run_id, task_id, try_id)"""
 
 MAX_MESSAGES_PER_FRAME = 500
+MAX_UNREAD_BYTES = 1 << 20
+"""Largest unfinished announcement a connection may hold: more is not a task's (it is closed)."""
 ANNOUNCEMENT_PAUSE = 0.01
 """After handling announcements, let more gather before looking again: tasks start and end
 in bursts, and a wake-up per announcement cost more than the announcement (a final sample
@@ -61,7 +64,7 @@ class NodeAgent:
     """Receives task starts and ends on ``address``; samples every ``interval`` seconds.
 
     Args:
-        address: ``ipc://`` path the tasks connect to.
+        address: ``ipc://`` path of the Unix socket the tasks connect to.
         interval: seconds between samples when no task asked for another interval.
         parent_pid: stop once this process is gone and no task is left to sample.
     """
@@ -79,10 +82,10 @@ class NodeAgent:
         self._outbox: list[tuple[str, bytes]] = []  # (hub, packed message) to send at the end of a drain
         self._finals: dict[int, dict[str, Any] | None] | None = None  # during a batch: pid -> its tree, read once
         self._stopping = False
-        self._context = zmq.Context()
-        self._inbox = self._context.socket(zmq.PULL)
+        self._selector = selectors.DefaultSelector()
+        self._listener: socket.socket | None = None
+        self._readers: dict[socket.socket, msgpack.Unpacker] = {}  # one per task process connected
         self._lock_file: Any = None
-        self._bound = False
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -102,8 +105,14 @@ class NodeAgent:
                 if not wait or not self._parent_alive():
                     return False
                 time.sleep(1.0)
-        self._inbox.bind(self.address)
-        self._bound = True
+        socket_path = self.address.removeprefix("ipc://")
+        Path(socket_path).unlink(missing_ok=True)  # left by an agent that was killed: the lock says none runs now
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(socket_path)
+        listener.listen(128)
+        listener.setblocking(False)
+        self._selector.register(listener, selectors.EVENT_READ)
+        self._listener = listener
         logger.info("node agent of %s listening on %s (pid %d)", self.sampler.hostname, self.address, os.getpid())
         return True
 
@@ -114,10 +123,13 @@ class NodeAgent:
     def close(self) -> None:
         """Unbind (removing the socket file, so tasks stop announcing) and close channels."""
         self.send_outbox()
-        self._inbox.close(linger=0)
-        self._context.term()
+        for connection in [*self._readers, *([self._listener] if self._listener else [])]:
+            self._selector.unregister(connection)
+            connection.close()
+        self._readers.clear()
+        self._selector.close()
         close_channels()
-        if self._bound:
+        if self._listener is not None:
             Path(self.address.removeprefix("ipc://")).unlink(missing_ok=True)
         if self._lock_file is not None:
             self._lock_file.close()
@@ -141,12 +153,10 @@ class NodeAgent:
 
     def run(self) -> None:
         """Serve until stopped, or until the parent is gone and nothing is left to sample."""
-        poller = zmq.Poller()
-        poller.register(self._inbox, zmq.POLLIN)
         next_sample = time.monotonic() + self.interval()
         while not self._stopping:
             timeout = max(0.0, next_sample - time.monotonic())
-            if poller.poll(int(min(timeout, 1.0) * 1000)):
+            if self._selector.select(min(timeout, 1.0)):
                 self.drain()
                 next_sample = min(next_sample, time.monotonic() + self.interval())  # a task asked for less
                 time.sleep(min(ANNOUNCEMENT_PAUSE, max(0.0, next_sample - time.monotonic())))
@@ -164,23 +174,65 @@ class NodeAgent:
             # worker process that ended together share one reading of its tree.
             self._finals = {}
             try:
-                for raw in batch:
+                for message in batch:
                     try:
-                        self.handle(msgpack.unpackb(raw))
+                        self.handle(message)
                     except Exception:
                         logger.exception("ignored a malformed task announcement")
             finally:
                 self._finals = None
             self.send_outbox()
 
-    def _receive_batch(self) -> list[bytes]:
-        batch: list[bytes] = []
-        while len(batch) < MAX_MESSAGES_PER_FRAME:
-            try:
-                batch.append(self._inbox.recv(zmq.NOBLOCK))
-            except zmq.Again:
-                break
+    def _receive_batch(self) -> list[Any]:
+        """Accept new task processes, then read what every connection has sent so far."""
+        batch: list[Any] = []
+        for key, _events in self._selector.select(0):
+            connection: socket.socket = key.fileobj  # type: ignore[assignment]
+            if connection is self._listener:
+                self._accept(batch)
+            else:
+                self._read(connection, batch)
         return batch
+
+    def _accept(self, batch: list[Any]) -> None:
+        """Take new task processes' connections, and what they have sent already."""
+        assert self._listener is not None  # noqa: S101 - registered only once bound
+        while True:
+            try:
+                connection, _ = self._listener.accept()
+            except BlockingIOError:
+                return
+            connection.setblocking(False)
+            self._selector.register(connection, selectors.EVENT_READ)
+            self._readers[connection] = msgpack.Unpacker(max_buffer_size=MAX_UNREAD_BYTES)
+            self._read(connection, batch)
+
+    def _read(self, connection: socket.socket, batch: list[Any]) -> None:
+        """Whole messages the connection sent; at its end, a cut one is dropped with it."""
+        unpacker = self._readers[connection]
+        try:
+            data = connection.recv(1 << 16)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self._drop(connection)
+            return
+        try:
+            unpacker.feed(data)
+            for message in unpacker:
+                if not isinstance(message, list):
+                    raise ValueError(f"a {type(message).__name__}, not an announcement")
+                batch.append(message)
+        except (msgpack.BufferFull, ValueError) as exc:  # not one of our tasks (an older version's ZMQ, say)
+            logger.warning("closed a connection that sent something other than task announcements: %s", exc)
+            self._drop(connection)
+
+    def _drop(self, connection: socket.socket) -> None:
+        self._selector.unregister(connection)
+        del self._readers[connection]
+        connection.close()
 
     def handle(self, message: list[Any]) -> None:
         """Apply one ``start``, ``end`` or ``ran`` announcement (what it sends waits for :meth:`send_outbox`)."""
