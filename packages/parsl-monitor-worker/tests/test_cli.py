@@ -71,3 +71,16 @@ def test_a_directory_others_may_enter_is_refused_by_the_agent_and_avoided_by_tas
     address = Path(task.stdout.strip().removeprefix("ipc://"))
     assert hijacked not in address.parents  # no announcement goes there (a fallback's name may start alike)
     assert "no node agent used" in task.stderr
+
+
+@pytest.mark.parametrize("address", ["tcp://127.0.0.1:5", "ipc://", "agent.sock"])
+def test_an_address_that_is_not_a_unix_socket_path_gets_one_line(tmp_path: Path, address: str) -> None:
+    env = {**os.environ, "PARSL_MONITOR_AGENT": str(tmp_path / "unused")}
+    agent = subprocess.run(
+        [sys.executable, "-m", "parsl_monitor_worker", "--address", address],
+        capture_output=True, text=True, env=env, timeout=60, check=False,
+    )  # fmt: skip
+    assert (agent.returncode, agent.stderr) == (
+        2,
+        f"parsl-monitor-worker: the agent's address must be ipc://PATH, not {address!r}\n",
+    )

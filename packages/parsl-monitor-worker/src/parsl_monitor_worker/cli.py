@@ -80,6 +80,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PermissionError as exc:
         print(f"parsl-monitor-worker: {exc}", file=sys.stderr)
         return 2
+    if not address.startswith("ipc://") or address == "ipc://":
+        # Tasks reach the agent through a Unix socket, so only a path will do (ZMQ's tcp:// once did).
+        print(f"parsl-monitor-worker: the agent's address must be ipc://PATH, not {address!r}", file=sys.stderr)
+        return 2
     agent = NodeAgent(address, args.interval, args.parent_pid)
     signal.signal(signal.SIGTERM, lambda *_: agent.stop())
     signal.signal(signal.SIGINT, lambda *_: agent.stop())
