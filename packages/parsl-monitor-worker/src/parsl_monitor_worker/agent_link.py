@@ -21,9 +21,9 @@ Why a plain socket and not ZMQ: a ZMQ send hands the message to the context's I/
 which has to wake up for it, and the agent's I/O thread wakes up to read it: two thread
 wake-ups per task on a node whose cores the tasks keep busy. A ``send()`` on a connected
 socket is one system call in the task's own thread, and the agent reads what gathered
-whenever it looks. A send the socket cannot take whole (the agent is stalled and the
-kernel's buffer full) closes the connection, so the agent drops the cut message, and the
-task sends its messages to the hub itself.
+whenever it looks. A send the socket cannot take (the agent is stalled and the kernel's
+buffer full) is not taken; one cut part-way closes the connection, so the agent drops the
+half message. Either way the task sends its messages to the hub itself.
 """
 
 from __future__ import annotations
