@@ -143,7 +143,7 @@ def test_a_database_that_stops_taking_writes_is_in_the_program_s_log_within_seco
     assert query(url, "select count(*) from task") == [(10,)]
 
 
-def test_hub_cli_writes_to_postgres_and_isolates_a_refused_row(
+def test_hub_cli_writes_to_postgres_keeps_an_unknown_runs_rows_and_isolates_a_refused_row(
     postgres: PostgresServer, start_hub: Callable[[str], HubProcess]
 ) -> None:
     url = postgres.create_database(f"hub_{uuid.uuid4().hex[:8]}")
@@ -166,7 +166,19 @@ def test_hub_cli_writes_to_postgres_and_isolates_a_refused_row(
         "tasks_failed_count": 0,
         "tasks_completed_count": 0,
     }
-    orphan = {"run_id": "no-such-run", "task_id": 1, "try_id": 0, "timestamp": NOW, "resource_monitoring_interval": 1.0}
+    # A run whose workflow row has not arrived (or never will) is kept, as SQLite keeps it.
+    orphans = [
+        (K.RESOURCE_INFO, {"run_id": "no-such-run", "task_id": 1, "try_id": 0, "timestamp": NOW}),
+        (K.TASK_INFO, {**status, "run_id": "no-such-run", "task_id": 1}),
+    ]
+    # A task id past PostgreSQL's INTEGER (Parsl's column type); SQLite would take it.
+    out_of_range = {
+        "run_id": "r1",
+        "task_id": 2**31,
+        "try_id": 0,
+        "timestamp": NOW,
+        "resource_monitoring_interval": 1.0,
+    }
     resources = [
         {
             "run_id": "r1",
@@ -182,7 +194,8 @@ def test_hub_cli_writes_to_postgres_and_isolates_a_refused_row(
             [
                 (K.WORKFLOW_INFO, START),
                 (K.TASK_INFO, status),
-                (K.RESOURCE_INFO, orphan),
+                *orphans,
+                (K.RESOURCE_INFO, out_of_range),
                 *[(K.RESOURCE_INFO, r) for r in resources],
                 (K.FLUSH, {"token": 1}),
             ],
@@ -191,16 +204,19 @@ def test_hub_cli_writes_to_postgres_and_isolates_a_refused_row(
     )
     assert sock.poll(60_000)
     (answer,) = [validate_message(item) for item in decode_frame(sock.recv()).messages]
-    assert (answer.kind, answer.get("written")) == (K.FLUSHED, 102)
+    assert (answer.kind, answer.get("written")) == (K.FLUSHED, 104)
     sock.close(linger=0)
     context.term()
     assert hub.stop() == 0
-    assert query(url, "select count(*) from resource") == [(100,)]
-    assert query(url, "select task_memoize, task_status_name from task join status using (task_id, run_id)") == [
-        ("1", "pending")
+    assert query(url, "select run_id, count(*) from resource group by run_id order by run_id") == [
+        ("no-such-run", 1),
+        ("r1", 100),
     ]
+    assert query(
+        url, "select run_id, task_memoize, task_status_name from task join status using (task_id, run_id) order by 1"
+    ) == [("no-such-run", "1", "pending"), ("r1", "1", "pending")]
     log = hub.log_file.read_text()
-    assert "rejected RESOURCE_INFO message from no-such-run: ForeignKeyViolation" in log
+    assert "rejected RESOURCE_INFO message from r1: NumericValueOutOfRange" in log
 
 
 def test_rows_copied_in_keep_odd_text_and_a_re_sent_batch_adds_nothing(

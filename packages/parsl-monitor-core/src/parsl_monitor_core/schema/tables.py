@@ -11,7 +11,17 @@ from __future__ import annotations
 import datetime  # noqa: TC003 - SQLModel resolves annotations at class creation
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, DateTime, Float, Integer, PrimaryKeyConstraint, Table, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKeyConstraint,
+    Integer,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+)
 from sqlmodel import Field, SQLModel
 
 __all__ = ("PARSL_TABLES", "Block", "Node", "Resource", "Status", "Task", "Try", "Workflow", "table_of")
@@ -21,6 +31,17 @@ def table_of(model: type[Any]) -> Table:
     """The SQLAlchemy ``Table`` behind a SQLModel table class (untyped in SQLModel's stubs)."""
     table: Table = model.__table__
     return table
+
+
+def _of_a_workflow_on_sqlite() -> ForeignKeyConstraint:
+    """``run_id`` references ``workflow.run_id`` as in Parsl's schema, created on SQLite only.
+
+    SQLite holds it without enforcing it, and its DDL stays Parsl's byte for byte. On
+    PostgreSQL it would be enforced: a trigger's lookup of the workflow row for every status
+    and resource row (most of the server's work per row, see docs/benchmarks.md), and rows of
+    a run whose workflow row had not arrived refused where SQLite keeps them.
+    """
+    return ForeignKeyConstraint(["run_id"], ["workflow.run_id"]).ddl_if(dialect="sqlite")
 
 
 class Workflow(SQLModel, table=True):
@@ -43,11 +64,14 @@ class Status(SQLModel, table=True):
     """Every state a task passed through, with when."""
 
     __tablename__ = "status"
-    __table_args__ = (PrimaryKeyConstraint("task_id", "run_id", "task_status_name", "timestamp"),)
+    __table_args__ = (
+        PrimaryKeyConstraint("task_id", "run_id", "task_status_name", "timestamp"),
+        _of_a_workflow_on_sqlite(),
+    )
     task_id: int = Field(sa_type=Integer, nullable=False)
     task_status_name: str = Field(sa_type=Text, nullable=False)
     timestamp: datetime.datetime = Field(sa_type=DateTime, nullable=False)
-    run_id: str = Field(sa_type=Text, foreign_key="workflow.run_id", nullable=False)
+    run_id: str = Field(sa_type=Text, nullable=False)
     try_id: int = Field(sa_type=Integer, nullable=False)
 
 
@@ -126,10 +150,10 @@ class Resource(SQLModel, table=True):
     """A resource sample of one try's process tree."""
 
     __tablename__ = "resource"
-    __table_args__ = (PrimaryKeyConstraint("try_id", "task_id", "run_id", "timestamp"),)
+    __table_args__ = (PrimaryKeyConstraint("try_id", "task_id", "run_id", "timestamp"), _of_a_workflow_on_sqlite())
     try_id: int = Field(sa_type=Integer, nullable=False)
     task_id: int = Field(sa_type=Integer, nullable=False)
-    run_id: str = Field(sa_type=Text, foreign_key="workflow.run_id", nullable=False)
+    run_id: str = Field(sa_type=Text, nullable=False)
     timestamp: datetime.datetime = Field(sa_type=DateTime, nullable=False)
     resource_monitoring_interval: float | None = Field(default=None, sa_type=Float)
     psutil_process_pid: int | None = Field(default=None, sa_type=Integer)
