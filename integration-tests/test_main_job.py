@@ -106,6 +106,16 @@ def test_the_interleaving_benchmark_runs(tmp_path: Path, parsl_environment: dict
     assert lines[3].startswith(f"{config}: median ")
 
 
+def test_the_attribution_benchmark_stops_the_messages_where_each_cut_says(parsl_environment: dict[str, str]) -> None:
+    table = benchmark(parsl_environment, "attribution", "--tasks", "20", "--rounds", "1")
+    cells = {line.split("|")[1].strip(): line.split("|") for line in table.splitlines() if line.startswith("| ")}
+    stored = {config: row[6].strip() for config, row in cells.items() if config != "configuration"}
+    assert list(stored) == ["none", "none+cpu", "ours-dropped", "ours-encoded", "ours-received", "ours"]
+    assert stored["none"] == stored["none+cpu"] == "\u2013"  # no database without monitoring
+    assert stored["ours-dropped"] == stored["ours-encoded"] == stored["ours-received"] == "0", table  # each cut held
+    assert stored["ours"] == str(3 * 21), table  # pending, launched, exec_done of 20 tasks and the warm-up task
+
+
 def test_the_load_and_hostile_input_benchmarks_still_run(parsl_environment: dict[str, str]) -> None:
     load = benchmark(parsl_environment, "bench_viewer_load", "--tasks", "300", "--clients", "4", "--seconds", "3")
     assert "4 clients, 3 s, 300-task live run: " in load
