@@ -21,7 +21,7 @@ monitoring off) in these configurations, interleaved, every other round in rever
 The cuts are made by ``benchmarks/cuts/sitecustomize.py``. Printed: each configuration's
 tasks/s, its ratio to none of the same round (each round, median and mean: the step
 between two neighbours is what that step of the message path costs), and the status rows
-its last run stored (none for a cut: the cut held).
+its last run stored (0 for a cut that held).
 """
 
 from __future__ import annotations
