@@ -62,19 +62,17 @@ def _status_rows(workdir: Path) -> int | None:
 
 def _run(config: str, workdir: Path, tasks: int, burn: float) -> float:
     system, _, cut = config.partition("-")
-    saved = dict(os.environ)
-    spinner = None
+    extra: dict[str, str] = {}
     if cut:
-        os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, (str(_CUTS_DIR), saved.get("PYTHONPATH"))))
-        os.environ["PARSL_MONITOR_BENCH_CUT"] = cut
+        extra["PYTHONPATH"] = os.pathsep.join(filter(None, (str(_CUTS_DIR), os.environ.get("PYTHONPATH"))))
+        extra["PARSL_MONITOR_BENCH_CUT"] = cut
+    spinner = None
     if system == "none+cpu":
         system = "none"
         spinner = subprocess.Popen([sys.executable, "-c", _SPIN, str(burn)])
     try:
-        return one(workdir, system, tasks, None)["tasks_per_s"]
+        return one(workdir, system, tasks, None, extra)["tasks_per_s"]
     finally:
-        os.environ.clear()
-        os.environ.update(saved)
         if spinner is not None:
             spinner.kill()
             spinner.wait()

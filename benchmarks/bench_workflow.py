@@ -8,15 +8,21 @@ import statistics
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 SYSTEMS = ("none", "parsl", "ours")
 WITH_RESOURCES = ("none", "parsl", "ours-agent")
 """With resource monitoring on, ours samples through ZMQRadio and a node agent."""
 
 
-def one(workdir: Path, system: str, tasks: int, interval: float | None) -> dict[str, float]:
-    env = dict(os.environ)
+def one(
+    workdir: Path, system: str, tasks: int, interval: float | None, extra_env: Mapping[str, str] | None = None
+) -> dict[str, float]:
+    """One run of ``benchmarks.noop_workflow``; ``extra_env`` is added to this process's environment for it."""
+    env = dict(os.environ, **(extra_env or {}))
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env["PARSL_MONITOR_AGENT"] = f"ipc://{workdir / 'agent'}"  # the run's own node agent
     command = [
