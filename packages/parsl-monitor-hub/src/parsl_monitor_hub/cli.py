@@ -121,10 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
-        logging.getLogger(__name__).info(
-            "received %s: writing what has arrived, then exiting", signal.Signals(signum).name
-        )
-        service.stop()
+        service.stop(f"received {signal.Signals(signum).name}")  # logged by the service, never here
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)

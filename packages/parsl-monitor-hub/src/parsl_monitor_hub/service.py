@@ -78,14 +78,21 @@ class HubService:
         self._flushes: list[FlushRequest] = []
         self._open_runs: dict[str, None] = {}
         self._stop = threading.Event()
+        self._stop_reason: str | None = None
 
     @property
     def url(self) -> str:
         """Where senders connect (the bound endpoint, with the real port)."""
         return self._receiver.url
 
-    def stop(self) -> None:
-        """Ask :meth:`run` to finish: safe from signal handlers and other threads."""
+    def stop(self, reason: str | None = None) -> None:
+        """Ask :meth:`run` to finish: safe from signal handlers and other threads.
+
+        Only sets a flag: :meth:`run` logs ``reason``. A signal handler that logged itself
+        could interrupt a log write of the main thread and break it (Python's logging is
+        not reentrant).
+        """
+        self._stop_reason = reason
         self._stop.set()
 
     def _on_message(self, message: Message, sender: str) -> None:
@@ -169,6 +176,8 @@ class HubService:
                 if self._parent_gone():
                     logger.warning("the process that started this hub is gone; stopping")
                     self._stop.set()
+            if self._stop_reason is not None:
+                logger.info("%s: writing what has arrived, then exiting", self._stop_reason)
             self._drain(poller)
             self._pipeline.writer.stop()
         finally:
