@@ -4,6 +4,7 @@ python -m benchmarks.run            # full sizes (several minutes)
 python -m benchmarks.run --quick    # tiny sizes: checks the benchmarks still work
 python -m benchmarks.run --only ingest backlog workflow
 python -m benchmarks.run --only resources --rounds 5 --without-parsl   # interleaved none / ours only
+python -m benchmarks.run --only startup     # what a user waits for: the hub's start, parsl.load(), the close
 """
 
 from __future__ import annotations
@@ -15,7 +16,15 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from benchmarks import bench_agent, bench_backlog, bench_ingest, bench_node_load, bench_viewer, bench_workflow
+from benchmarks import (
+    bench_agent,
+    bench_backlog,
+    bench_ingest,
+    bench_node_load,
+    bench_startup,
+    bench_viewer,
+    bench_workflow,
+)
 
 FULL = {
     "ingest": 1_000_000,
@@ -31,6 +40,8 @@ FULL = {
     "node_load": [50_000, 100_000, 200_000, 400_000],
     "node_interval": 10.0,
     "node_intervals": 3,
+    "starts": 10,
+    "startup_rounds": 5,
 }
 QUICK = {
     "ingest": 2_000,
@@ -46,8 +57,10 @@ QUICK = {
     "node_load": [500],
     "node_interval": 1.0,
     "node_intervals": 2,
+    "starts": 2,
+    "startup_rounds": 1,
 }
-BENCHMARKS = ["ingest", "backlog", "workflow", "resources", "viewer", "agent", "node-load"]
+BENCHMARKS = ["ingest", "backlog", "workflow", "resources", "startup", "viewer", "agent", "node-load"]
 
 
 def main() -> None:
@@ -80,6 +93,10 @@ def main() -> None:
         if "resources" in args.only:
             results["resources"] = bench_workflow.run(
                 workdir, sizes["workflow"], sizes["resource_rounds"], interval=10.0, with_parsl=not args.without_parsl
+            )
+        if "startup" in args.only:
+            results["startup"] = bench_startup.run(
+                workdir, sizes["starts"], sizes["startup_rounds"], 100, with_parsl=not args.without_parsl
             )
         if "viewer" in args.only:
             results["viewer"] = bench_viewer.run(

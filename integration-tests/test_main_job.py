@@ -95,6 +95,8 @@ def test_the_benchmarks_still_run(tmp_path: Path, parsl_environment: dict[str, s
     assert "ours / none by round: " in stdout
     assert "agent,    20 task processes" in stdout
     assert "node load,     500 tasks" in stdout
+    assert "hub start to listening, 2 starts: median " in stdout
+    assert re.search(r"workflow parsl.load\(\), 100 no-op tasks, .*: none [\d.]+ s, ours [\d.]+ s \(\+", stdout)
 
 
 def test_the_interleaving_benchmark_runs(tmp_path: Path, parsl_environment: dict[str, str]) -> None:

@@ -49,6 +49,38 @@ def test_a_foreign_database_gets_one_line(tmp_path: Path) -> None:
     assert "table 'workflow' exists but lacks columns run_id" in error
 
 
+def writers_started_with(tmpdir: Path) -> list[int]:
+    """Live writer processes whose environment names ``tmpdir`` as TMPDIR."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if b"parsl_monitor_hub.writing" in (proc / "cmdline").read_bytes() and (
+                f"TMPDIR={tmpdir}".encode() in (proc / "environ").read_bytes().split(b"\0")
+            ):
+                found.append(int(proc.name))
+        except OSError:
+            continue
+    return found
+
+
+def test_a_refused_database_leaves_no_writer_behind(tmp_path: Path) -> None:
+    # The writer process starts before the hub checks the database (it imports meanwhile).
+    (tmp_path / "notes.db").write_text("not a database\n" * 100)
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    result = subprocess.run(
+        [*HUB, "--db", str(tmp_path / "notes.db"), "--bind", "tcp://127.0.0.1:*"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "TMPDIR": str(tmpdir)},
+    )
+    assert "file is not a database" in one_line_error(result)
+    assert writers_started_with(tmpdir) == []
+    assert list(tmpdir.iterdir()) == []  # the writer's socket directory is gone too
+
+
 def test_an_in_memory_database_gets_one_line(tmp_path: Path) -> None:
     error = one_line_error(run_hub("--db", "sqlite://", "--bind", "tcp://127.0.0.1:*", cwd=tmp_path))
     assert error == (

@@ -110,10 +110,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         stop_grace=args.stop_grace,
         keys=args.keys.expanduser().resolve() if args.keys else None,
     )
-    from parsl_monitor_hub.service import HubService  # SQLAlchemy and ZMQ only once arguments are good
+    # SQLAlchemy and ZMQ only once arguments are good. The writer process starts first, so
+    # that it imports SQLAlchemy while this process does: the hub listens sooner.
+    from parsl_monitor_hub.writing.process import WriterProcess
+
+    writer = WriterProcess(config.db_url, log_file=config.log_file, log_level=config.log_level)
+    from parsl_monitor_hub.service import HubService
 
     try:
-        service = HubService(config)
+        service = HubService(config, writer)
     except HubError as exc:
         if args.log_file is not None:  # the log should say why the hub never started
             logging.getLogger(__name__).error("%s", exc)

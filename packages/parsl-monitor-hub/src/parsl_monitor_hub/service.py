@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import gc
 import logging
 import os
+import socket
 import threading
 import time
 from typing import TYPE_CHECKING
@@ -21,7 +23,8 @@ from parsl_monitor_hub.receiver import FlushRequest, Receiver, raise_open_file_l
 from parsl_monitor_hub.rows import RowBuilder
 from parsl_monitor_hub.statements import compile_statements
 from parsl_monitor_hub.stats import HubStats
-from parsl_monitor_hub.writing import GC_THRESHOLDS, WritePipeline, WriterProcess
+from parsl_monitor_hub.writing.pipeline import WritePipeline
+from parsl_monitor_hub.writing.process import GC_THRESHOLDS, WriterProcess
 
 if TYPE_CHECKING:
     from parsl_monitor_core.wire import Message
@@ -49,16 +52,22 @@ class HubService:
     :meth:`stop` is called, then writes everything it has received and returns.
     """
 
-    def __init__(self, config: HubConfig) -> None:
+    def __init__(self, config: HubConfig, writer: WriterProcess | None = None) -> None:
+        """``writer``: the writer process, already started; by default it is started here, first.
+
+        The writer imports SQLAlchemy while this process opens the database (and, when the
+        CLI starts it before importing this module, while this process imports too).
+        """
         self.config = config
         self.stats = HubStats(config.stats_interval)
-        engine = open_database(config.db_url)  # checked and upgraded here, so errors come before we listen
-        builder = RowBuilder(compile_statements(engine.dialect))
-        self.ledger = Ledger.read(engine)
-        engine.dispose()
-        max_senders = raise_open_file_limit()
-        writer = WriterProcess(config.db_url, log_file=config.log_file, log_level=config.log_level)
-        try:
+        if writer is None:
+            writer = WriterProcess(config.db_url, log_file=config.log_file, log_level=config.log_level)
+        try:  # the writer opens the database at its first request: after the check below
+            engine = open_database(config.db_url)  # checked and upgraded here, so errors come before we listen
+            builder = RowBuilder(compile_statements(engine.dialect))
+            self.ledger = Ledger.read(engine)
+            engine.dispose()
+            max_senders = raise_open_file_limit()
             writer.wait_connected()  # before senders can take every descriptor
             self._receiver = Receiver(
                 config.bind,
@@ -79,6 +88,10 @@ class HubService:
         self._open_runs: dict[str, None] = {}
         self._stop = threading.Event()
         self._stop_reason: str | None = None
+        # stop() writes a byte here so that a wait in the loop's poll ends at once: pyzmq
+        # resumes a poll a signal interrupted, which delayed every stop by up to POLL_CEILING.
+        self._wake_read, self._wake_write = socket.socketpair()
+        self._wake_write.setblocking(False)
 
     @property
     def url(self) -> str:
@@ -94,6 +107,8 @@ class HubService:
         """
         self._stop_reason = reason
         self._stop.set()
+        with contextlib.suppress(OSError):  # already woken (the buffer is full) or closed
+            self._wake_write.send(b"\0")
 
     def _on_message(self, message: Message, sender: str) -> None:
         if message.kind is MessageKind.WORKFLOW_INFO:
@@ -168,6 +183,7 @@ class HubService:
         poller = zmq.Poller()  # a frame or the writer's answer, whichever comes first
         poller.register(self._receiver.socket, zmq.POLLIN)
         poller.register(self._pipeline.writer.socket, zmq.POLLIN)
+        poller.register(self._wake_read, zmq.POLLIN)
         try:
             while not self._stop.is_set():
                 taken = self._turn(poller, min(self._batcher.seconds_until_due(), POLL_CEILING))
@@ -176,6 +192,7 @@ class HubService:
                 if self._parent_gone():
                     logger.warning("the process that started this hub is gone; stopping")
                     self._stop.set()
+            poller.unregister(self._wake_read)  # stays readable: the drain's waits must still wait
             if self._stop_reason is not None:
                 logger.info("%s: writing what has arrived, then exiting", self._stop_reason)
             self._drain(poller)
@@ -183,6 +200,8 @@ class HubService:
         finally:
             self._receiver.close()
             self._pipeline.writer.close()
+            self._wake_read.close()
+            self._wake_write.close()
             self.stats.maybe_log(force=True)
         lost = sum(self.ledger.lost().values())
         logger.info(

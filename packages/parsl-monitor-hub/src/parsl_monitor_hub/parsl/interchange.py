@@ -23,6 +23,7 @@ sent, so the last node records of a run are in the database before the executor 
 from __future__ import annotations
 
 import datetime
+import gc
 import os
 import pickle
 import signal
@@ -108,6 +109,9 @@ def main(argv: list[str] | None = None) -> None:
             radio.url,
             "all confirmed" if confirmed else "NOT confirmed: the last ones may be missing",
         )
+        # The executor's shutdown waits for this process to end: leave all of Parsl's objects
+        # out of the interpreter's collection at exit (about 0.3 s here).
+        gc.freeze()
 
 
 if __name__ == "__main__":

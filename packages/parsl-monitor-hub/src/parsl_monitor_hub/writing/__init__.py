@@ -1,6 +1,5 @@
-"""Writing to the database: the writer process, its protocol, and the hub's side of it."""
+"""Writing to the database: the writer process, its protocol, and the hub's side of it.
 
-from parsl_monitor_hub.writing.pipeline import WritePipeline
-from parsl_monitor_hub.writing.process import GC_THRESHOLDS, WriterProcess
-
-__all__ = ("GC_THRESHOLDS", "WritePipeline", "WriterProcess")
+Nothing is imported here: ``process`` (zmq and msgpack only) must stay cheap to import, so
+the hub can start its writer before it imports SQLAlchemy itself.
+"""
