@@ -54,6 +54,7 @@ def run_workflow(
         check=False,
     )
     assert result.returncode == 0, result.stderr[-4000:]
+    (run_dir.parent / "program.stderr").write_text(result.stderr)  # what the user saw in the terminal
     return json.loads(result.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 

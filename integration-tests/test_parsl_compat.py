@@ -113,6 +113,18 @@ def test_the_interchange_sends_to_our_hub_without_parsls_router(runs: dict[str, 
     assert runs["ours"].logged(r"Sending message .* to MonitoringHub", "htex/interchange.log") == 0
 
 
+def test_only_an_htex_that_forks_a_sampler_per_task_gets_a_warning_saying_how_not_to(
+    mixed_runs: dict[str, tuple[Path, dict[str, Any]]], zmqradio_runs: dict[str, tuple[Path, dict[str, Any]]]
+) -> None:
+    # Resource monitoring is on in both: with Parsl's default radio its wrapper forks per task.
+    said = "executor 'htex': resource monitoring forks a sampling process for every task"
+    default_radio, zmqradio = (mixed_runs["ours"][0], zmqradio_runs["ours"][0])
+    terminal = (default_radio.parent / "program.stderr").read_text()
+    assert terminal.count(said) == 1, terminal[-2000:]
+    assert "remote_monitoring_radio=ZMQRadio()" in terminal
+    assert said not in (zmqradio.parent / "program.stderr").read_text()
+
+
 def test_resource_rows_are_present(runs: dict[str, Run]) -> None:
     for run in runs.values():
         assert run.count("resource") > 0

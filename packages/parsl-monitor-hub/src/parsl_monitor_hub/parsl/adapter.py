@@ -128,7 +128,9 @@ class MonitoringHub(_ParslMonitoringHub):
         self._sender = self.resource_msgs = HubSender(
             endpoint.pack(), self.resource_monitoring_interval
         )  # what Parsl puts messages on
-        htex_launch.install()  # HTEX interchanges send to the hub themselves, without Parsl's router process
+        htex_launch.install(  # HTEX interchanges send to the hub themselves, without Parsl's router process
+            samples_resources=self.resource_monitoring_enabled and self.resource_monitoring_interval > 0
+        )
         self._watch = HubWatch(self._sender, self._embedded)  # the hub's problems reach the log during the run
         self.monitoring_hub_active = True
         logger.log(*dashboard_hint(self.logging_endpoint if self._embedded is not None else None))

@@ -10,6 +10,10 @@ started as ``python -m parsl_monitor_hub.parsl.interchange <hub url>`` and no ro
 started. Any other executor, or any HTEX under Parsl's own monitoring, starts unchanged.
 The executor's ``interchange_launch_cmd`` is restored once the interchange runs.
 
+The wrapper also warns, once per executor start, when the workflow samples resources and
+the executor's radio is not ``ZMQRadio``: Parsl then forks a sampling process for every
+task, which the user may not know they opted into with the one-import switch.
+
 :func:`install` first checks that Parsl still has every name this relies on; if one is
 missing (a Parsl that renamed it), it logs one warning and leaves HTEX alone: Parsl's
 router then carries the interchange's records, as with Parsl's own monitoring.
@@ -37,8 +41,12 @@ __all__ = ("ENDPOINT_VARIABLE", "install", "interchange_command", "missing_parsl
 logger = logging.getLogger(__name__)
 
 _MARK = "_parsl_monitor_direct"
+RADIO_PACKAGE = "parsl_monitor_worker"
+"""Where ``ZMQRadio`` lives (not imported here: the Parsl program may not have the worker package)."""
 ENDPOINT_VARIABLE = "PARSL_MONITOR_HUB_ENDPOINT"
 """How the interchange gets the hub's keys: a command line is readable by every user (``ps``)."""
+_samples_resources = [False]
+"""Whether the running workflow's MonitoringHub samples task resources (set by :func:`install`)."""
 
 
 def interchange_command(hub_url: str) -> list[str]:
@@ -76,9 +84,22 @@ def _endpoint_in_environment(packed: str) -> Iterator[None]:
         os.environ.pop(ENDPOINT_VARIABLE, None)
 
 
+def _warn_if_forking_per_task(executor: Any) -> None:
+    radio = getattr(executor, "remote_monitoring_radio", None)
+    if _samples_resources[0] and executor.monitor_resources() and not type(radio).__module__.startswith(RADIO_PACKAGE):
+        logger.warning(
+            "executor %r: resource monitoring forks a sampling process for every task (Parsl's way; short tasks "
+            "run many times slower). For one node agent per node instead, give it remote_monitoring_radio="
+            "ZMQRadio() and worker_init='parsl-monitor-worker --daemon' (see docs/user-guide/resources.md), "
+            "or set resource_monitoring_enabled=False",
+            executor.label,
+        )
+
+
 def _wrap(start: Callable[[Any], None]) -> Callable[[Any], None]:
     @functools.wraps(start)
     def start_direct(executor: Any) -> None:
+        _warn_if_forking_per_task(executor)
         sender = executor.monitoring_messages
         launch = executor.interchange_launch_cmd
         if not isinstance(sender, HubSender) or list(launch) != list(htex_module.DEFAULT_INTERCHANGE_LAUNCH_CMD):
@@ -108,8 +129,13 @@ def missing_parsl_names() -> list[str]:
     return [f"{getattr(owner, '__name__', 'Interchange')}.{name}" for owner, name in wanted if not hasattr(owner, name)]
 
 
-def install() -> None:
-    """Wrap ``HighThroughputExecutor.start`` (once per process); see the module's docstring."""
+def install(*, samples_resources: bool = False) -> None:
+    """Wrap ``HighThroughputExecutor.start`` (once per process); see the module's docstring.
+
+    ``samples_resources``: the workflow's MonitoringHub samples task resources (enabled, at
+    an interval above 0), so Parsl forks a sampler per task unless the radio is ``ZMQRadio``.
+    """
+    _samples_resources[0] = samples_resources
     missing = missing_parsl_names()
     if missing:
         logger.warning(
