@@ -101,9 +101,9 @@ class HubService:
     def stop(self, reason: str | None = None) -> None:
         """Ask :meth:`run` to finish: safe from signal handlers and other threads.
 
-        Only sets a flag: :meth:`run` logs ``reason``. A signal handler that logged itself
-        could interrupt a log write of the main thread and break it (Python's logging is
-        not reentrant).
+        Only sets a flag and wakes the loop: :meth:`run` logs ``reason``. A signal handler
+        that logged itself could interrupt a log write of the main thread and break it
+        (Python's logging is not reentrant).
         """
         self._stop_reason = reason
         self._stop.set()

@@ -41,7 +41,7 @@ __all__ = ("ENDPOINT_VARIABLE", "install", "interchange_command", "missing_parsl
 logger = logging.getLogger(__name__)
 
 _MARK = "_parsl_monitor_direct"
-RADIO_PACKAGE = "parsl_monitor_worker"
+_RADIO_PACKAGE = "parsl_monitor_worker"
 """Where ``ZMQRadio`` lives (not imported here: the Parsl program may not have the worker package)."""
 ENDPOINT_VARIABLE = "PARSL_MONITOR_HUB_ENDPOINT"
 """How the interchange gets the hub's keys: a command line is readable by every user (``ps``)."""
@@ -86,7 +86,7 @@ def _endpoint_in_environment(packed: str) -> Iterator[None]:
 
 def _warn_if_forking_per_task(executor: Any) -> None:
     radio = getattr(executor, "remote_monitoring_radio", None)
-    if _samples_resources[0] and executor.monitor_resources() and not type(radio).__module__.startswith(RADIO_PACKAGE):
+    if _samples_resources[0] and executor.monitor_resources() and not type(radio).__module__.startswith(_RADIO_PACKAGE):
         logger.warning(
             "executor %r: resource monitoring forks a sampling process for every task (Parsl's way; short tasks "
             "run many times slower). For one node agent per node instead, give it remote_monitoring_radio="
