@@ -38,6 +38,8 @@ FRAMES_PER_TURN = 1000
 """Frames taken between two checks of the batch clock, so a flood cannot delay writes."""
 POLL_CEILING = 0.1
 """Longest wait in one poll: the loop must notice a stop request or a dead parent quickly."""
+DRAIN_QUIET = 0.05
+"""While stopping: how long the socket must stay empty before everything sent is taken as received."""
 TRICKLE_PAUSE = 0.01
 """After a turn that found only a few frames, let more gather before the next: waking per
 frame (thousands per second from workers) costs more than handling the frames, and a
@@ -134,14 +136,19 @@ class HubService:
     def _parent_gone(self) -> bool:
         return self.config.parent_pid is not None and os.getppid() != self.config.parent_pid
 
-    def _turn(self, poller: zmq.Poller, timeout: float) -> int:
-        """Receive what waits (up to ``timeout`` seconds for it), write what is due; returns frames taken."""
+    def _turn(self, poller: zmq.Poller, timeout: float, *, receive: bool = True) -> int:
+        """Receive what waits (up to ``timeout`` seconds for it), write what is due; returns frames taken.
+
+        ``receive=False``: only wait (up to ``timeout``) for the writer and settle its answers.
+        """
         pipeline = self._pipeline
         taken = 0
         if not pipeline.has_room:
             pipeline.wait(int(1000 * timeout))  # frames wait in ZMQ's queue meanwhile
         else:
-            if self._receiver.socket in dict(poller.poll(int(1000 * timeout))):
+            if not receive:
+                pipeline.wait(int(1000 * timeout))
+            elif self._receiver.socket in dict(poller.poll(int(1000 * timeout))):
                 taken = self._receiver.receive(
                     FRAMES_PER_TURN, self._on_message, self._flushes.append, self._batcher.full
                 )
@@ -236,7 +243,12 @@ class HubService:
             if self._batcher.pending or self._flushes:
                 self._batcher.make_due()
                 continue
-            if not taken:
+            room = self._pipeline.has_room  # a turn without room takes nothing: not drained yet
+            if taken or not room:
+                continue
+            # The queue is empty now; frames still in the kernel's buffers (ZMQ stops reading a
+            # sender whose queue is full) reach it a moment later.
+            if not self._receiver.socket.poll(int(1000 * DRAIN_QUIET)):
                 break
         if self._open_runs:
             logger.info("workflows without an end message, marked abandoned now: %s", ", ".join(self._open_runs))
@@ -248,4 +260,4 @@ class HubService:
             self._open_runs.clear()
         while not self._pipeline.idle or self.ledger.has_unwritten:
             self._check_stalled()
-            self._turn(poller, POLL_CEILING)
+            self._turn(poller, POLL_CEILING, receive=False)  # a frame taken now would never be written
