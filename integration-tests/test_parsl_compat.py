@@ -88,14 +88,21 @@ def test_every_task_went_through_the_same_states(runs: dict[str, Run]) -> None:
 
 def test_node_and_block_messages_are_all_stored(runs: dict[str, Run]) -> None:
     # Their number depends on timing, so compare each run's rows with what was logged as sent.
-    for run in runs.values():
-        assert run.count("block") == run.logged(r"Sending block monitoring message", "parsl.log") > 0
-    theirs = runs["parsl"]
-    # At most what was sent: Parsl's database manager (2025.6.30) can lose node rows at shutdown, when
-    # its cleanup thread writes the workflow's end on the session the main thread is inserting with
-    # ("This session is in 'prepared' state" in database_manager.log; seen in CI: 2 of 68 stored).
+    ours, theirs = runs["ours"], runs["parsl"]
+    assert ours.count("block") == block_rows_sent(ours) > 0
+    # At most what was sent: Parsl's database manager (2025.6.30) can lose node and block rows at
+    # shutdown, when its cleanup thread writes the workflow's end on the session the main thread is
+    # inserting with ("This session is in 'prepared' state" in database_manager.log; seen in CI:
+    # 2 of 68 node rows stored, and 2 of 3 block rows).
+    assert 0 < theirs.count("block") <= block_rows_sent(theirs)
     assert 0 < theirs.count("node") <= theirs.logged(r"Sending message .* to MonitoringHub", "htex/interchange.log")
     assert runs["ours"].count("node") == node_records_sent(runs["ours"]) > 0
+
+
+def block_rows_sent(run: Run) -> int:
+    """One row per block in each block message Parsl logged as sent (a poll of no blocks sends none)."""
+    text = "".join(p.read_text() for p in run.run_dir.glob("*/parsl.log"))
+    return sum(line.count("'block_id':") for line in re.findall(r"Sending block monitoring message: (.*)", text))
 
 
 def node_records_sent(run: Run) -> int:

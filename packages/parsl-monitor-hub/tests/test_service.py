@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 import msgpack
@@ -234,6 +236,35 @@ def test_stop_writes_what_arrived_and_ends_unfinished_workflows(
     assert rows(hub, "select sender, run_id, settled, lost from parsl_monitor_sender") == [
         ("test", "run-crashed", 2, 0)
     ]
+
+
+@pytest.mark.parametrize("hub_settings", [{"batch_size": 500, "batch_delay": 30}])  # batches due by size only
+def test_a_stop_while_another_writer_holds_the_database_still_writes_everything_that_arrived(
+    hub: RunningHub, client: Client, make: Messages
+) -> None:
+    # The writer waits for the lock with batches in flight, so the hub stops taking frames and
+    # they wait in ZMQ's queue when the stop comes. The drain used to take "nothing taken" for
+    # "nothing left", then wrote only full batches until the writer was idle, and exited 0 with
+    # the rest unwritten (seen in CI: 192,000 of 200,000 stored).
+    client.send([(K.WORKFLOW_INFO, make.workflow_start())])
+    client.flush()
+    other = sqlite3.connect(hub.db_path, isolation_level=None)
+    other.execute("begin immediate")  # another program writing the same file
+    total = 19_800
+    for start in range(0, total, 300):
+        client.send([(K.RESOURCE_INFO, make.resource_info(i, 1)) for i in range(start, start + 300)])
+    end = {"run_id": "run-1", "time_completed": make.at(9), "tasks_failed_count": 0, "tasks_completed_count": 0}
+    client.send([(K.WORKFLOW_INFO, end)])
+    client.socket.close(linger=-1)  # returns once every frame is handed to the hub's connection
+    stopping = threading.Thread(target=hub.stop)
+    stopping.start()
+    time.sleep(1)  # the drain meets a writer with no room
+    other.execute("commit")
+    other.close()
+    stopping.join()
+    assert rows(hub, "select count(*) from resource") == [(total,)]
+    assert rows(hub, "select time_completed from workflow") == [("2026-05-01 12:00:09.000000",)]
+    assert hub.service.stats.written == total + 2
 
 
 @pytest.mark.parametrize("count", [1, 5000])
