@@ -325,18 +325,33 @@ class MidRun:
             assert time.monotonic() < deadline, f"the workflow never got there: {dict(counts)}"
             time.sleep(0.2)
 
+    def started(self) -> list[psutil.Process]:
+        """What the program started and still runs: its descendants, and its detached workers with theirs.
+
+        LocalProvider starts the worker pool detached (``... &`` in a shell), so it is no descendant.
+        """
+        program = psutil.Process(self.process.pid)
+        found = {p.pid: p for p in program.children(recursive=True)}
+        for process in psutil.process_iter(["cmdline"]):
+            if str(self.run_dir) in " ".join(process.info["cmdline"] or ()) and process.pid != program.pid:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    found.update({p.pid: p for p in (process, *process.children(recursive=True))})
+        return list(found.values())
+
     def kill(self) -> None:
-        """SIGKILL the program and what it started (interchange, workers), not its hub: a user's kill -9.
+        """SIGKILL the program and what it started (interchange, workers), not its hub: a batch scheduler's kill.
 
         The hub is left to notice by itself, as it must when a batch scheduler kills a job.
         """
-        program = psutil.Process(self.process.pid)
-        started = [p for p in program.children(recursive=True) if "parsl_monitor_hub" not in " ".join(p.cmdline())]
-        for process in (program, *started):
-            with contextlib.suppress(psutil.NoSuchProcess):
-                process.kill()
+        started = [p for p in self.started() if "parsl_monitor_hub" not in " ".join(_cmdline(p))]
+        _kill([psutil.Process(self.process.pid), *started])
         self.process.communicate(timeout=60)
-        psutil.wait_procs(started, timeout=30)
+
+    def end(self) -> None:
+        """Kill the program and everything it started, if a failed test left them running."""
+        if self.process.poll() is None:
+            _kill([psutil.Process(self.process.pid), *self.started()])
+        self.process.communicate(timeout=60)
 
     def release(self) -> None:
         self.release_file.touch()
@@ -344,10 +359,31 @@ class MidRun:
         assert self.process.returncode == 0, err[-3000:]
 
 
+def _cmdline(process: psutil.Process) -> list[str]:
+    with contextlib.suppress(psutil.NoSuchProcess):
+        return process.cmdline()
+    return []
+
+
+def _kill(processes: list[psutil.Process]) -> None:
+    for process in processes:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.kill()
+    psutil.wait_procs(processes, timeout=30)
+
+
 @pytest.fixture
-def mid_run(parsl_environment: dict[str, str]) -> Callable[..., MidRun]:
+def mid_run(parsl_environment: dict[str, str]) -> Iterator[Callable[..., MidRun]]:
     """``mid_run(tmp_path, *args)``: workflows/midrun.py started, held until ``.release()``."""
-    return lambda tmp_path, *args: MidRun(tmp_path, parsl_environment, *args)
+    runs: list[MidRun] = []
+
+    def start(tmp_path: Path, *args: str) -> MidRun:
+        runs.append(MidRun(tmp_path, parsl_environment, *args))
+        return runs[-1]
+
+    yield start
+    for run in runs:
+        run.end()
 
 
 @pytest.fixture

@@ -1,12 +1,13 @@
 """A workflow that holds still mid-run, so a test can look at it: tasks done, running, queued, waiting.
 
-python midrun.py --run-dir DIR --release FILE [--monitoring ours|parsl] [--broken-workers]
+python midrun.py --run-dir DIR --release FILE [--monitoring ours|parsl] [--broken-workers] [--heartbeat-threshold S]
 
 Two workers. Tasks that finish at once, a failure and its dependent, four tasks that block
 until FILE exists (two run, two wait in the interchange's queue: "launched"), and tasks
 that depend on blocked ones ("pending"). It prints ``{"run_id": ...}`` as soon as
 everything is submitted, then waits for the blocked tasks. ``--broken-workers`` gives the
-workers a ``worker_init`` that fails, so no worker ever starts.
+workers a ``worker_init`` that fails, so no worker ever starts. ``--heartbeat-threshold``:
+how long its workers wait for a silent interchange before they exit (Parsl's default 120 s).
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ def broken() -> None:
     raise ValueError("broken on purpose")
 
 
-def config(run_dir: str, monitoring: str, broken_workers: bool) -> Config:
+def config(run_dir: str, monitoring: str, broken_workers: bool, heartbeat_threshold: int = 120) -> Config:
     if monitoring == "ours":
         from parsl_monitor_hub import MonitoringHub
     else:
@@ -59,6 +60,8 @@ def config(run_dir: str, monitoring: str, broken_workers: bool) -> Config:
                 label="htex",
                 address="127.0.0.1",
                 max_workers_per_node=2,
+                heartbeat_threshold=heartbeat_threshold,
+                heartbeat_period=min(30, max(1, heartbeat_threshold // 3)),
                 provider=LocalProvider(  # type: ignore[no-untyped-call]
                     init_blocks=1, max_blocks=1, worker_init="exit 3" if broken_workers else ""
                 ),
@@ -76,8 +79,9 @@ def main() -> None:
     parser.add_argument("--release", required=True)
     parser.add_argument("--monitoring", choices=["ours", "parsl"], default="ours")
     parser.add_argument("--broken-workers", action="store_true")
+    parser.add_argument("--heartbeat-threshold", type=int, default=120)
     args = parser.parse_args()
-    with parsl.load(config(args.run_dir, args.monitoring, args.broken_workers)) as dfk:
+    with parsl.load(config(args.run_dir, args.monitoring, args.broken_workers, args.heartbeat_threshold)) as dfk:
         futures: list[Any] = [quick(i) for i in range(3)]
         failing = broken()
         futures += [failing, after(failing)]

@@ -18,6 +18,8 @@ with two changes, and only when our ``MonitoringHub`` is in use (see :mod:`.htex
 
 On SIGTERM (how the executor stops the interchange) it waits for the hub to confirm what it
 sent, so the last node records of a run are in the database before the executor moves on.
+It does the same when the process that started it is gone: Parsl's interchange would run
+on without it, and its workers with it, holding a login node's cores (Parsl issue 3663).
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ import os
 import pickle
 import signal
 import sys
+import threading
+import time
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from parsl.executors.high_throughput import interchange as parsl_interchange
@@ -44,6 +48,8 @@ __all__ = ("CONFIRM_TIMEOUT", "HubRadio", "main")
 
 CONFIRM_TIMEOUT = 8.0
 """How long the interchange waits for the hub at exit; the executor kills it after 10 s."""
+PARENT_CHECK = 1.0
+"""Seconds between two checks that the Parsl program that started the interchange still runs."""
 
 
 class HubRadio(MonitoringRadioSender):
@@ -81,6 +87,16 @@ def _exit_on_sigterm(signum: int, frame: FrameType | None) -> NoReturn:  # noqa:
     raise SystemExit(0)
 
 
+def _exit_when_orphaned(parent: int) -> None:
+    # A program killed with SIGKILL (by hand, or the OOM killer) never stops its interchange.
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK)
+    parsl_interchange.logger.warning(
+        "the Parsl program that started this interchange (pid %d) is gone; exiting", parent
+    )
+    os.kill(os.getpid(), signal.SIGTERM)  # ends the main loop as the executor's shutdown does
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run Parsl's interchange with its monitoring radio sending to the hub at ``argv[0]``."""
     args = sys.argv[1:] if argv is None else argv
@@ -99,6 +115,7 @@ def main(argv: list[str] | None = None) -> None:
     setproctitle("parsl: HTEX interchange")
     config = pickle.load(sys.stdin.buffer)  # noqa: S301 - from the executor that started us, as Parsl's interchange does
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    threading.Thread(target=_exit_when_orphaned, args=(os.getppid(),), name="parent-watch", daemon=True).start()
     try:
         parsl_interchange.Interchange(**config).start()
     finally:

@@ -1,0 +1,53 @@
+"""A Parsl program killed alone (``kill -9 PID``, the OOM killer) mid-run: nothing it started runs on.
+
+Parsl's own interchange runs on without its program, and its workers with it, holding a login
+node's cores until someone finds them (Parsl issue 3663). With our hub the interchange is ours
+to start: it exits, and the workers follow once they miss its heartbeats.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from typing import TYPE_CHECKING, Any
+
+import psutil
+import pytest
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
+pytestmark = pytest.mark.slow
+
+HEARTBEAT_THRESHOLD = 6
+"""Seconds the workers wait for a silent interchange (Parsl's default is 120)."""
+
+
+def test_a_program_killed_alone_leaves_no_interchange_or_worker_running(
+    tmp_path: Path, mid_run: Callable[..., Any]
+) -> None:
+    run = mid_run(tmp_path, "--heartbeat-threshold", str(HEARTBEAT_THRESHOLD))
+    run.wait_for(lambda counts: counts["launched"] + counts["running"] == 4)  # two tasks run, two wait
+    left = run.started()
+    kinds = {"interchange": "parsl: HTEX interchange", "workers": "process_worker_pool"}
+    found = {kind: [p for p in left if text in " ".join(p.cmdline())] for kind, text in kinds.items()}
+    assert all(found.values()), {p.pid: p.cmdline() for p in left}
+    psutil.Process(run.process.pid).kill()  # the program only
+    run.process.wait(timeout=60)
+    try:
+        _, alive = psutil.wait_procs(found["interchange"], timeout=30)
+        assert not alive, "the interchange runs on without its program"
+        _, alive = psutil.wait_procs(left, timeout=HEARTBEAT_THRESHOLD + 60)
+        assert not alive, {p.pid: p.cmdline() for p in alive}
+    finally:
+        for process in left:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                process.kill()
+    (log,) = run.run_dir.glob("*/htex/interchange.log")
+    assert f"the Parsl program that started this interchange (pid {run.process.pid}) is gone; exiting" in (
+        log.read_text()
+    )
+    # ...and the hub, gone too, ended the run as abandoned
+    with sqlite3.connect(run.db) as conn:
+        assert conn.execute("select reason from parsl_monitor_run_end").fetchall() == [("abandoned",)]
