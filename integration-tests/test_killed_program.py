@@ -2,12 +2,14 @@
 
 Parsl's own interchange runs on without its program, and its workers with it, holding a login
 node's cores until someone finds them (Parsl issue 3663). With our hub the interchange is ours
-to start: it exits, and the workers follow once they miss its heartbeats.
+to start: it exits, and the workers follow once they miss its heartbeats. The hub, which
+watches the program too, serves on for two seconds, so the interchange's last records are stored.
 """
 
 from __future__ import annotations
 
 import contextlib
+import re
 import sqlite3
 from typing import TYPE_CHECKING, Any
 
@@ -45,9 +47,12 @@ def test_a_program_killed_alone_leaves_no_interchange_or_worker_running(
             with contextlib.suppress(psutil.NoSuchProcess):
                 process.kill()
     (log,) = run.run_dir.glob("*/htex/interchange.log")
-    assert f"the Parsl program that started this interchange (pid {run.process.pid}) is gone; exiting" in (
-        log.read_text()
-    )
-    # ...and the hub, gone too, ended the run as abandoned
+    text = log.read_text()
+    assert f"the Parsl program that started this interchange (pid {run.process.pid}) is gone; exiting" in text
+    # The hub, which watches the program too, waited for the interchange's last node records...
+    ((sent, confirmed),) = re.findall(r"Sent (\d+) node records to the monitoring hub at \S+ \(([^)]*)\)", text)
+    assert confirmed == "all confirmed"
     with sqlite3.connect(run.db) as conn:
+        assert conn.execute("select count(*) from node").fetchone() == (int(sent),)
+        # ...and ended the run as abandoned
         assert conn.execute("select reason from parsl_monitor_run_end").fetchall() == [("abandoned",)]

@@ -40,6 +40,10 @@ POLL_CEILING = 0.1
 """Longest wait in one poll: the loop must notice a stop request or a dead parent quickly."""
 DRAIN_QUIET = 0.05
 """While stopping: how long the socket must stay empty before everything sent is taken as received."""
+PARENT_GONE_GRACE = 2.0
+"""Seconds the hub serves on once its program is gone: the interchange that program started
+notices within a second (``parsl_monitor_hub.parsl.interchange.PARENT_CHECK``) and sends its
+last node records; without the grace they found no hub."""
 TRICKLE_PAUSE = 0.01
 """After a turn that found only a few frames, let more gather before the next: waking per
 frame (thousands per second from workers) costs more than handling the frames, and a
@@ -191,13 +195,20 @@ class HubService:
         poller.register(self._receiver.socket, zmq.POLLIN)
         poller.register(self._pipeline.writer.socket, zmq.POLLIN)
         poller.register(self._wake_read, zmq.POLLIN)
+        orphaned_at: float | None = None
         try:
             while not self._stop.is_set():
                 taken = self._turn(poller, min(self._batcher.seconds_until_due(), POLL_CEILING))
                 if 0 < taken < FRAMES_PER_TURN // 10:
                     time.sleep(TRICKLE_PAUSE)
-                if self._parent_gone():
-                    logger.warning("the process that started this hub is gone; stopping")
+                if orphaned_at is None and self._parent_gone():
+                    logger.warning(
+                        "the process that started this hub is gone; stopping in %.0f s, once what it started "
+                        "has sent its last messages",
+                        PARENT_GONE_GRACE,
+                    )
+                    orphaned_at = time.monotonic()
+                if orphaned_at is not None and time.monotonic() - orphaned_at >= PARENT_GONE_GRACE:
                     self._stop.set()
             poller.unregister(self._wake_read)  # stays readable: the drain's waits must still wait
             if self._stop_reason is not None:

@@ -116,8 +116,10 @@ def main(argv: list[str] | None = None) -> None:
     config = pickle.load(sys.stdin.buffer)  # noqa: S301 - from the executor that started us, as Parsl's interchange does
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     threading.Thread(target=_exit_when_orphaned, args=(os.getppid(),), name="parent-watch", daemon=True).start()
+    interchange = None
     try:
-        parsl_interchange.Interchange(**config).start()
+        interchange = parsl_interchange.Interchange(**config)
+        interchange.start()
     finally:
         confirmed = radio.close()
         parsl_interchange.logger.info(
@@ -126,6 +128,10 @@ def main(argv: list[str] | None = None) -> None:
             radio.url,
             "all confirmed" if confirmed else "NOT confirmed: the last ones may be missing",
         )
+        if interchange is not None:
+            # Parsl's interchange dies of SIGTERM with whatever its sockets hold; ours exits, and at
+            # exit ZMQ would wait for good to deliver that to a program or a worker pool that is gone.
+            interchange.zmq_context.destroy(linger=0)
         # The executor's shutdown waits for this process to end: leave all of Parsl's objects
         # out of the interpreter's collection at exit (about 0.3 s here).
         gc.freeze()
