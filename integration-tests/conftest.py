@@ -325,25 +325,30 @@ class MidRun:
             assert time.monotonic() < deadline, f"the workflow never got there: {dict(counts)}"
             time.sleep(0.2)
 
-    def started(self) -> list[psutil.Process]:
-        """What the program started and still runs: its descendants, and its detached workers with theirs.
+    def started(self) -> dict[psutil.Process, str]:
+        """What the program started and still runs, with each one's command line.
 
-        LocalProvider starts the worker pool detached (``... &`` in a shell), so it is no descendant.
+        Its descendants, and its worker pool with theirs: LocalProvider starts the pool
+        detached (``... &`` in a shell), so it is no descendant.
         """
         program = psutil.Process(self.process.pid)
-        found = {p.pid: p for p in program.children(recursive=True)}
+        found = set(program.children(recursive=True))
         for process in psutil.process_iter(["cmdline"]):
             if str(self.run_dir) in " ".join(process.info["cmdline"] or ()) and process.pid != program.pid:
                 with contextlib.suppress(psutil.NoSuchProcess):
-                    found.update({p.pid: p for p in (process, *process.children(recursive=True))})
-        return list(found.values())
+                    found.update((process, *process.children(recursive=True)))
+        commands = {}
+        for process in found:
+            with contextlib.suppress(psutil.NoSuchProcess):  # short-lived: a shell, a sampler
+                commands[process] = " ".join(process.cmdline())
+        return commands
 
     def kill(self) -> None:
-        """SIGKILL the program and what it started (interchange, workers), not its hub: a batch scheduler's kill.
+        """SIGKILL the program and what it started (interchange, workers) but its hub, as a batch scheduler ends a job.
 
-        The hub is left to notice by itself, as it must when a batch scheduler kills a job.
+        The hub is left to notice by itself.
         """
-        started = [p for p in self.started() if "parsl_monitor_hub" not in " ".join(_cmdline(p))]
+        started = [p for p, command in self.started().items() if "parsl_monitor_hub" not in command]
         _kill([psutil.Process(self.process.pid), *started])
         self.process.communicate(timeout=60)
 
@@ -357,12 +362,6 @@ class MidRun:
         self.release_file.touch()
         _out, err = self.process.communicate(timeout=300)
         assert self.process.returncode == 0, err[-3000:]
-
-
-def _cmdline(process: psutil.Process) -> list[str]:
-    with contextlib.suppress(psutil.NoSuchProcess):
-        return process.cmdline()
-    return []
 
 
 def _kill(processes: list[psutil.Process]) -> None:

@@ -31,17 +31,18 @@ def test_a_program_killed_alone_leaves_no_interchange_or_worker_running(
 ) -> None:
     run = mid_run(tmp_path, "--heartbeat-threshold", str(HEARTBEAT_THRESHOLD))
     run.wait_for(lambda counts: counts["launched"] + counts["running"] == 4)  # two tasks run, two wait
-    left = run.started()
+    commands = run.started()
+    left = list(commands)
     kinds = {"interchange": "parsl: HTEX interchange", "workers": "process_worker_pool"}
-    found = {kind: [p for p in left if text in " ".join(p.cmdline())] for kind, text in kinds.items()}
-    assert all(found.values()), {p.pid: p.cmdline() for p in left}
+    found = {kind: [p for p, command in commands.items() if text in command] for kind, text in kinds.items()}
+    assert all(found.values()), commands
     psutil.Process(run.process.pid).kill()  # the program only
     run.process.wait(timeout=60)
     try:
         _, alive = psutil.wait_procs(found["interchange"], timeout=30)
         assert not alive, "the interchange runs on without its program"
         _, alive = psutil.wait_procs(left, timeout=HEARTBEAT_THRESHOLD + 60)
-        assert not alive, {p.pid: p.cmdline() for p in alive}
+        assert not alive, {p.pid: commands[p] for p in alive}
     finally:
         for process in left:
             with contextlib.suppress(psutil.NoSuchProcess):
