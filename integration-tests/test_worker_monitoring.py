@@ -206,7 +206,10 @@ def test_the_radio_takes_sampling_over_from_per_task_processes_only_with_its_own
         if receiver is not None:
             receiver.shutdown()  # as the executor does: Parsl's task wrapper comes back for later tests
         hub.monitoring_hub_active = False
-        hub.resource_msgs.close()
+        # Nothing listens at port 9: stop asking for confirmations, and do not wait for one at exit
+        # (the watch warned every minute and each sender held pytest's exit for 20 s).
+        hub._watch.stop()  # type: ignore[union-attr]
+        hub.resource_msgs.close(timeout=0)
 
 
 def _count(path: Path, sql: str) -> int:
