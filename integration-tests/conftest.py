@@ -4,6 +4,7 @@ import collections
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -383,6 +384,19 @@ def mid_run(parsl_environment: dict[str, str]) -> Iterator[Callable[..., MidRun]
     yield start
     for run in runs:
         run.end()
+
+
+def interchange_node_records(run_dir: Path) -> tuple[int, str]:
+    """What our interchange logs at exit: how many node records it sent, and whether the hub confirmed them."""
+    text = "".join(p.read_text() for p in run_dir.glob("*/htex/interchange.log"))
+    ((sent, confirmed),) = re.findall(r"Sent (\d+) node records to the monitoring hub at \S+ \(([^)]*)\)", text)
+    return int(sent), confirmed
+
+
+@pytest.fixture
+def node_records_of() -> Callable[[Path], tuple[int, str]]:
+    """``node_records_of(run_dir)``: (node records sent, "all confirmed" or why not), from interchange.log."""
+    return interchange_node_records
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ watches the program too, serves on for two seconds, so the interchange's last re
 from __future__ import annotations
 
 import contextlib
-import re
 import sqlite3
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +26,7 @@ HEARTBEAT_THRESHOLD = 6
 
 
 def test_a_program_killed_alone_leaves_no_interchange_or_worker_running(
-    tmp_path: Path, mid_run: Callable[..., Any]
+    tmp_path: Path, mid_run: Callable[..., Any], node_records_of: Callable[[Path], tuple[int, str]]
 ) -> None:
     run = mid_run(tmp_path, "--heartbeat-threshold", str(HEARTBEAT_THRESHOLD))
     run.wait_for(lambda counts: counts["launched"] + counts["running"] == 4)  # two tasks run, two wait
@@ -51,9 +50,9 @@ def test_a_program_killed_alone_leaves_no_interchange_or_worker_running(
     text = log.read_text()
     assert f"the Parsl program that started this interchange (pid {run.process.pid}) is gone; exiting" in text
     # The hub, which watches the program too, waited for the interchange's last node records...
-    ((sent, confirmed),) = re.findall(r"Sent (\d+) node records to the monitoring hub at \S+ \(([^)]*)\)", text)
+    sent, confirmed = node_records_of(run.run_dir)
     assert confirmed == "all confirmed"
     with sqlite3.connect(run.db) as conn:
-        assert conn.execute("select count(*) from node").fetchone() == (int(sent),)
+        assert conn.execute("select count(*) from node").fetchone() == (sent,)
         # ...and ended the run as abandoned
         assert conn.execute("select reason from parsl_monitor_run_end").fetchall() == [("abandoned",)]

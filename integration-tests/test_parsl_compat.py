@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
 
@@ -37,10 +38,13 @@ class Run:
     def count(self, table: str) -> int:
         return int(self.rows(f"select count(*) from {table}")[0][0])  # noqa: S608 - fixed table names
 
+    def log_text(self, log: str) -> str:
+        """A log of the run, e.g. ``parsl.log`` or ``htex/interchange.log``."""
+        return "".join(p.read_text() for p in self.run_dir.glob(f"*/{log}"))
+
     def logged(self, pattern: str, log: str) -> int:
         """How many messages Parsl logged as sent, from its own logs in the run directory."""
-        text = "".join(p.read_text() for p in self.run_dir.glob(f"*/{log}"))
-        return len(re.findall(pattern, text))
+        return len(re.findall(pattern, self.log_text(log)))
 
     def states(self) -> dict[int, list[str]]:
         out: dict[int, list[str]] = {}
@@ -86,7 +90,9 @@ def test_every_task_went_through_the_same_states(runs: dict[str, Run]) -> None:
     assert {"fail_retryable", "failed", "dep_fail"} <= {s for states in ours.values() for s in states}
 
 
-def test_node_and_block_messages_are_all_stored(runs: dict[str, Run]) -> None:
+def test_node_and_block_messages_are_all_stored(
+    runs: dict[str, Run], node_records_of: Callable[[Path], tuple[int, str]]
+) -> None:
     # Their number depends on timing, so compare each run's rows with what was logged as sent.
     ours, theirs = runs["ours"], runs["parsl"]
     assert ours.count("block") == block_rows_sent(ours) > 0
@@ -96,21 +102,15 @@ def test_node_and_block_messages_are_all_stored(runs: dict[str, Run]) -> None:
     # 2 of 68 node rows stored, and 2 of 3 block rows).
     assert 0 < theirs.count("block") <= block_rows_sent(theirs)
     assert 0 < theirs.count("node") <= theirs.logged(r"Sending message .* to MonitoringHub", "htex/interchange.log")
-    assert runs["ours"].count("node") == node_records_sent(runs["ours"]) > 0
+    sent, confirmed = node_records_of(ours.run_dir)
+    assert confirmed == "all confirmed"
+    assert ours.count("node") == sent > 0
 
 
 def block_rows_sent(run: Run) -> int:
     """One row per block in each block message Parsl logged as sent (a poll of no blocks sends none)."""
-    text = "".join(p.read_text() for p in run.run_dir.glob("*/parsl.log"))
-    return sum(line.count("'block_id':") for line in re.findall(r"Sending block monitoring message: (.*)", text))
-
-
-def node_records_sent(run: Run) -> int:
-    """What our interchange logs at exit: how many node records it sent, and that the hub confirmed them."""
-    text = "".join(p.read_text() for p in run.run_dir.glob("*/htex/interchange.log"))
-    ((sent, confirmed),) = re.findall(r"Sent (\d+) node records to the monitoring hub at \S+ \(([^)]*)\)", text)
-    assert confirmed == "all confirmed"
-    return int(sent)
+    messages = re.findall(r"Sending block monitoring message: (.*)", run.log_text("parsl.log"))
+    return sum(message.count("'block_id':") for message in messages)
 
 
 def test_the_interchange_sends_to_our_hub_without_parsls_router(runs: dict[str, Run]) -> None:
