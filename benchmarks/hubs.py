@@ -24,6 +24,7 @@ from parsl_monitor_core.wire import (
 from parsl_monitor_hub.keys import client_keys
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from pathlib import Path
 
 FRAME = 1000  # messages per frame, as a busy sender batches them
@@ -39,10 +40,13 @@ class _Tag:
 class OurHub:
     """``parsl-monitor-hub`` in its own process, fed by a DEALER socket from this one."""
 
-    def __init__(self, db: Path, keys: Path | None = None, url: str | None = None) -> None:
+    def __init__(
+        self, db: Path, keys: Path | None = None, url: str | None = None, env: Mapping[str, str] | None = None
+    ) -> None:
         """With ``keys``, the hub encrypts (``--keys``) and the socket here is its CurveZMQ client.
 
         ``url``: write there (PostgreSQL, say) instead of the SQLite file ``db``, beside which the log goes.
+        ``env``: the hub's environment (this process's by default).
         """
         self.process = subprocess.Popen(
             [
@@ -59,6 +63,7 @@ class OurHub:
             ],
             stdout=subprocess.PIPE,
             text=True,
+            env=env,
         )
         assert self.process.stdout is not None
         self.url = self.process.stdout.readline().split()[3].rstrip(",")

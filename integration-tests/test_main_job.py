@@ -118,6 +118,23 @@ def test_the_attribution_benchmark_stops_the_messages_where_each_cut_says(parsl_
     assert stored["ours"] == str(3 * 21), table  # pending, launched, exec_done of 20 tasks and the warm-up task
 
 
+def test_the_hub_replay_benchmark_replays_every_recorded_message(parsl_environment: dict[str, str]) -> None:
+    out = benchmark(parsl_environment, "hub_replay", "--tasks", "20", "--rounds", "1", "--rate", "200")
+    recorded = out.splitlines()[0]
+    assert recorded.startswith("recorded 20 no-op tasks: "), out
+    kinds = {kind: int(count) for count, kind in re.findall(r"(\d+) ([A-Z_]+)", recorded)}
+    # pending, launched and exec_done of 20 tasks and the warm-up task; the interchange's two node records a task
+    assert kinds["TASK_INFO"] == 3 * 21, out
+    assert kinds["NODE_INFO"] >= 2 * 21, out
+    messages = sum(kinds.values())
+    assert f"{messages} of {messages} messages settled" in out  # the hub wrote every replayed message
+    rows = {
+        line.split("|")[1].strip(): line.split("|")[2].strip() for line in out.splitlines() if line.startswith("| ")
+    }
+    assert rows["**hub process, replayed**"].startswith("**"), out
+    assert "writer: status_insert (3.15 rows a task), alone" in rows, out  # 63 status rows for 20 tasks
+
+
 def test_the_load_and_hostile_input_benchmarks_still_run(parsl_environment: dict[str, str]) -> None:
     load = benchmark(parsl_environment, "bench_viewer_load", "--tasks", "300", "--clients", "4", "--seconds", "3")
     assert "4 clients, 3 s, 300-task live run: " in load

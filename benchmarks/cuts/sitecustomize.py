@@ -9,7 +9,10 @@ it cuts, so the Parsl program, the interchange and the hub all start with it.
   messages): Parsl's monitoring hooks run, the hub runs idle;
 - ``encoded``: the sending thread packs every message as usual and sends none;
 - ``received``: sent as usual; the hub takes every frame off its socket and drops it
-  unread, but for FLUSH frames (small, decoded to tell them apart), which it answers.
+  unread, but for FLUSH frames (small, decoded to tell them apart), which it answers;
+- ``recorded``: nothing is cut; every sending process also appends what it sends (the
+  time, and the packed messages of each frame) to a file of its own in
+  ``$PARSL_MONITOR_BENCH_RECORD``, for ``benchmarks.hub_replay``.
 
 Modules are patched as they are imported, so processes that never import them pay nothing.
 """
@@ -18,7 +21,10 @@ from __future__ import annotations
 
 import importlib.abc
 import os
+import pickle
 import sys
+import time
+from pathlib import Path
 from typing import Any
 
 _CUT = os.environ.get("PARSL_MONITOR_BENCH_CUT", "")
@@ -32,6 +38,17 @@ def _cut_sender(module: Any) -> None:
         module.HubSender.put_nowait = lambda self, obj: None  # noqa: ARG005
     elif _CUT == "encoded":
         module._Channel._send = lambda self, sock, packed: None  # noqa: ARG005
+    elif _CUT == "recorded":
+        send = module._Channel._send
+        record = Path(os.environ["PARSL_MONITOR_BENCH_RECORD"]) / f"{os.getpid()}.frames"
+
+        def _send_and_record(self: Any, sock: Any, packed: list[bytes]) -> None:
+            if packed:
+                with record.open("ab") as out:
+                    pickle.dump((time.monotonic(), packed), out)
+            send(self, sock, packed)
+
+        module._Channel._send = _send_and_record
 
 
 def _cut_receiver(module: Any) -> None:

@@ -200,6 +200,9 @@ def decode_frame(data: bytes, *, max_bytes: int = MAX_FRAME_BYTES) -> Frame:
     """
     if len(data) > max_bytes:
         raise FrameError(f"frame of {len(data)} bytes exceeds the limit of {max_bytes} bytes")
+    # Every array or map takes at least one byte on the wire: a frame no longer than the
+    # budget cannot exceed it, and is spared a Python call per container.
+    budget = None if len(data) <= _MAX_CONTAINERS else _ContainerBudget()
     try:
         frame = msgpack.unpackb(
             data,
@@ -211,7 +214,7 @@ def decode_frame(data: bytes, *, max_bytes: int = MAX_FRAME_BYTES) -> Frame:
             max_array_len=MAX_FRAME_MESSAGES,
             max_map_len=_MAX_MAP_LEN,
             max_ext_len=_TIMESTAMP_EXT_MAX,
-            list_hook=(budget := _ContainerBudget()),
+            list_hook=budget,
             object_hook=budget,
         )
     except Exception as exc:  # noqa: BLE001 - msgpack raises many unrelated types on garbage
