@@ -41,14 +41,22 @@ def parsl_env() -> dict[str, str]:
 
 
 def run_workflow(
-    run_dir: Path, monitoring: str, *args: str, timeout: float = 600, workflow: Path = WORKFLOW
+    run_dir: Path,
+    monitoring: str,
+    *args: str,
+    timeout: float = 600,
+    workflow: Path = WORKFLOW,
+    env: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Run workflows/mixed.py (or ``workflow``) in a fresh interpreter, as a user would; return its JSON summary."""
+    """Run workflows/mixed.py (or ``workflow``) in a fresh interpreter, as a user would; return its JSON summary.
+
+    ``env``: variables added to its environment.
+    """
     run_dir.parent.mkdir(parents=True, exist_ok=True)
     result = subprocess.run(
         [sys.executable, str(workflow), "--monitoring", monitoring, "--run-dir", str(run_dir), *args],
         cwd=run_dir.parent,
-        env=parsl_env(),
+        env={**parsl_env(), **(env or {})},
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -114,6 +122,19 @@ class PostgresServer:
         with psycopg.connect(f"postgresql://postgres@127.0.0.1:{self.port}/postgres", autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
+
+    def create_owner_with_password(self, role: str, password: str) -> str:
+        """A role that must give its password (SCRAM) over TCP, owning a new database of its name;
+        the database's URL, without password or driver."""
+        import psycopg
+
+        with psycopg.connect(f"postgresql://postgres@127.0.0.1:{self.port}/postgres", autocommit=True) as conn:
+            conn.execute(f"CREATE ROLE \"{role}\" LOGIN PASSWORD '{password}'")
+            conn.execute(f'CREATE DATABASE "{role}" OWNER "{role}"')
+        hba = self.data / "pg_hba.conf"
+        hba.write_text(f"host all {role} 127.0.0.1/32 scram-sha-256\n{hba.read_text()}")  # the first match applies
+        self._run(_binary("pg_ctl"), "-D", str(self.data), "reload")
+        return f"postgresql://{role}@127.0.0.1:{self.port}/{role}"
 
     def stop(self) -> None:
         try:

@@ -7,6 +7,8 @@ import json
 import re
 import subprocess
 import sys
+import threading
+import time
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -352,3 +354,52 @@ def check_dashboard_reads(url: str, run_id: str) -> None:
             conn.execute(text("DELETE FROM workflow"))
     finally:
         db.engine.dispose()
+
+
+def test_a_workflow_s_own_hub_writes_postgres_with_a_password_that_no_other_user_can_read(
+    tmp_path: Path, postgres: PostgresServer, run_mixed: RunWorkflow
+) -> None:
+    """``logging_endpoint="postgresql://user:password@host/db"``, as Parsl's users write it.
+
+    The password reaches the hub and its writer (the server demands it), and nothing another
+    user of the node can read holds it: no command line while the run lasts (``ps``), no log.
+    """
+    role, secret = f"wf_{uuid.uuid4().hex[:8]}", f"pw-{uuid.uuid4().hex}"
+    url = postgres.create_owner_with_password(role, secret)
+    with pytest.raises(psycopg.OperationalError, match="password"):
+        psycopg.connect(url).close()  # the server does ask for it
+    with_password = url.replace(f"{role}@", f"{role}:{secret}@")
+    seen: dict[str, list[bytes]] = {"hubs": [], "leaks": []}
+    running = threading.Event()
+    running.set()
+
+    def watch_command_lines() -> None:
+        while running.is_set():
+            for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+                try:
+                    text = cmdline.read_bytes()
+                except OSError:
+                    continue
+                if secret.encode() in text:
+                    seen["leaks"].append(text)
+                elif b"parsl_monitor_hub\0" in text and b"--parent-pid" in text:
+                    seen["hubs"].append(text)
+            time.sleep(0.02)
+
+    watcher = threading.Thread(target=watch_command_lines)
+    watcher.start()
+    try:
+        summary = run_mixed(tmp_path / "runinfo", "ours", "--noop", "30", env={"LOGGING_ENDPOINT": with_password})
+    finally:
+        running.clear()
+        watcher.join()
+    assert seen["hubs"], "the workflow's hub was never seen running"
+    assert seen["leaks"] == []
+    assert query(with_password, "select run_id from workflow") == [(summary["run_id"],)]
+    states = dict(query(with_password, "select task_status_name, count(*) from status group by task_status_name"))
+    assert states["exec_done"] >= 30
+    shown = f"postgresql+psycopg://{role}:***@127.0.0.1:{postgres.port}/{role}"
+    assert f"writing {shown}" in next(tmp_path.rglob("monitoring_hub.log")).read_text()
+    files = [path for path in tmp_path.rglob("*") if path.is_file()]
+    assert len(files) > 5  # parsl.log, the hub's, the interchange's and the workers' logs, the program's stderr
+    assert [path for path in files if secret.encode() in path.read_bytes()] == []

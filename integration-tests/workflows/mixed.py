@@ -92,6 +92,7 @@ def make_config(
     custom_interchange: bool = False,
     threads: bool = False,
     zmqradio: bool = False,
+    logging_endpoint: str | None = None,
 ) -> Config:
     from parsl.monitoring.monitoring import MonitoringHub as ParslMonitoringHub
 
@@ -101,7 +102,7 @@ def make_config(
     if monitoring == "parsl":
         hub = ParslMonitoringHub(resource_monitoring_interval=interval)
     elif monitoring == "ours":
-        hub = MonitoringHub(resource_monitoring_interval=interval, hub_url=hub_url)
+        hub = MonitoringHub(resource_monitoring_interval=interval, hub_url=hub_url, logging_endpoint=logging_endpoint)
     radio: dict[str, Any] = {}
     worker_init = ""
     if zmqradio:
@@ -188,6 +189,11 @@ def main() -> None:
     parser.add_argument("--custom-interchange", action="store_true")
     parser.add_argument("--threads", action="store_true")
     parser.add_argument("--zmqradio", action="store_true")
+    parser.add_argument(
+        "--logging-endpoint",
+        default=os.environ.get("LOGGING_ENDPOINT"),  # a password stays off this program's command line
+        help="ours: the database URL of the workflow's own hub (default: $LOGGING_ENDPOINT)",
+    )
     args = parser.parse_args()
     config = make_config(
         args.monitoring,
@@ -197,6 +203,7 @@ def main() -> None:
         custom_interchange=args.custom_interchange,
         threads=args.threads,
         zmqradio=args.zmqradio,
+        logging_endpoint=args.logging_endpoint,
     )
     with parsl.load(config) as dfk:
         result = run(args.run_dir, args.noop, threads=args.threads)

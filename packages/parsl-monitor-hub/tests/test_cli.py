@@ -88,6 +88,54 @@ def test_an_in_memory_database_gets_one_line(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        # nothing listens on port 1: the URL without a driver is taken as psycopg 3's, which is installed
+        ("postgresql://ana:{secret}@127.0.0.1:1/runs", "cannot open postgresql+psycopg://ana:***@127.0.0.1:1/runs: "),
+        ("postgres://ana:{secret}@127.0.0.1:1/runs", "cannot open postgresql+psycopg://ana:***@127.0.0.1:1/runs: "),
+        (
+            "postgresql+psycopg2://ana:{secret}@127.0.0.1:1/runs",
+            "cannot use postgresql+psycopg2://ana:***@127.0.0.1:1/runs: the hub writes PostgreSQL through psycopg 3 "
+            "(postgresql:// or postgresql+psycopg://), not psycopg2",
+        ),
+        (
+            "mysql://ana:{secret}@127.0.0.1:1/runs",
+            "cannot use mysql://ana:***@127.0.0.1:1/runs: the hub writes SQLite or PostgreSQL, not mysql",
+        ),
+    ],
+)
+def test_a_database_the_hub_cannot_write_gets_one_line_without_its_password(
+    tmp_path: Path, url: str, said: str
+) -> None:
+    secret = "s3cret-Pa55"  # noqa: S105 - a made-up password, to find it where it must not be
+    result = run_hub("--db", url.format(secret=secret), "--bind", "tcp://127.0.0.1:*", cwd=tmp_path)
+    assert one_line_error(result).startswith(f"parsl-monitor-hub: error: {said}")
+    assert secret not in result.stdout + result.stderr
+
+
+def test_the_database_can_come_in_the_environment_instead_of_on_the_command_line(tmp_path: Path) -> None:
+    # A workflow's own hub gets its database this way: a command line is readable by every user (ps).
+    db = tmp_path / "from-env.db"
+    process = subprocess.Popen(
+        [*HUB, "--bind", "tcp://127.0.0.1:*", "--log-file", str(tmp_path / "hub.log")],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PARSL_MONITOR_HUB_DB": f"sqlite:///{db}"},
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert line.rstrip().endswith(f"writing sqlite:///{db}")
+    with sqlite3.connect(db) as conn:  # the hub made its schema there
+        assert conn.execute("select count(*) from workflow").fetchone() == (0,)
+    assert not (tmp_path / "runinfo").exists()  # not the default database
+
+
 def test_a_busy_port_gets_one_line(tmp_path: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

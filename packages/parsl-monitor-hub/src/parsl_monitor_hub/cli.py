@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from parsl_monitor_hub.__about__ import __version__
-from parsl_monitor_hub.config import DEFAULT_BIND, DEFAULT_DB_URL, HubConfig, database_url
+from parsl_monitor_hub.config import DB_VARIABLE, DEFAULT_BIND, DEFAULT_DB_URL, HubConfig, shown_url
 from parsl_monitor_hub.errors import HubError
 from parsl_monitor_hub.logs import log_to
 
@@ -55,8 +56,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--db",
-        default=DEFAULT_DB_URL,
-        help=f"SQLAlchemy URL or SQLite file path to write (default: {DEFAULT_DB_URL}, under the current directory)",
+        help="SQLAlchemy URL or SQLite file path to write (default: the environment variable "
+        f"{DB_VARIABLE}, else {DEFAULT_DB_URL} under the current directory); a command line is readable by "
+        f"every user of the machine: give a PostgreSQL password in {DB_VARIABLE}, ~/.pgpass or PGPASSWORD",
     )
     parser.add_argument(
         "--bind", type=_endpoint, default=DEFAULT_BIND, help=f"ZMQ endpoint to listen on (default: {DEFAULT_BIND})"
@@ -97,8 +99,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the hub until SIGTERM or SIGINT; everything received by then is written."""
     args = _parser().parse_args(argv)
     log_to(args.log_file, args.log_level)
+    from_environment = os.environ.pop(DB_VARIABLE, "")  # popped: the writer gets the URL on its stdin
     config = HubConfig(
-        db_url=database_url(args.db),
+        db_url=args.db or from_environment or DEFAULT_DB_URL,
         bind=args.bind,
         any_port_if_busy=args.any_port_if_busy,
         batch_size=args.batch_size,
@@ -130,7 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    print(f"parsl-monitor-hub: listening on {service.url}, writing {config.db_url}", flush=True)
+    print(f"parsl-monitor-hub: listening on {service.url}, writing {shown_url(config.db_url)}", flush=True)
     try:
         service.run()
     except HubError as exc:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from parsl_monitor_core.wire import MAX_FRAME_BYTES
 
-__all__ = ("DEFAULT_BIND", "DEFAULT_DB_URL", "HubConfig", "database_url")
+__all__ = ("DB_VARIABLE", "DEFAULT_BIND", "DEFAULT_DB_URL", "HubConfig", "database_url", "shown_url")
 
 DEFAULT_DB_URL = "sqlite:///runinfo/monitoring.db"
 """Parsl's default: ``runinfo/monitoring.db`` under the current directory."""
@@ -16,11 +16,37 @@ DEFAULT_BIND = "tcp://127.0.0.1:55055"
 """The user guide's port, on loopback only: exposing the hub is an explicit choice."""
 
 
+DB_VARIABLE = "PARSL_MONITOR_HUB_DB"
+"""The database URL when ``--db`` is not given: how a workflow's own hub gets it, since a
+command line (with a PostgreSQL password in it) is readable by every user of the node (``ps``)."""
+
+_PSYCOPG = "postgresql+psycopg"
+"""The driver of the ``postgres`` extra; the writer's COPY is psycopg 3's."""
+_POSTGRES_WITHOUT_DRIVER = ("postgresql://", "postgres://")
+
+
 def database_url(location: str) -> str:
-    """Accept an SQLAlchemy URL or a plain file path (taken as SQLite)."""
+    """Accept an SQLAlchemy URL or a plain file path (taken as SQLite).
+
+    A PostgreSQL URL without a driver (``postgresql://...``, as Parsl's documentation and
+    most tools write it) means psycopg 3 here, not SQLAlchemy's default psycopg2.
+    """
+    if location.startswith(_POSTGRES_WITHOUT_DRIVER):
+        return f"{_PSYCOPG}://{location.partition('://')[2]}"
     if "://" in location:
         return location
     return f"sqlite:///{Path(location).expanduser().resolve()}"
+
+
+def shown_url(url: str) -> str:
+    """``url`` with its password as ``***``: for logs and terminals."""
+    from sqlalchemy.engine import make_url  # not at import: the CLI parses its arguments first
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,3 +82,6 @@ class HubConfig:
     log_level: str = "INFO"
     stop_grace: float = 30.0
     keys: Path | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "db_url", database_url(self.db_url))  # one spelling for the hub and its writer

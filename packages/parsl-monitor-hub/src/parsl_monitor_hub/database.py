@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 __all__ = ("open_database", "writer_engine")
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+WRITABLE_DRIVERS = ("sqlite", "sqlite+pysqlite", "postgresql+psycopg")
+"""The statements are compiled for SQLite and PostgreSQL; the writer COPYs through psycopg 3."""
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
@@ -49,6 +51,16 @@ def open_database(url: str) -> Engine:
         parsed = make_url(url)
     except ArgumentError as exc:
         raise DatabaseOpenError(f"not a database URL: {url!r} ({exc})") from None
+    shown = parsed.render_as_string()  # password hidden
+    if parsed.drivername not in WRITABLE_DRIVERS:
+        backend = parsed.get_backend_name()
+        if backend == "postgresql":
+            raise DatabaseOpenError(
+                f"cannot use {shown}: the hub writes PostgreSQL through psycopg 3 "
+                "(postgresql:// or postgresql+psycopg://), not "
+                f"{parsed.get_driver_name()}"
+            )
+        raise DatabaseOpenError(f"cannot use {shown}: the hub writes SQLite or PostgreSQL, not {backend}")
     if parsed.get_backend_name() == "sqlite":
         if parsed.database in (None, "", ":memory:"):
             raise DatabaseOpenError("an in-memory SQLite database cannot be shared with the hub's writer process")
@@ -59,17 +71,20 @@ def open_database(url: str) -> Engine:
             raise DatabaseOpenError(f"cannot create the directory of {path}: {exc.strerror}") from None
     try:
         engine = writer_engine(url)
-    except (ArgumentError, ImportError) as exc:
-        raise DatabaseOpenError(f"cannot use {parsed.render_as_string()}: {exc}") from None
+    except ImportError as exc:
+        hint = ": pip install 'parsl-monitor-hub[postgres]'" if parsed.get_backend_name() == "postgresql" else ""
+        raise DatabaseOpenError(f"cannot use {shown}: {exc}{hint}") from None
+    except ArgumentError as exc:
+        raise DatabaseOpenError(f"cannot use {shown}: {exc}") from None
     try:
         create_or_upgrade(engine)
     except SchemaError as exc:
         engine.dispose()
-        raise DatabaseOpenError(f"{parsed.render_as_string()}: {exc}") from None
+        raise DatabaseOpenError(f"{shown}: {exc}") from None
     except SQLAlchemyError as exc:
         engine.dispose()
-        raise DatabaseOpenError(f"cannot open {parsed.render_as_string()}: {_reason(exc)}") from None
-    _probe_write(engine, parsed.render_as_string())
+        raise DatabaseOpenError(f"cannot open {shown}: {_reason(exc)}") from None
+    _probe_write(engine, shown)
     return engine
 
 

@@ -12,6 +12,7 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
+from parsl_monitor_hub.config import DB_VARIABLE, shown_url
 from parsl_monitor_hub.errors import HubStartError
 
 if TYPE_CHECKING:
@@ -40,8 +41,6 @@ class EmbeddedHub:
             sys.executable,
             "-m",
             "parsl_monitor_hub",
-            "--db",
-            db_url,
             "--bind",
             bind,
             "--log-file",
@@ -56,10 +55,15 @@ class EmbeddedHub:
         if keys is not None:
             command += ["--keys", str(keys)]
         self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module, no shell
-            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True, text=True
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            text=True,
+            env={**os.environ, DB_VARIABLE: db_url},  # not on the command line: a password would show in `ps`
         )
         self.url = self._wait_ready()
-        logger.info("monitoring hub pid %d listening on %s, writing %s", self.process.pid, self.url, db_url)
+        logger.info("monitoring hub pid %d listening on %s, writing %s", self.process.pid, self.url, shown_url(db_url))
 
     def _wait_ready(self) -> str:
         assert self.process.stdout is not None  # noqa: S101 - set by Popen(stdout=PIPE)

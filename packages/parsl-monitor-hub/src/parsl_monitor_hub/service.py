@@ -16,6 +16,7 @@ import zmq
 
 from parsl_monitor_core.wire import MessageKind
 from parsl_monitor_hub.batcher import Batcher
+from parsl_monitor_hub.config import shown_url
 from parsl_monitor_hub.database import open_database
 from parsl_monitor_hub.errors import HubError
 from parsl_monitor_hub.ledger import Ledger
@@ -177,7 +178,7 @@ class HubService:
         logger.info(
             "listening on %s, writing %s; room for about %d senders",
             self.url,
-            self.config.db_url,
+            shown_url(self.config.db_url),
             self._receiver.max_senders,
         )
         if self._receiver.encrypted:
@@ -187,7 +188,7 @@ class HubService:
                 "NOT ENCRYPTED: anyone who can reach %s can read what senders send and add rows to %s; "
                 "start with --keys DIR (a workflow's own hub does so unless encrypted=False)",
                 self.url,
-                self.config.db_url,
+                shown_url(self.config.db_url),
             )
         gc.freeze()  # start-up objects (SQLAlchemy, compiled statements) never need collecting
         gc.set_threshold(*GC_THRESHOLDS)

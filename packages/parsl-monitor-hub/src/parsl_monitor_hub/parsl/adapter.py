@@ -18,6 +18,7 @@ from parsl.monitoring.monitoring import MonitoringHub as _ParslMonitoringHub
 
 from parsl_monitor_core.wire import HubEndpoint
 from parsl_monitor_hub import keys
+from parsl_monitor_hub.config import shown_url
 from parsl_monitor_hub.dashboard_hint import dashboard_hint
 from parsl_monitor_hub.embedded import EmbeddedHub
 from parsl_monitor_hub.parsl import htex_launch
@@ -102,6 +103,13 @@ class MonitoringHub(_ParslMonitoringHub):
         self._sender: HubSender | None = None
         self._watch: HubWatch | None = None
 
+    def __repr__(self) -> str:
+        """Parsl's representation (the DataFlowKernel logs it in parsl.log), with no database password."""
+        shown = super().__repr__()
+        if self.logging_endpoint:
+            shown = shown.replace(repr(self.logging_endpoint), repr(shown_url(self.logging_endpoint)))
+        return shown
+
     def start(
         self,
         dfk_run_dir: str,
@@ -133,7 +141,8 @@ class MonitoringHub(_ParslMonitoringHub):
         )
         self._watch = HubWatch(self._sender, self._embedded)  # the hub's problems reach the log during the run
         self.monitoring_hub_active = True
-        logger.log(*dashboard_hint(self.logging_endpoint if self._embedded is not None else None))
+        own_database = self.logging_endpoint if self._embedded is not None else None
+        logger.log(*dashboard_hint(shown_url(own_database) if own_database else None))
 
     def _start_embedded(self, dfk_run_dir: Path, config_run_dir: str) -> HubEndpoint:
         """Start this workflow's own hub (with fresh keys unless ``encrypted=False``); where it listens."""
