@@ -35,6 +35,20 @@ def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
     return lines[0]
 
 
+def start_hub(tmp_path: Path, env: dict[str, str] | None = None) -> tuple[subprocess.Popen[str], str]:
+    """A hub on a free loopback port, logging to ``tmp_path``; the process and the line it printed first."""
+    process = subprocess.Popen(
+        [*HUB, "--bind", "tcp://127.0.0.1:*", "--log-file", str(tmp_path / "hub.log")],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert process.stdout is not None
+    return process, process.stdout.readline()
+
+
 def test_a_file_that_is_not_sqlite_gets_one_line(tmp_path: Path) -> None:
     (tmp_path / "notes.db").write_text("these are my notes, not a database\n" * 100)
     error = one_line_error(run_hub("--db", str(tmp_path / "notes.db"), "--bind", "tcp://127.0.0.1:*", cwd=tmp_path))
@@ -117,16 +131,7 @@ def test_a_database_the_hub_cannot_write_gets_one_line_without_its_password(
 def test_the_database_can_come_in_the_environment_instead_of_on_the_command_line(tmp_path: Path) -> None:
     # A workflow's own hub gets its database this way: a command line is readable by every user (ps).
     db = tmp_path / "from-env.db"
-    process = subprocess.Popen(
-        [*HUB, "--bind", "tcp://127.0.0.1:*", "--log-file", str(tmp_path / "hub.log")],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PARSL_MONITOR_HUB_DB": f"sqlite:///{db}"},
-    )
-    assert process.stdout is not None
-    line = process.stdout.readline()
+    process, line = start_hub(tmp_path, {**os.environ, "PARSL_MONITOR_HUB_DB": f"sqlite:///{db}"})
     process.send_signal(signal.SIGTERM)
     _, err = process.communicate(timeout=60)
     assert process.returncode == 0, err
@@ -162,15 +167,7 @@ def test_bad_arguments_are_refused(tmp_path: Path, args: list[str], complaint: s
 
 @pytest.fixture
 def hub_process(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    process = subprocess.Popen(
-        [*HUB, "--bind", "tcp://127.0.0.1:*", "--log-file", str(tmp_path / "hub.log")],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    line = process.stdout.readline()
+    process, line = start_hub(tmp_path)
     assert line.startswith("parsl-monitor-hub: listening on tcp://127.0.0.1:")
     assert line.rstrip().endswith("writing sqlite:///runinfo/monitoring.db"), (
         "default database is runinfo/monitoring.db"

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from parsl_monitor_hub.__about__ import __version__
-from parsl_monitor_hub.config import DB_VARIABLE, DEFAULT_BIND, DEFAULT_DB_URL, HubConfig, shown_url
+from parsl_monitor_hub.config import DB_VARIABLE, DEFAULT_BIND, DEFAULT_DB_URL, HubConfig, shown_url, unwritable
 from parsl_monitor_hub.errors import HubError
 from parsl_monitor_hub.logs import log_to
 
@@ -95,6 +95,14 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _not_started(reason: str, *, logged: bool) -> int:
+    """Say in one line why the hub did not start (in its log file too, if it has one); the exit code."""
+    if logged:
+        logging.getLogger(__name__).error("%s", reason)
+    print(f"parsl-monitor-hub: error: {reason}", file=sys.stderr)
+    return 2
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the hub until SIGTERM or SIGINT; everything received by then is written."""
     args = _parser().parse_args(argv)
@@ -113,6 +121,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         stop_grace=args.stop_grace,
         keys=args.keys.expanduser().resolve() if args.keys else None,
     )
+    reason = unwritable(config.db_url)
+    if reason is not None:
+        return _not_started(reason, logged=args.log_file is not None)
     # SQLAlchemy and ZMQ only once arguments are good. The writer process starts first, so
     # that it imports SQLAlchemy while this process does: the hub listens sooner.
     from parsl_monitor_hub.writing.process import WriterProcess
@@ -123,10 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         service = HubService(config, writer)
     except HubError as exc:
-        if args.log_file is not None:  # the log should say why the hub never started
-            logging.getLogger(__name__).error("%s", exc)
-        print(f"parsl-monitor-hub: error: {exc}", file=sys.stderr)
-        return 2
+        return _not_started(str(exc), logged=args.log_file is not None)
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
         service.stop(f"received {signal.Signals(signum).name}")  # logged by the service, never here

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 from pathlib import Path
 
 from parsl_monitor_core.wire import MAX_FRAME_BYTES
 
-__all__ = ("DB_VARIABLE", "DEFAULT_BIND", "DEFAULT_DB_URL", "HubConfig", "database_url", "shown_url")
+__all__ = ("DB_VARIABLE", "DEFAULT_BIND", "DEFAULT_DB_URL", "HubConfig", "database_url", "shown_url", "unwritable")
 
 DEFAULT_DB_URL = "sqlite:///runinfo/monitoring.db"
 """Parsl's default: ``runinfo/monitoring.db`` under the current directory."""
@@ -23,6 +24,8 @@ command line (with a PostgreSQL password in it) is readable by every user of the
 _PSYCOPG = "postgresql+psycopg"
 """The driver of the ``postgres`` extra; the writer's COPY is psycopg 3's."""
 _POSTGRES_WITHOUT_DRIVER = ("postgresql://", "postgres://")
+_WRITABLE = {"sqlite": None, "sqlite+pysqlite": None, _PSYCOPG: "psycopg"}
+"""URL schemes the hub writes (its statements are SQLite's and PostgreSQL's), and the module each needs."""
 
 
 def database_url(location: str) -> str:
@@ -47,6 +50,27 @@ def shown_url(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except ArgumentError:
         return url
+
+
+def unwritable(url: str) -> str | None:
+    """Why the hub cannot write ``url`` (a driver it does not use, or one not installed); None if it can.
+
+    Read from the URL's scheme alone, before the writer process starts: a writer started on
+    such a URL would fail too, with a traceback beside the hub's one line.
+    """
+    scheme = url.partition("://")[0]
+    if scheme in _WRITABLE:
+        module = _WRITABLE[scheme]
+        if module is not None and importlib.util.find_spec(module) is None:
+            return f"cannot use {shown_url(url)}: No module named '{module}': pip install 'parsl-monitor-hub[postgres]'"
+        return None
+    backend, _, driver = scheme.partition("+")
+    if backend == "postgresql":
+        return (
+            f"cannot use {shown_url(url)}: the hub writes PostgreSQL through psycopg 3 "
+            f"(postgresql:// or postgresql+psycopg://), not {driver}"
+        )
+    return f"cannot use {shown_url(url)}: the hub writes SQLite or PostgreSQL, not {backend}"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -10,6 +10,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from parsl_monitor_core.schema import SchemaError, SchemaVersion, create_or_upgrade, table_of
+from parsl_monitor_hub.config import unwritable
 from parsl_monitor_hub.errors import DatabaseOpenError
 
 if TYPE_CHECKING:
@@ -18,8 +19,6 @@ if TYPE_CHECKING:
 __all__ = ("open_database", "writer_engine")
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
-WRITABLE_DRIVERS = ("sqlite", "sqlite+pysqlite", "postgresql+psycopg")
-"""The statements are compiled for SQLite and PostgreSQL; the writer COPYs through psycopg 3."""
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
@@ -52,15 +51,9 @@ def open_database(url: str) -> Engine:
     except ArgumentError as exc:
         raise DatabaseOpenError(f"not a database URL: {url!r} ({exc})") from None
     shown = parsed.render_as_string()  # password hidden
-    if parsed.drivername not in WRITABLE_DRIVERS:
-        backend = parsed.get_backend_name()
-        if backend == "postgresql":
-            raise DatabaseOpenError(
-                f"cannot use {shown}: the hub writes PostgreSQL through psycopg 3 "
-                "(postgresql:// or postgresql+psycopg://), not "
-                f"{parsed.get_driver_name()}"
-            )
-        raise DatabaseOpenError(f"cannot use {shown}: the hub writes SQLite or PostgreSQL, not {backend}")
+    reason = unwritable(url)
+    if reason is not None:
+        raise DatabaseOpenError(reason)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database in (None, "", ":memory:"):
             raise DatabaseOpenError("an in-memory SQLite database cannot be shared with the hub's writer process")
@@ -71,10 +64,7 @@ def open_database(url: str) -> Engine:
             raise DatabaseOpenError(f"cannot create the directory of {path}: {exc.strerror}") from None
     try:
         engine = writer_engine(url)
-    except ImportError as exc:
-        hint = ": pip install 'parsl-monitor-hub[postgres]'" if parsed.get_backend_name() == "postgresql" else ""
-        raise DatabaseOpenError(f"cannot use {shown}: {exc}{hint}") from None
-    except ArgumentError as exc:
+    except (ArgumentError, ImportError) as exc:
         raise DatabaseOpenError(f"cannot use {shown}: {exc}") from None
     try:
         create_or_upgrade(engine)
