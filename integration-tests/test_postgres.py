@@ -380,10 +380,10 @@ def test_a_workflow_s_own_hub_writes_postgres_with_a_password_that_no_other_user
                     text = cmdline.read_bytes()
                 except OSError:
                     continue
+                if b"parsl_monitor_hub\0" in text and b"--parent-pid" in text:
+                    seen["hubs"].append(text)
                 if secret.encode() in text:
                     seen["leaks"].append(text)
-                elif b"parsl_monitor_hub\0" in text and b"--parent-pid" in text:
-                    seen["hubs"].append(text)
             time.sleep(0.02)
 
     watcher = threading.Thread(target=watch_command_lines)
