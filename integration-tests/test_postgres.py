@@ -333,7 +333,7 @@ def check_dashboard_reads(url: str, run_id: str) -> None:
     from parsl_visualize.app import create_app
     from parsl_visualize.db import open_database
 
-    db = open_database(url.replace("+psycopg", ""))  # a plain postgresql:// URL works too
+    db = open_database(url.replace("postgresql+psycopg://", "postgres://"))  # as hosting services write it
     try:
         with TestClient(app=create_app(db), base_url="http://127.0.0.1") as client:
             for path in (

@@ -17,9 +17,11 @@ if TYPE_CHECKING:
     from conftest import WriteExample
 
 
-def test_a_plain_path_is_taken_as_sqlite(tmp_path: Path) -> None:
+def test_a_plain_path_is_taken_as_sqlite_and_postgres_without_a_driver_as_psycopg_3(tmp_path: Path) -> None:
     assert database_url(str(tmp_path / "m.db")) == f"sqlite:///{tmp_path / 'm.db'}"
-    assert database_url("postgresql://u@h/db") == "postgresql://u@h/db"
+    assert database_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert database_url("postgres://u:pw@h:5433/db") == "postgresql+psycopg://u:pw@h:5433/db"
+    assert database_url("postgresql+psycopg://u@h/db") == "postgresql+psycopg://u@h/db"
 
 
 def test_the_viewer_cannot_write_to_the_database(db: Database) -> None:

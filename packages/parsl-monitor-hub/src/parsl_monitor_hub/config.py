@@ -1,12 +1,16 @@
-"""Hub settings and the parsing of user-given database locations."""
+"""Hub settings, and which database URLs the hub can write."""
 
 from __future__ import annotations
 
 import dataclasses
 import importlib.util
-from pathlib import Path
+from typing import TYPE_CHECKING
 
+from parsl_monitor_core.locations import PSYCOPG, database_url
 from parsl_monitor_core.wire import MAX_FRAME_BYTES
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = ("DB_VARIABLE", "DEFAULT_BIND", "DEFAULT_DB_URL", "HubConfig", "database_url", "shown_url", "unwritable")
 
@@ -21,24 +25,8 @@ DB_VARIABLE = "PARSL_MONITOR_HUB_DB"
 """The database URL when ``--db`` is not given: how a workflow's own hub gets it, since a
 command line (with a PostgreSQL password in it) is readable by every user of the node (``ps``)."""
 
-_PSYCOPG = "postgresql+psycopg"
-"""The driver of the ``postgres`` extra; the writer's COPY is psycopg 3's."""
-_POSTGRES_WITHOUT_DRIVER = ("postgresql://", "postgres://")
-_WRITABLE = {"sqlite": None, "sqlite+pysqlite": None, _PSYCOPG: "psycopg"}
+_WRITABLE = {"sqlite": None, "sqlite+pysqlite": None, PSYCOPG: "psycopg"}
 """URL schemes the hub writes (its statements are SQLite's and PostgreSQL's), and the module each needs."""
-
-
-def database_url(location: str) -> str:
-    """Accept an SQLAlchemy URL or a plain file path (taken as SQLite).
-
-    A PostgreSQL URL without a driver (``postgresql://...``, as Parsl's documentation and
-    most tools write it) means psycopg 3 here, not SQLAlchemy's default psycopg2.
-    """
-    if location.startswith(_POSTGRES_WITHOUT_DRIVER):
-        return f"{_PSYCOPG}://{location.partition('://')[2]}"
-    if "://" in location:
-        return location
-    return f"sqlite:///{Path(location).expanduser().resolve()}"
 
 
 def shown_url(url: str) -> str:

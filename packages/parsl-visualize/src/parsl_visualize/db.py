@@ -12,6 +12,7 @@ from sqlalchemy import QueuePool, create_engine, event, inspect, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DisconnectionError, SQLAlchemyError
 
+from parsl_monitor_core.locations import database_url
 from parsl_monitor_core.schema import (
     SCHEMA_VERSION,
     SchemaError,
@@ -43,13 +44,6 @@ REQUIRED_TABLES = ("workflow", "task", "try", "status")
 def default_database_url() -> str:
     """Parsl's default location: ``runinfo/monitoring.db`` under the current directory."""
     return f"sqlite:///{Path.cwd() / 'runinfo' / 'monitoring.db'}"
-
-
-def database_url(location: str) -> str:
-    """Accept an SQLAlchemy URL or a plain file path (taken as SQLite)."""
-    if "://" in location:
-        return location
-    return f"sqlite:///{Path(location).expanduser().resolve()}"
 
 
 class Database:
@@ -213,8 +207,6 @@ def open_database(location: str) -> Database:
     connect_args: dict[str, object] = {}
     sqlite_path = _sqlite_path(url) if url.get_backend_name() == "sqlite" else None
     if url.get_backend_name() == "postgresql":
-        if url.drivername == "postgresql":
-            url = url.set(drivername="postgresql+psycopg")  # the driver of our `postgres` extra
         connect_args["options"] = "-c default_transaction_read_only=on"
     try:
         engine = create_engine(
