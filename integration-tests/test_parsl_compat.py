@@ -76,16 +76,27 @@ def test_the_databases_have_the_same_tables_and_columns(runs: dict[str, Run]) ->
     assert {name: theirs[name] for name in TABLES} == {name: ours[name] for name in TABLES}
 
 
-@pytest.mark.parametrize("table", ["workflow", "task", "try", "status"])
+@pytest.mark.parametrize("table", ["workflow", "task", "try"])
 def test_row_counts_agree(runs: dict[str, Run], table: str) -> None:
+    # Status rows are compared task by task below, where Parsl's own losses can be told apart.
     assert runs["ours"].count(table) == runs["parsl"].count(table) > 0
 
 
 def test_every_task_went_through_the_same_states(runs: dict[str, Run]) -> None:
     theirs, ours = runs["parsl"].states(), runs["ours"].states()
-    assert {t: Counter(s) for t, s in ours.items()} == {t: Counter(s) for t, s in theirs.items()}
+    assert ours.keys() == theirs.keys()
+    # The DFK stamps these in the program: both runs must hold the same ones, in the same order.
     dfk_order = {t: [s for s in states if s not in WORKER_STATES] for t, states in ours.items()}
     assert dfk_order == {t: [s for s in states if s not in WORKER_STATES] for t, states in theirs.items()}
+    # The truth for the worker's two: every try the DFK launched ran once, so it began and ended once.
+    for task_id, states in ours.items():
+        count = Counter(states)
+        assert count["running"] == count["running_ended"] == count["launched"], (task_id, states)
+    # Parsl's run may hold fewer, never more: at 2025.6.30 a CI run lost one task's running_ended
+    # (its database manager logs and drops a batch that fails to insert).
+    for task_id, states in theirs.items():
+        worker_states = Counter(s for s in states if s in WORKER_STATES)
+        assert not worker_states - Counter(s for s in ours[task_id] if s in WORKER_STATES), (task_id, states)
     assert "memo_done" in {s for states in ours.values() for s in states}
     assert {"fail_retryable", "failed", "dep_fail"} <= {s for states in ours.values() for s in states}
 
