@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import pwd
+import resource
 import shutil
 import signal
 import socket
@@ -269,3 +270,44 @@ def test_a_healthy_hub_gives_no_warning_and_the_watch_stops_at_once(
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
     assert count(db, "select count(*) from resource") == 1000
     assert count(db, "select settled from parsl_monitor_sender") == 1001
+
+
+NO_GROWTH = (1, resource.RLIM_INFINITY)
+"""A soft file-size limit of one byte: SQLite can no longer grow the database or its WAL (as on a full disk)."""
+ANY_SIZE = (resource.RLIM_INFINITY, resource.RLIM_INFINITY)
+
+
+def test_a_database_that_cannot_grow_is_told_to_the_program_even_while_batches_wait_for_it(
+    tmp_path: Path, make: Messages, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="parsl_monitor_hub")
+    db, port = tmp_path / "monitoring.db", free_port()
+    hub = Hub(db, port, tmp_path / "hub.log")
+    writer = hub.writer_pid()
+    sender = HubSender(f"tcp://127.0.0.1:{port}")
+    sender.put((FakeMessageType(2), make.workflow_start()))
+    assert sender.request_flush().wait(30)
+    resource.prlimit(writer, resource.RLIMIT_FSIZE, NO_GROWTH)  # as `prlimit --fsize` does
+    try:
+        # Waves apart in time: each is a batch of its own, and the writer holds them all
+        # (the hub keeps two in flight and stops reading its socket until one is written).
+        for wave in range(4):
+            for i in range(10):
+                sender.put((FakeMessageType(1), make.resource_info(10 * wave + i, 1)))
+            time.sleep(0.5)
+        watcher = HubWatch(sender, None, interval=WATCH_INTERVAL)  # the program's watch asks only now
+        line = wait_for_log(caplog, "cannot write yet", 30)
+        later = sender.request_flush()  # as close() does: it knows why it waits, at once
+        assert later.problem is not None
+        assert "disk I/O error" in later.problem
+        resource.prlimit(writer, resource.RLIMIT_FSIZE, ANY_SIZE)
+        wait_for_log(caplog, "writes its database again", 30)
+        assert later.wait(30)
+        assert later.confirmed
+        watcher.stop()
+        assert sender.close(timeout=30)
+    finally:
+        resource.prlimit(writer, resource.RLIMIT_FSIZE, ANY_SIZE)
+        hub.stop()
+    assert "disk I/O error" in line
+    assert count(db, "select count(*) from resource") == 40

@@ -51,6 +51,8 @@ _SPARE_FILES = 64
 """Descriptors the hub needs besides connections (database, writer link, logs, libzmq)."""
 _FULL_MARGIN = 8
 """Fewer free descriptors than this: new senders are no longer accepted."""
+MAX_ASKERS = 4096
+"""Senders remembered as having asked for a confirmation (told of database problems); the oldest goes first."""
 
 logger = logging.getLogger(__name__)
 
@@ -91,15 +93,13 @@ def open_files() -> int | None:
 class FlushRequest:
     """A sender waiting to hear that its messages are committed (and how many it sent before asking)."""
 
-    __slots__ = ("identity", "sender", "sent", "token", "told")
+    __slots__ = ("identity", "sender", "sent", "token")
 
     def __init__(self, identity: bytes, token: int, sender: str, sent: int | None) -> None:
         self.identity = identity
         self.token = token
         self.sender = sender
         self.sent = sent
-        self.told: str | None = None
-        """The last problem the sender was told of while it waits."""
 
 
 class Receiver:
@@ -135,6 +135,10 @@ class Receiver:
                 self.close()
                 raise
         self._max_frame_bytes = max_frame_bytes
+        self._askers: dict[bytes, int] = {}
+        """Connections that asked for a confirmation, with the token of the newest FLUSH read from each."""
+        self._told: dict[bytes, str] = {}
+        """The problem each of them was last told of."""
         self._stats = stats
         self.ledger = ledger
         self.url = self._bind(bind, any_port_if_busy=any_port_if_busy)
@@ -234,6 +238,7 @@ class Receiver:
                 self.ledger.rejected(sender)
                 continue
             if message.kind is MessageKind.FLUSH:
+                self._asked(identity, message.get("token"))
                 on_flush(FlushRequest(identity, message.get("token"), sender, message.get("sent")))
             elif message.kind >= MessageKind.FLUSHED:
                 reason = f"{message.kind.name} is sent by hubs, not to them"
@@ -264,16 +269,42 @@ class Receiver:
         """Tell a sender that everything it sent before its FLUSH is settled, and how much of it that was."""
         settled = self.ledger.answer(request.sender, request.sent)
         self._reply(request, [(MessageKind.FLUSHED, [request.token, written, settled])])
+        self._told.pop(request.identity, None)  # a confirmation clears the sender's problem: tell it anew
 
-    def tell_waiting(self, request: FlushRequest, problem: str) -> None:
-        """Tell a sender waiting on a FLUSH why the hub cannot confirm yet (once per problem)."""
-        if request.told != problem:
-            request.told = problem
-            self._reply(request, [(MessageKind.FLUSH_WAITS, [request.token, problem])])
+    def _asked(self, identity: bytes, token: int) -> None:
+        self._askers.pop(identity, None)  # newest last: the oldest is forgotten first
+        self._askers[identity] = token
+        if len(self._askers) > MAX_ASKERS:
+            oldest = next(iter(self._askers))
+            del self._askers[oldest]
+            self._told.pop(oldest, None)
+
+    def tell_askers(self, problem: str | None) -> None:
+        """Tell each sender that asked for a confirmation why none comes now, or that it may again.
+
+        Once per problem; an empty problem means the database takes writes again. Each is told
+        at once, even if its newest FLUSH waits unread: the hub stops reading its socket while
+        the writer holds two batches, so a FLUSH sent while the database is away (a program's
+        watch, its close) would otherwise hear nothing until the database is back.
+        """
+        if problem is None:
+            if not self._told:
+                return
+            for identity in self._told:
+                self._send(identity, [(MessageKind.FLUSH_WAITS, [self._askers[identity], ""])])
+            self._told.clear()
+            return
+        for identity, token in self._askers.items():
+            if self._told.get(identity) != problem:
+                self._told[identity] = problem
+                self._send(identity, [(MessageKind.FLUSH_WAITS, [token, problem])])
 
     def _reply(self, request: FlushRequest, messages: list[tuple[int, list[object]]]) -> None:
+        self._send(request.identity, messages)
+
+    def _send(self, identity: bytes, messages: list[tuple[int, list[object]]]) -> None:
         with contextlib.suppress(zmq.ZMQError):  # the sender went away; nobody waits for the answer
-            self.socket.send_multipart([request.identity, encode_frame(messages, "hub")], zmq.NOBLOCK)
+            self.socket.send_multipart([identity, encode_frame(messages, "hub")], zmq.NOBLOCK)
 
     def close(self) -> None:
         """Close the socket and its context."""

@@ -64,6 +64,12 @@ class FlushTicket:
         self.problem_since: float | None = None
         """When (``time.monotonic()``) the hub first said so."""
 
+    def knows(self, problem: str) -> None:
+        """The hub cannot write its database, for this reason."""
+        self.problem = problem
+        if self.problem_since is None:
+            self.problem_since = time.monotonic()
+
     def wait(self, timeout: float | None = None) -> bool:
         """True once the hub confirmed (or the request was cancelled); False on timeout."""
         return self._done.wait(timeout)
@@ -99,6 +105,9 @@ class _Channel:
         """Messages the hub said it never received (known once a flush is answered)."""
         self.confirmed = 0
         """Messages sent before the hub's latest confirmation."""
+        self.problem: str | None = None
+        """Why the hub cannot write its database, as it said last (None once it confirms, or writes again)."""
+        self._logged: str | None = None
         self._pending: collections.deque[Any] = collections.deque()
         self._wake = threading.Event()
         self._closed = False
@@ -114,6 +123,9 @@ class _Channel:
 
     def request_flush(self) -> FlushTicket:
         ticket = FlushTicket()
+        problem = self.problem
+        if problem is not None:  # no need to wait for the hub to say it again
+            self._hear(problem, [ticket])
         self._pending.append(ticket)
         self._wake.set()
         return ticket
@@ -208,8 +220,12 @@ class _Channel:
             self.sent += count
 
     def _read_answers(self, sock: zmq.Socket[bytes], waiting: dict[int, tuple[FlushTicket, int]]) -> None:
-        """Take the hub's answers that arrived, without waiting; forget flushes given up on."""
-        while waiting:
+        """Take the hub's answers that arrived, without waiting; forget flushes given up on.
+
+        Read even when nothing waits: the hub tells every sender that asked once when its
+        database is away, and when it is back.
+        """
+        while True:
             try:
                 data = sock.recv(zmq.NOBLOCK)
             except zmq.Again:
@@ -224,22 +240,37 @@ class _Channel:
                     answer = validate_message(item)
                 except MessageError:
                     continue
-                ticket, sent = waiting.get(answer.get("token"), (None, 0))
-                if ticket is None:
-                    continue
-                if answer.kind is MessageKind.FLUSH_WAITS:
-                    ticket.problem = answer.get("problem")
-                    if ticket.problem_since is None:
-                        ticket.problem_since = time.monotonic()
-                    logger.warning("monitoring hub at %s cannot write yet: %s", self.url, ticket.problem)
+                if answer.kind is MessageKind.FLUSH_WAITS:  # about every flush of ours, not one token
+                    problem = answer.get("problem")
+                    if problem:
+                        self.problem = problem
+                        self._hear(problem, [ticket for ticket, _ in waiting.values()])
+                    else:
+                        self._writes_again()
                 elif answer.kind is MessageKind.FLUSHED:
-                    del waiting[answer.get("token")]
-                    self._settled(sent, answer.get("settled"))
-                    ticket.finish(confirmed=True)
+                    self._writes_again()
+                    ticket, sent = waiting.pop(answer.get("token"), (None, 0))
+                    if ticket is not None:
+                        self._settled(sent, answer.get("settled"))
+                        ticket.finish(confirmed=True)
         for token, (ticket, _) in list(waiting.items()):
             if ticket.cancelled:
                 del waiting[token]
                 ticket.finish(confirmed=False)
+
+    def _hear(self, problem: str, tickets: list[FlushTicket]) -> None:
+        """Give waiting ``tickets`` the hub's reason; say it once, when someone waits for it."""
+        for ticket in tickets:
+            ticket.knows(problem)
+        if tickets and problem != self._logged:
+            self._logged = problem
+            logger.warning("monitoring hub at %s cannot write yet: %s", self.url, problem)
+
+    def _writes_again(self) -> None:
+        self.problem = None
+        if self._logged is not None:
+            self._logged = None
+            logger.warning("monitoring hub at %s writes its database again", self.url)
 
     def _settled(self, sent: int, settled: int | None) -> None:
         self.confirmed = sent

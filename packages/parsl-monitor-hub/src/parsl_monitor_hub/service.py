@@ -161,9 +161,7 @@ class HubService:
             if self._flushes or self._batcher.due() or (self.ledger.has_unwritten and pipeline.idle):
                 self._write()
         self._receiver.count_refused()
-        if pipeline.problem is not None:
-            for request in (*pipeline.waiting_flushes, *self._flushes):
-                self._receiver.tell_waiting(request, pipeline.problem)
+        self._receiver.tell_askers(pipeline.problem)
         if self.stats.maybe_log():
             self._receiver.warn_if_full()
         return taken

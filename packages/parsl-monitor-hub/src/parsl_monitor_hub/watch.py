@@ -58,8 +58,6 @@ class HubWatch:
                 # a restarted hub never saw that request: ask again, and the answer says what was lost
                 logger.warning("monitoring hub at %s has not confirmed for %.0f s", self._sender.endpoint, waited)
                 ticket.cancel()
-            elif ticket is not None and ticket.problem is not None:
-                logger.warning("monitoring hub at %s writes its database again", self._sender.endpoint)
             self._ticket = self._sender.request_flush()
             asked = time.monotonic()
 

@@ -35,4 +35,6 @@ class MessageKind(IntEnum):
     """Hub -> sender: the answer to FLUSH, carrying the same token and how many of the
     sender's messages the hub has written or rejected, over all its lives (kept in the database)."""
     FLUSH_WAITS = 66
-    """Hub -> sender: a FLUSH waits because the hub cannot write its database (the reason)."""
+    """Hub -> sender: every FLUSH of this sender waits because the hub cannot write its database
+    (the reason; empty once it writes again). Sent to each sender that ever sent a FLUSH, once
+    per reason, with the token of its newest FLUSH the hub has read."""

@@ -80,11 +80,6 @@ class WritePipeline:
         """True when every batch sent has been answered."""
         return not self._in_flight
 
-    @property
-    def waiting_flushes(self) -> list[FlushRequest]:
-        """Senders waiting for a confirmation."""
-        return [request for request, _waits_for in self._flushes]
-
     def submit(self, messages: Sequence[Message], senders: Sequence[str], extra: Rows | None = None) -> None:
         """Send ``messages`` (from ``senders``) and ``extra`` rows to be written in one transaction.
 
