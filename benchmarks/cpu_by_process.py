@@ -9,8 +9,9 @@ question: no monitoring, ours with resource monitoring off, and ours sampling ev
 (through ZMQRadio and a node agent, as users run it), back to back; every other round
 in reverse order, since the machine's speed drifts.
 
-Every 0.5 s while a workflow runs, the CPU time of every process whose command line
-names a part of Parsl or of parsl-monitor is read from Linux's /proc. A process's share
+Every 0.5 s while a workflow runs, the CPU time of each of its processes (those that
+inherited its environment) whose command line names a part of Parsl or of parsl-monitor is
+read from Linux's /proc. A process's share
 is its CPU time at its last reading. Start-up is included (the Parsl program's imports,
 the hub's start), so compare configurations with each other, not with the timed part
 alone. Python's bytecode cache is allowed even where ``PYTHONDONTWRITEBYTECODE`` is set
@@ -63,19 +64,27 @@ def _kind(cmdline: str) -> str | None:
     return next((name for needle, name in KINDS if needle in cmdline), None)
 
 
-def _readings() -> dict[int, tuple[str, float]]:
+def _readings(marker: bytes, theirs: dict[int, bool]) -> dict[int, tuple[str, float]]:
+    """CPU seconds of the run's processes: those whose environment holds ``marker`` (``theirs`` caches it per pid).
+
+    Not every Parsl or parsl-monitor process on the machine: another workflow, a test, a
+    second user's hub would be counted too. The environment is inherited by everything the
+    program starts, also the worker pool and the node agent that leave its process tree.
+    """
     out = {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
+        pid = int(entry.name)
         try:
-            stat = Path(f"/proc/{entry.name}/stat").read_text().rsplit(")", 1)[1].split()
-            cmdline = Path(f"/proc/{entry.name}/cmdline").read_text().replace("\0", " ")
+            stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            kind = _kind(Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " "))
+            if kind is not None and pid not in theirs:
+                theirs[pid] = marker in Path(f"/proc/{pid}/environ").read_bytes()
         except OSError:
             continue
-        kind = _kind(cmdline)
-        if kind is not None:
-            out[int(entry.name)] = (kind, (int(stat[11]) + int(stat[12])) / _TICKS)
+        if kind is not None and theirs[pid]:
+            out[pid] = (kind, (int(stat[11]) + int(stat[12])) / _TICKS)
     return out
 
 
@@ -89,11 +98,11 @@ def measure(monitoring: str, tasks: int, interval: float | None) -> Run:
     command += ["--run-dir", str(workdir / "runinfo")]
     if interval is not None:
         command += ["--interval", str(interval)]
-    before = set(_readings())  # already running: not ours to count
     process = subprocess.Popen(command, cwd=Path(__file__).parent.parent, env=env, stdout=subprocess.PIPE, text=True)
     last: dict[int, tuple[str, float]] = {}
+    theirs: dict[int, bool] = {}
     while process.poll() is None:
-        last.update((pid, reading) for pid, reading in _readings().items() if pid not in before)
+        last.update(_readings(env["PARSL_MONITOR_AGENT"].encode(), theirs))
         time.sleep(0.5)
     out, _ = process.communicate()
     if process.returncode != 0:
