@@ -258,7 +258,9 @@ def test_with_the_hub_down_no_task_waits_and_the_agent_resumes_when_it_returns(
     try:
         deadline = time.monotonic() + 120
         while _count(tmp_path / "shared.db", "select count(*) from node_sample") < 2:  # tasks run, the agent samples
-            assert time.monotonic() < deadline and workflow.poll() is None
+            if workflow.poll() is not None or time.monotonic() > deadline:
+                workflow.kill()
+                pytest.fail(f"no node samples; the workflow: {workflow.communicate()[1][-3000:]}")
             time.sleep(0.2)
         assert hub.stop() == 0
         down = time.time()
@@ -269,6 +271,7 @@ def test_with_the_hub_down_no_task_waits_and_the_agent_resumes_when_it_returns(
     finally:
         if workflow.poll() is None:
             workflow.kill()
+        workflow.communicate()  # its pipes closed, whatever happened
     assert workflow.returncode == 0, err[-3000:]
     spans = json.loads(out)["spans"]
     assert len(spans) == 40
