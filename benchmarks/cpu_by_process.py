@@ -11,15 +11,15 @@ in reverse order, since the machine's speed drifts.
 
 Every 0.5 s while a workflow runs, the CPU time of each of its processes (those that
 inherited its environment) whose command line names a part of Parsl or of parsl-monitor is
-read from Linux's /proc. A process's share
-is its CPU time at its last reading. Start-up is included (the Parsl program's imports,
-the hub's start), so compare configurations with each other, not with the timed part
-alone. Python's bytecode cache is allowed even where ``PYTHONDONTWRITEBYTECODE`` is set
-(as on our CI machines): otherwise every process compiles its modules from source at
-each start (the hub alone spent 0.9 CPU-s so), which a pip-installed environment never
-does. Printed: CPU seconds per 10,000 tasks per kind of process (median over rounds),
-each round's tasks/s, the wall time and CPU time each configuration adds per task over
-the first, and the speed the first reached (a ratio means little without it). Linux only.
+read from Linux's /proc. A process's share is its CPU time at its last reading. Start-up
+is included (the Parsl program's imports, the hub's start), so compare configurations with
+each other, not with the timed part alone. Python's bytecode cache is allowed even where
+``PYTHONDONTWRITEBYTECODE`` is set (as on our CI machines): otherwise every process
+compiles its modules from source at each start (the hub alone spent 0.9 CPU-s so), which a
+pip-installed environment never does. Printed: CPU seconds per 10,000 tasks per kind of
+process (median over rounds), each round's tasks/s, the wall time and CPU time each
+configuration adds per task over the first, and the speed the first reached (a ratio means
+little without it). Linux only.
 """
 
 from __future__ import annotations
@@ -100,9 +100,9 @@ def measure(monitoring: str, tasks: int, interval: float | None) -> Run:
         command += ["--interval", str(interval)]
     process = subprocess.Popen(command, cwd=Path(__file__).parent.parent, env=env, stdout=subprocess.PIPE, text=True)
     last: dict[int, tuple[str, float]] = {}
-    theirs: dict[int, bool] = {}
+    marker, theirs = env["PARSL_MONITOR_AGENT"].encode(), {}  # unique to this run's directory
     while process.poll() is None:
-        last.update(_readings(env["PARSL_MONITOR_AGENT"].encode(), theirs))
+        last.update(_readings(marker, theirs))
         time.sleep(0.5)
     out, _ = process.communicate()
     if process.returncode != 0:
