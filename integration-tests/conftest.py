@@ -24,7 +24,9 @@ HERE = Path(__file__).parent
 WORKFLOW = HERE / "workflows" / "mixed.py"
 MIDRUN = HERE / "workflows" / "midrun.py"
 FAILING = HERE / "workflows" / "failing.py"
-FINAL = {"exec_done", "memo_done", "failed", "dep_fail"}
+ALONG_A_TRY = ("pending", "launched", "running", "running_ended", "joining", "fail_retryable")
+"""One try of a task in Parsl's DataFlowKernel, in order; it ends in fail_retryable (then a new try) or FINAL."""
+FINAL = ("exec_done", "memo_done", "failed", "dep_fail")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -303,15 +305,23 @@ def start_viewer() -> Iterator[Callable[..., ViewerProcess]]:
 
 
 def status_truth(db: Path, run_id: str) -> dict[int, str]:
-    """Each task's newest status, from the status rows alone."""
-    newest: dict[int, tuple[str, bool, str]] = {}
+    """Each task's newest status, from the status rows alone: its newest try's furthest state.
+
+    Not its latest timestamp: the program stamps some states, the worker running the try
+    others, on another clock and thread, so a task running on a ThreadPoolExecutor thread
+    can carry a "running" older than its "launched".
+    """
+    path = (*ALONG_A_TRY, *FINAL)
+    newest: dict[int, tuple[int, int, str, str]] = {}
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
-        rows = conn.execute("select task_id, timestamp, task_status_name from status where run_id = ?", (run_id,))
-        for task_id, timestamp, state in rows:
-            key = (timestamp, state in FINAL, state)
+        rows = conn.execute(
+            "select task_id, try_id, timestamp, task_status_name from status where run_id = ?", (run_id,)
+        )
+        for task_id, try_id, timestamp, state in rows:
+            key = (try_id, path.index(state), timestamp, state)
             if task_id not in newest or key > newest[task_id]:
                 newest[task_id] = key
-    return {task_id: key[2] for task_id, key in newest.items()}
+    return {task_id: key[3] for task_id, key in newest.items()}
 
 
 class MidRun:

@@ -30,6 +30,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 RUN = "followed"
 START = datetime.datetime(2026, 5, 1, 12, 0, 0)  # noqa: DTZ001 - stored naive, as the hub does
 STATES = ("pending", "launched", "running", "running_ended", "exec_done", "failed")
+"""In the order of one try: a task's state is its newest try's furthest (then latest) status."""
 
 
 def at(seconds: float) -> datetime.datetime:
@@ -87,8 +88,8 @@ class RunWriter:
                 )
             )
             self.status += 1
-            state = rng.choice(STATES)
-            out.append((Status, {"task_id": task_id, "try_id": 0, "run_id": RUN, "task_status_name": state,
+            state, try_id = rng.choice(STATES), rng.choice((0, 0, 1))
+            out.append((Status, {"task_id": task_id, "try_id": try_id, "run_id": RUN, "task_status_name": state,
                                  "timestamp": at(self.status * 0.001)}))  # fmt: skip
             for _ in range(rng.randint(0, 3)):
                 self.sample += 1
@@ -221,7 +222,9 @@ def test_a_model_followed_on_postgres_across_open_transactions_equals_one_built_
         states = {row.task_id: row.state for row in built.task_page(TaskFilter(per_page=1000)).rows}
         with engine.connect() as conn:
             newest = conn.exec_driver_sql(
-                "SELECT DISTINCT ON (task_id) task_id, task_status_name FROM status ORDER BY task_id, timestamp DESC"
+                "SELECT DISTINCT ON (task_id) task_id, task_status_name FROM status ORDER BY task_id, try_id DESC, "
+                "array_position(%(path)s, task_status_name) DESC, timestamp DESC",
+                {"path": list(STATES)},
             )
             truth = {int(task_id): str(state) for task_id, state in newest}
         assert states == truth

@@ -27,7 +27,7 @@ from parsl_monitor_core.schema import NodeSample, Resource, Status, Task, Try, W
 from parsl_visualize.db import open_database
 from parsl_visualize.live.log_bins import bin_of, histogram
 from parsl_visualize.live.model import RunModel, TaskFilter
-from parsl_visualize.states import FINAL_STATES, STATE_ORDER
+from parsl_visualize.states import STATE_ORDER
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -64,7 +64,8 @@ def batches(draw: DrawFn) -> list[list[tuple[str, dict[str, Any]]]]:
             seconds = draw(st.integers(0, 120_000_000)) / 1_000_000  # microseconds, ties possible
             if kind == "status":
                 state = draw(st.sampled_from(STATE_ORDER))
-                row = {"task_id": task_id, "task_status_name": state, "timestamp": at(seconds), "try_id": 0}
+                try_id = draw(st.integers(0, 2))
+                row = {"task_id": task_id, "task_status_name": state, "timestamp": at(seconds), "try_id": try_id}
             elif kind == "task":
                 returned = draw(st.one_of(st.none(), st.floats(0, 200)))
                 row = {
@@ -155,14 +156,28 @@ def write(engine: Any, batch: list[tuple[str, dict[str, Any]]]) -> None:
                 conn.execute(_upsert(Try, {**TRY_DEFAULTS, **row}))
 
 
+ALONG_A_TRY = ("pending", "launched", "running", "running_ended", "joining")
+"""How one try of a task goes in Parsl's DataFlowKernel; then it ends (fail_retryable or final)."""
+ENDINGS = ("fail_retryable", "exec_done", "memo_done", "failed", "dep_fail")
+
+
 def truth(batches: list[list[tuple[str, dict[str, Any]]]]) -> dict[int, str]:
-    newest: dict[int, tuple[datetime.datetime, bool, str]] = {}
+    """Each task's newest status: its newest try's furthest state, whatever the times say.
+
+    The times come from two clocks (the program's, the worker's), so they can disagree
+    with the path. A task cannot end twice in one try; drawn rows can, so endings are
+    ordered among themselves too.
+    """
+    newest: dict[int, tuple[int, int, datetime.datetime, str]] = {}
+    stored: set[tuple[int, str, datetime.datetime]] = set()  # the primary key: a second row is ignored
     for batch in batches:
         for kind, row in batch:
-            if kind == "status":
-                key = (row["timestamp"], row["task_status_name"] in FINAL_STATES, row["task_status_name"])
+            if kind == "status" and (row["task_id"], row["task_status_name"], row["timestamp"]) not in stored:
+                stored.add((row["task_id"], row["task_status_name"], row["timestamp"]))
+                state = row["task_status_name"]
+                key = (row["try_id"], (*ALONG_A_TRY, *ENDINGS).index(state), row["timestamp"], state)
                 newest[row["task_id"]] = max(newest.get(row["task_id"], key), key)
-    return {task_id: key[2] for task_id, key in newest.items()}
+    return {task_id: key[3] for task_id, key in newest.items()}
 
 
 def seen(model: RunModel, conn: Any) -> dict[str, Any]:

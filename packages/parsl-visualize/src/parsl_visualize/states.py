@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-__all__ = ("FAILED_STATES", "FINAL_STATES", "STATE_COLORS", "STATE_ORDER", "state_color")
+__all__ = (
+    "FAILED_STATES",
+    "FINAL_STATES",
+    "PATH_RANKS",
+    "STATE_COLORS",
+    "STATE_ORDER",
+    "UNKNOWN_PATH_RANK",
+    "path_rank",
+    "state_color",
+)
 
 STATE_ORDER = (
     "pending",
@@ -20,6 +29,24 @@ STATE_ORDER = (
 
 FINAL_STATES = frozenset({"exec_done", "memo_done", "failed", "dep_fail"})
 FAILED_STATES = frozenset({"failed", "dep_fail"})
+
+PATH_RANKS = {state: 2 * position for position, state in enumerate(STATE_ORDER)}
+"""Each state's place along one try (:func:`path_rank`): :data:`STATE_ORDER`, every state its own."""
+UNKNOWN_PATH_RANK = PATH_RANKS["running"] + 1
+"""A state Parsl adds later: after running, before running_ended (states of this rank tie)."""
+
+
+def path_rank(state: str) -> int:
+    """Where ``state`` falls along one try: pending first, launched, running, ..., an ending last.
+
+    A task's newest status is its newest try's furthest state, not its latest timestamp.
+    The DataFlowKernel stamps pending, launched, joining and endings; the worker running
+    the try stamps running and running_ended, on another clock and thread. With the
+    ThreadPoolExecutor, ``running`` is stamped before ``launched`` (Parsl issue 4021); a
+    worker node whose clock runs ahead stamps ``running_ended`` after ``exec_done``.
+    """
+    return PATH_RANKS.get(state, UNKNOWN_PATH_RANK)
+
 
 STATE_COLORS = {
     "pending": "#9e9e9e",

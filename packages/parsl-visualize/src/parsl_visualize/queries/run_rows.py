@@ -25,12 +25,21 @@ from __future__ import annotations
 import itertools
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from sqlalchemy import String, case, func, literal_column, select, text, type_coerce
+from sqlalchemy import literal_column, select, text
 
 from parsl_monitor_core.schema import NodeSample, table_of
-from parsl_visualize.queries._common import RESOURCE, STATUS, TASK, TRY, WORKFLOW, unindexed
+from parsl_visualize.queries._common import (
+    RESOURCE,
+    STATUS,
+    TASK,
+    TRY,
+    WORKFLOW,
+    newest_first,
+    newest_of_group,
+    unindexed,
+)
 from parsl_visualize.sqltime import epoch
-from parsl_visualize.states import FINAL_STATES
+from parsl_visualize.states import STATE_ORDER, path_rank
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Sequence
@@ -64,18 +73,21 @@ CHUNK = 500
 """Task ids per ``IN (...)`` lookup."""
 
 
-def _final() -> ColumnElement[str]:
-    return case((STATUS.c.task_status_name.in_(sorted(FINAL_STATES)), "1"), else_="0")
+def status_key(try_id: int | None, timestamp: Any, state: str) -> str:
+    """How statuses of a task order: by try, then along the try (:func:`path_rank`), then by time and name.
 
-
-def status_key(timestamp: Any, state: str) -> str:
-    """How statuses of a task order: by time, then a final state last, then by name.
-
-    SQLite hands times back as the text it stores (fixed width, to the microsecond);
-    PostgreSQL as datetimes, written here in the same form.
+    Comparable as text, as a model keeps it. SQLite hands times back as the text it stores
+    (fixed width, to the microsecond); PostgreSQL as datetimes, written here in the same form.
     """
-    written = timestamp if isinstance(timestamp, str) else timestamp.isoformat(sep=" ", timespec="microseconds")
-    return f"{written}{'1' if state in FINAL_STATES else '0'}{state}"
+    written = timestamp if type(timestamp) is str else timestamp.isoformat(sep=" ", timespec="microseconds")
+    if type(try_id) is not int or not 0 <= try_id < _TRY_IDS:  # a foreign file's text or NULL: as the first try
+        try_id = 0
+    return f"{try_id:010d}{_RANK_TEXT.get(state) or f'{path_rank(state):02d}'}{written}{state}"
+
+
+_TRY_IDS = 10**10
+"""Try ids the key's ten digits hold in order (Parsl counts from 0, one per retry)."""
+_RANK_TEXT = {state: f"{path_rank(state):02d}" for state in STATE_ORDER}
 
 
 FOLLOWED = ("status", "task", "try")
@@ -161,19 +173,12 @@ def new_task_ids(conn: Connection, table: str, run_id: str, after: int, upto: in
 def newest_statuses(conn: Connection, run_id: str) -> Iterable[tuple[int, str, str]]:
     """``(task_id, state, key)`` of every task's newest status: one pass over the run's status rows."""
     s = STATUS.c
+    query = select(s.task_id, s.task_status_name, s.try_id, s.timestamp)
     if conn.dialect.name == "postgresql":
-        query = (
-            select(s.task_id, s.task_status_name, s.timestamp)
-            .where(s.run_id == run_id)
-            .distinct(s.task_id)
-            .order_by(s.task_id, s.timestamp.desc(), _final().desc(), s.task_status_name.desc())
-        )
-        return ((task_id, state, status_key(at, state)) for task_id, state, at in _stream(conn, query))
-    # The key as text: SQLite's max() then returns the newest row's other columns too.
-    # Grouped along the primary key (task_id first), which covers every column read here.
-    key = func.max(type_coerce(s.timestamp, String) + _final() + s.task_status_name)
-    query = select(s.task_id, s.task_status_name, key).where(unindexed(s.run_id) == run_id).group_by(s.task_id)
-    return _stream(conn, query)
+        query = query.where(s.run_id == run_id).distinct(s.task_id).order_by(s.task_id, *newest_first())
+    else:  # grouped along the primary key (task_id first); the try_id is read from the table
+        query = query.add_columns(newest_of_group()).where(unindexed(s.run_id) == run_id).group_by(s.task_id)
+    return ((row[0], row[1], status_key(row[2], row[3], row[1])) for row in _stream(conn, query))
 
 
 def new_statuses(conn: Connection, run_id: str, after: int, upto: int) -> list[tuple[int, int, str, str]]:
@@ -181,7 +186,7 @@ def new_statuses(conn: Connection, run_id: str, after: int, upto: int) -> list[t
     if conn.dialect.name == "postgresql":
         query = text(f"SELECT task_id, try_id, task_status_name, timestamp FROM status WHERE {_PG_NEWER}")  # noqa: S608
         found = conn.execute(query, {"run": run_id, "after": _pg_after(after)})
-        return [(task_id, try_id, state, status_key(at, state)) for task_id, try_id, state, at in found]
+        return [(task_id, try_id, state, status_key(try_id, at, state)) for task_id, try_id, state, at in found]
     rows = _driver_rows(
         conn,
         # "+run_id": a range scan of the new rowids, never the run's index (which would read the whole run)
@@ -189,7 +194,7 @@ def new_statuses(conn: Connection, run_id: str, after: int, upto: int) -> list[t
         "WHERE rowid > ? AND rowid <= ? AND +run_id = ? ORDER BY rowid",
         (after, upto, run_id),
     )
-    return [(task_id, try_id, state, status_key(at, state)) for task_id, try_id, state, at in rows]
+    return [(task_id, try_id, state, status_key(try_id, at, state)) for task_id, try_id, state, at in rows]
 
 
 def _compiled(conn: Connection, query: Any, params: dict[str, Any] | None = None) -> tuple[str, Any]:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import and_, select
 
 from parsl_visualize.failure_text import FailureText, RootFailure, parse_failure
-from parsl_visualize.queries._common import RESOURCE, STATUS, TASK, TRY, final_last, parse_ids, unindexed
+from parsl_visualize.queries._common import RESOURCE, STATUS, TASK, TRY, parse_ids, path_order, unindexed
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -95,10 +95,10 @@ def task_detail(
         StatusChange(state, at, try_id)
         for state, at, try_id in conn.execute(
             select(STATUS.c.task_status_name, STATUS.c.timestamp, STATUS.c.try_id)
-            # The primary key (task_id first), not the run's (run_id, timestamp) index that matches
-            # the ORDER BY: SQLite would walk the whole run's statuses for one task's five.
+            # The primary key (task_id first), not the run's (run_id, timestamp) index: SQLite
+            # would walk the whole run's statuses for one task's five.
             .where(unindexed(STATUS.c.run_id) == run_id, STATUS.c.task_id == task_id)
-            .order_by(STATUS.c.timestamp, final_last())
+            .order_by(*path_order())  # along its path: its stamps come from two clocks
         )
     ]
     tries = [
