@@ -8,6 +8,7 @@ import html
 import io
 import logging
 import re
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -199,3 +200,46 @@ def test_a_burst_of_concurrent_requests_is_answered(served: str) -> None:
     waited = time.monotonic() - started
     assert answers == [200] * 60, answers
     assert waited < 30, f"60 requests took {waited:.0f} s: requests wait for each other"
+
+
+def test_try_ids_parsl_never_writes_still_give_every_task_a_state(db_path: Path, client: Client) -> None:
+    # A task's state comes from its newest try (an integer column SQLite does not enforce):
+    # text, a negative or a huge try id must neither fail a page nor lose the task.
+    now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+    odd_tries: list[object] = ["x", -5, 2**62, 0]
+    engine = create_engine(f"sqlite:///{db_path}")
+    with engine.begin() as conn:
+        conn.execute(
+            table_of(Workflow).insert(),
+            {"run_id": "odd-tries", "time_began": now, "host": "h", "user": "u", "rundir": "/r",
+             "tasks_completed_count": 0, "tasks_failed_count": 0},
+        )  # fmt: skip
+        for task_id in range(len(odd_tries)):
+            conn.execute(
+                table_of(Task).insert(),
+                {"run_id": "odd-tries", "task_id": task_id, "task_func_name": "f", "task_memoize": "False",
+                 "task_time_invoked": now, "task_fail_count": 0, "task_fail_cost": 0.0},
+            )  # fmt: skip
+    with sqlite3.connect(db_path) as conn:  # as a foreign writer would: past SQLAlchemy's types
+        conn.executemany(
+            "insert into status (run_id, task_id, try_id, task_status_name, timestamp) values (?, ?, ?, ?, ?)",
+            [("odd-tries", task_id, try_id, state, now.isoformat(sep=" "))
+             for task_id, try_id in enumerate(odd_tries) for state in ("pending", "launched")],
+        )  # fmt: skip
+    engine.dispose()
+    summary = client.get("/api/workflow/odd-tries").json()["summary"]
+    assert dict(summary["states"]) == {"launched": len(odd_tries)}
+    for task_id in range(len(odd_tries)):
+        assert client.get(f"/workflow/odd-tries/task/{task_id}", headers=HTML).status_code == 200
+    with sqlite3.connect(db_path) as conn:  # and followed live: the same rows' next states
+        conn.executemany(
+            "insert into status (run_id, task_id, try_id, task_status_name, timestamp) values (?, ?, ?, ?, ?)",
+            [("odd-tries", task_id, try_id, "running", now.isoformat(sep=" "))
+             for task_id, try_id in enumerate(odd_tries)],
+        )  # fmt: skip
+    deadline = time.monotonic() + 15  # a running run's pages show the background reader's last look
+    while (states := dict(client.get("/api/workflow/odd-tries").json()["summary"]["states"])) != {
+        "running": len(odd_tries)
+    }:
+        assert time.monotonic() < deadline, states
+        time.sleep(0.5)

@@ -73,6 +73,11 @@ CHUNK = 500
 """Task ids per ``IN (...)`` lookup."""
 
 
+_TRY_IDS = 10**10
+"""Try ids the key's ten digits hold in order (Parsl counts from 0, one per retry)."""
+_RANK_TEXT = {state: f"{path_rank(state):02d}" for state in STATE_ORDER}
+
+
 def status_key(try_id: int | None, timestamp: Any, state: str) -> str:
     """How statuses of a task order: by try, then along the try (:func:`path_rank`), then by time and name.
 
@@ -80,14 +85,9 @@ def status_key(try_id: int | None, timestamp: Any, state: str) -> str:
     (fixed width, to the microsecond); PostgreSQL as datetimes, written here in the same form.
     """
     written = timestamp if type(timestamp) is str else timestamp.isoformat(sep=" ", timespec="microseconds")
-    if type(try_id) is not int or not 0 <= try_id < _TRY_IDS:  # a foreign file's text or NULL: as the first try
+    if type(try_id) is not int or not 0 <= try_id < _TRY_IDS:  # text in a foreign file: as the first try
         try_id = 0
     return f"{try_id:010d}{_RANK_TEXT.get(state) or f'{path_rank(state):02d}'}{written}{state}"
-
-
-_TRY_IDS = 10**10
-"""Try ids the key's ten digits hold in order (Parsl counts from 0, one per retry)."""
-_RANK_TEXT = {state: f"{path_rank(state):02d}" for state in STATE_ORDER}
 
 
 FOLLOWED = ("status", "task", "try")
