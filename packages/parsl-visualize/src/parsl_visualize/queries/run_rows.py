@@ -39,7 +39,7 @@ from parsl_visualize.queries._common import (
     unindexed,
 )
 from parsl_visualize.sqltime import epoch
-from parsl_visualize.states import STATE_ORDER, path_rank
+from parsl_visualize.states import STATE_ORDER, UNKNOWN_PATH_RANK, path_rank
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Sequence
@@ -76,6 +76,7 @@ CHUNK = 500
 _TRY_IDS = 10**10
 """Try ids the key's ten digits hold in order (Parsl counts from 0, one per retry)."""
 _RANK_TEXT = {state: f"{path_rank(state):02d}" for state in STATE_ORDER}
+_UNKNOWN_RANK_TEXT = f"{UNKNOWN_PATH_RANK:02d}"
 
 
 def status_key(try_id: int | None, timestamp: Any, state: str) -> str:
@@ -87,7 +88,7 @@ def status_key(try_id: int | None, timestamp: Any, state: str) -> str:
     written = timestamp if type(timestamp) is str else timestamp.isoformat(sep=" ", timespec="microseconds")
     if type(try_id) is not int or not 0 <= try_id < _TRY_IDS:  # text in a foreign file: as the first try
         try_id = 0
-    return f"{try_id:010d}{_RANK_TEXT.get(state) or f'{path_rank(state):02d}'}{written}{state}"
+    return f"{try_id:010d}{_RANK_TEXT.get(state, _UNKNOWN_RANK_TEXT)}{written}{state}"
 
 
 FOLLOWED = ("status", "task", "try")
