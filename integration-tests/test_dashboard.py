@@ -187,14 +187,16 @@ def test_a_user_finds_why_tasks_failed_from_the_summary_without_opening_tasks_on
     watched = Watched(chromium, viewer.url)
 
     page = watched.open(f"/workflow/{run_id}/")
-    kinds = {o[1] for o in outcomes.values() if o[0] == "failed" and o[1] != "DependencyError"}
+    propagated = {"DependencyError", "JoinError"}  # failures Parsl records because another task failed
+    kinds = {o[1] for o in outcomes.values() if o[0] == "failed" and o[1] not in propagated}
     assert page.locator("#failures tbody tr").count() == len(kinds)
     page.locator("#failures a", has_text="KeyError").click()
     page.wait_for_url(re.compile(r".*/task\?error=\w+$"))
     assert "KeyError: 'sample_" in page.locator(".filter-note").inner_text()
     errors = page.locator("#tasks td.error-cell").all_inner_texts()
     key_errors = [t for t, o in outcomes.items() if o[1] == "KeyError"]
-    dependents = [t for t, o in outcomes.items() if o[1] == "DependencyError"]
+    roots = {t: int(re.findall(r"task (\d+)", o[2])[-1]) for t, o in outcomes.items() if o[1] in propagated}
+    dependents = [t for t, root in roots.items() if root in key_errors]
     assert len(errors) == len(key_errors) + len(dependents)
     assert all("KeyError: 'sample_" in text for text in errors)
 
@@ -207,6 +209,15 @@ def test_a_user_finds_why_tasks_failed_from_the_summary_without_opening_tasks_on
     why.locator("a", has_text=str(root)).click()
     page.wait_for_url(re.compile(rf".*/task/{root}$"))
     assert page.locator("h1").inner_text().startswith(f"Task {root}: lookup")
+
+    # A join app of a join app: it failed because the task its joined join app joined failed.
+    # Parsl's message names the chain: "Join failure for task W. ... via task A <- task X".
+    (outer,) = [t for t, o in outcomes.items() if o[1] == "JoinError" and len(re.findall(r"task \d+", o[2])) == 3]
+    page = watched.open(f"/workflow/{run_id}/task/{outer}")
+    why = page.locator("section.why")
+    assert why.locator("h2").inner_text() == "Why it failed"
+    assert f"Task {roots[outer]} (convert), which this task joined through others" in why.inner_text()
+    assert outcomes[roots[outer]][2] in why.locator(".failure").inner_text()
 
     (shout_id,) = [t for t, o in outcomes.items() if o[1] == "BashExitFailure"]
     page = watched.open(f"/workflow/{run_id}/task/{shout_id}")

@@ -30,6 +30,7 @@ pytestmark = pytest.mark.slow
 
 SAMPLES = 30  # failing.py's default: lookup(1..30) fail, and lookup(31) at the root of the stage chain
 DEPENDENCY = "DependencyError"
+PROPAGATED = {DEPENDENCY, "JoinError"}  # a failure that is another task's (dep_fail, a join app's)
 
 
 def _get(url: str) -> str:
@@ -38,8 +39,16 @@ def _get(url: str) -> str:
 
 
 def _root_of(message: str) -> int:
-    """The task at the root of a DependencyError's chain: ``... via task 34 <- task 33 <- task 32``."""
+    """The task at the root of a DependencyError's or JoinError's chain: ``... via task 34 <- task 33 <- task 32``.
+
+    Parsl's representative cause: the first failed dependency or joined task, followed up.
+    """
     return int(re.findall(r"task (\d+)", message)[-1])
+
+
+def _roots(outcomes: dict[int, list[Any]]) -> dict[int, int]:
+    """Each task failed by another's failure -> the task at the root of its chain, as Parsl told the program."""
+    return {task: _root_of(o[2]) for task, o in outcomes.items() if o[1] in PROPAGATED}
 
 
 def _expected_error(outcome: list[Any]) -> str:
@@ -63,9 +72,10 @@ def test_every_failed_task_names_its_failure_in_the_csv_as_the_program_saw_it(
         state, kind, message = outcome
         if state == "done":
             assert (row["state"], row["error"], row["root_task"]) == ("exec_done", "", ""), row
-        elif kind == DEPENDENCY:
+        elif kind in PROPAGATED:
             root = _root_of(message)
-            assert row["state"] == "dep_fail"
+            assert outcomes[root][1] not in PROPAGATED  # failed by itself
+            assert row["state"] == ("dep_fail" if kind == DEPENDENCY else "failed"), row
             assert int(row["root_task"]) == root, row
             assert row["error"] == _expected_error(outcomes[root]), row
         else:
@@ -83,21 +93,33 @@ def test_alike_failures_are_one_group_that_links_to_exactly_its_tasks(
     viewer = start_viewer(str(run_dir / "monitoring.db"))
     report = json.loads(_get(f"{viewer.url}/api/workflow/{run_id}/failures"))
     outcomes = {int(task_id): outcome for task_id, outcome in truth["tasks"].items()}
-    own = [o for o in outcomes.values() if o[0] == "failed" and o[1] != DEPENDENCY]
-    dependency = [t for t, o in outcomes.items() if o[1] == DEPENDENCY]
+    own = [o for o in outcomes.values() if o[0] == "failed" and o[1] not in PROPAGATED]
+    roots = _roots(outcomes)
     by_type = {group["type"]: group for group in report["groups"]}
-    assert sorted(by_type) == sorted({o[1] for o in own})  # one group per kind: the KeyErrors differ only in numbers
-    keys = by_type["KeyError"]
+    # One group per kind: the KeyErrors differ only in numbers, and a join app's JoinError is
+    # its joined task's failure, not one of its own.
+    assert sorted(by_type) == sorted({o[1] for o in own})
+    keys, conversions = by_type["KeyError"], by_type["RuntimeError"]
     assert (keys["tries"], keys["tasks"], keys["apps"]) == (SAMPLES + 1, SAMPLES + 1, ["lookup"])
-    assert keys["dependents"] == len(dependency)
+    assert (conversions["tries"], conversions["tasks"], conversions["apps"]) == (2, 2, ["convert"])
+    for group in (keys, conversions):
+        failed_by_it = [t for t, root in roots.items() if outcomes[root][1] == group["type"]]
+        assert group["dependents"] == len(failed_by_it) > 0, group
     assert keys["first"] <= keys["last"]
     assert report["failed_tries"] == len(own)
-    assert (report["dependency_failed"], report["unexplained"]) == (len(dependency), 0)
+    kinds = [o[1] for o in outcomes.values()]
+    assert (report["dependency_failed"], report["join_failed"], report["unexplained"]) == (
+        kinds.count(DEPENDENCY),
+        kinds.count("JoinError"),
+        0,
+    )
 
-    query = urlencode({"error": keys["group"], "per_page": 1000})
-    listed = json.loads(_get(f"{viewer.url}/api/workflow/{run_id}/tasks?{query}"))
-    key_errors = {t for t, o in outcomes.items() if o[1] == "KeyError"}
-    assert {row["task_id"] for row in listed["rows"]} == key_errors | set(dependency)
+    for group in (keys, conversions):
+        query = urlencode({"error": group["group"], "per_page": 1000})
+        listed = json.loads(_get(f"{viewer.url}/api/workflow/{run_id}/tasks?{query}"))
+        failed_so = {t for t, o in outcomes.items() if o[1] == group["type"]}
+        failed_by_it = {t for t, root in roots.items() if root in failed_so}
+        assert {row["task_id"] for row in listed["rows"]} == failed_so | failed_by_it
 
 
 def test_workers_that_never_start_are_named_on_the_summary_not_buried_in_an_executor_repr(
@@ -107,7 +129,7 @@ def test_workers_that_never_start_are_named_on_the_summary_not_buried_in_an_exec
     run_id = truth["run_id"]
     viewer = start_viewer(str(run_dir / "monitoring.db"))
     outcomes = truth["tasks"].values()
-    assert {o[1] for o in outcomes} == {"BadStateException", DEPENDENCY}  # no worker ran anything
+    assert {o[1] for o in outcomes} == {"BadStateException", *PROPAGATED}  # no worker ran anything
     report = json.loads(_get(f"{viewer.url}/api/workflow/{run_id}/failures"))
     (group,) = report["groups"]
     assert group["type"] == "BadStateException"

@@ -6,13 +6,17 @@ python failing.py --monitoring {parsl,ours} --run-dir DIR [--samples N] [--broke
 - ``parse``: one task raising a ``ValueError`` with a three-line message;
 - ``shout``: a bash_app writing to stdout and stderr, then exiting with code 3;
 - ``stage``: a chain of three tasks after a failing ``lookup`` (dep_fail, then dep_fail of that);
+- ``both``: a task after ``parse`` and the failing ``lookup`` (Parsl names the first as its cause);
+- ``assemble``: a join app joining three ``convert`` tasks, one raising a ``RuntimeError``
+  (failed with a ``JoinError``), and a ``stage`` after it (dep_fail through the join);
+- ``wrap``: a join app joining an ``assemble`` that fails the same way (a join of a join);
 - ``fine``: tasks that succeed.
 
 ``--broken-workers``: the block's ``worker_init`` runs a command that does not exist and
 exits, so no worker ever starts and every task fails once Parsl gives up on the block.
 
 Prints, as JSON, the run id and what each task ended as: ``{task_id: [state, exception type, message]}``,
-from the futures: the truth the dashboard is compared with.
+from the futures (the join apps' inner ones too): the truth the dashboard is compared with.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import parsl
-from parsl.app.app import bash_app, python_app
+from parsl.app.app import bash_app, join_app, python_app
 from parsl.config import Config
 from parsl.executors import HighThroughputExecutor
 from parsl.providers import LocalProvider
@@ -54,8 +58,38 @@ def stage(previous: object) -> object:
 
 
 @python_app
+def both(first: object, second: object) -> object:
+    return first, second
+
+
+@python_app
 def fine(x: int) -> int:
     return x
+
+
+@python_app
+def convert(part: int) -> int:
+    if part == 1:
+        raise RuntimeError(f"cannot convert part {part}: no such format")
+    return part
+
+
+JOINED: list[Any] = []
+"""Every future the join apps returned (their bodies run in this process)."""
+
+
+@join_app
+def assemble(parts: int) -> list[Any]:
+    inner = [convert(part) for part in range(parts)]
+    JOINED.extend(inner)
+    return inner
+
+
+@join_app
+def wrap() -> Any:
+    inner = assemble(2)
+    JOINED.append(inner)
+    return inner
 
 
 def make_config(monitoring: str, run_dir: str, broken: bool) -> Config:
@@ -93,15 +127,19 @@ def main() -> None:
     out = Path(args.run_dir)
     with parsl.load(make_config(args.monitoring, args.run_dir, args.broken_workers)) as dfk:
         futures = [lookup(i) for i in range(1, args.samples + 1)]
-        futures.append(parse("x,y"))
+        parsed = parse("x,y")
+        futures.append(parsed)
         futures.append(shout(stdout=str(out / "shout.out"), stderr=str(out / "shout.err")))
         root = lookup(args.samples + 1)
         first = stage(root)
         second = stage(first)
-        futures += [root, first, second, stage(second)]
+        futures += [root, first, second, stage(second), both(parsed, root)]
         futures += [fine(i) for i in range(3)]
+        assembled = assemble(3)
+        futures += [assembled, stage(assembled), wrap()]
         for future in futures:
             future.exception()
+        futures += JOINED
         tasks = {f.tid: outcome(f) for f in futures}
         json.dump({"run_id": dfk.run_id, "tasks": tasks}, sys.stdout)
 

@@ -67,8 +67,26 @@ def test_parsl_s_own_reprs_read_as_parsl_prints_them() -> None:
     bash = parse_failure("BashExitFailure('shout', 3)")
     assert bash.summary == "BashExitFailure: bash_app shout failed with unix exit code 3"
     dependency = parse_failure("DependencyError([(KeyError('sample_31'), 'task 32')], 33)")
-    assert dependency.is_dependency and dependency.message == "a dependency failed: task 32"
+    assert dependency.is_propagated and dependency.message == "a dependency failed: task 32"
+    assert dependency.causes == (32,)
     assert parse_failure("parsl.app.errors.AppTimeout('took too long')").summary == "AppTimeout: took too long"
+
+
+def test_a_failure_that_is_another_task_s_names_only_the_tasks_it_came_through_directly() -> None:
+    # As Parsl's DataFlowKernel records them (repr of its JoinError / DependencyError), a join
+    # app's failure naming both joined tasks that failed, each with its own nested cause.
+    joined = parse_failure(
+        "JoinError([(RuntimeError('cannot convert part 1'), 'task 5'), "
+        "(JoinError([(ValueError('x'), 'task 2')], 6), 'task 6')], 7)"
+    )
+    assert (joined.type, joined.causes) == ("JoinError", (5, 6))
+    assert joined.is_propagated and joined.summary == "JoinError: a joined task failed: task 5, task 6"
+    through = parse_failure("DependencyError([(DependencyError([(KeyError('s'), 'task 31')], 32), 'task 32')], 33)")
+    assert (through.message, through.causes) == ("a dependency failed: task 32", (32,))
+    # A plain Future joined (not an app's) is named by its repr: no task to follow.
+    plain = parse_failure("JoinError([(ValueError('x'), '<Future at 0x7f state=finished raised ValueError>')], 4)")
+    assert (plain.message, plain.causes) == ("a joined task failed", ())
+    assert not parse_failure("ValueError('task 3')").is_propagated
 
 
 def test_a_multi_line_message_keeps_its_lines() -> None:

@@ -18,7 +18,7 @@ import itertools
 import re
 import tokenize
 
-__all__ = ("DEPENDENCY_ERRORS", "FailureText", "RootFailure", "parse_failure")
+__all__ = ("PROPAGATED_ERRORS", "FailureText", "RootFailure", "parse_failure")
 
 MAX_PARSED = 64 * 1024
 """Longer texts are cut before they are read (a repr of that size is a dump, not a message)."""
@@ -26,11 +26,14 @@ MAX_HEADLINE = 400
 _JOB_DETAILS = ("EXIT CODE:", "STDERR:")
 MAX_NESTING = 3
 """Exceptions inside exceptions read (the message is seldom deeper)."""
-DEPENDENCY_ERRORS = frozenset({"DependencyError"})
-"""Types Parsl records for a task that did not run because a task it depends on failed."""
+PROPAGATED_ERRORS = {"DependencyError": "a dependency failed", "JoinError": "a joined task failed"}
+"""Types Parsl records for a failure that is another task's, and how it reads: a task that did
+not run because a task it depends on failed (dep_fail), and a join app whose joined task failed."""
 
 _CALL = re.compile(r"\s*([A-Za-z_][\w.]*)\((.*)\)\s*\Z", re.DOTALL)
-_TASK_NAME = re.compile(r"'(task \d+)'")
+_TASK_NAME = re.compile(r"task (\d+)\Z")
+_CAUSE_DEPTH = 2
+"""Where a propagated error's causes are named: ``JoinError([(ValueError('x'), 'task 2')], 3)``."""
 _FOLDED = re.compile(
     r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"  # uuid
     r"|0x[0-9a-fA-F]+"  # address
@@ -51,6 +54,8 @@ class FailureText:
 
     type: str
     message: str
+    causes: tuple[int, ...] = ()
+    """For a propagated failure, the failed tasks it names, in Parsl's order (nested causes aside)."""
 
     @functools.cached_property
     def headline(self) -> str:
@@ -87,14 +92,14 @@ class FailureText:
         return hashlib.blake2b(f"{self.type}\0{self.pattern}".encode(), digest_size=6).hexdigest()
 
     @property
-    def is_dependency(self) -> bool:
-        """Whether Parsl recorded this because a dependency failed, not the task itself."""
-        return self.type in DEPENDENCY_ERRORS
+    def is_propagated(self) -> bool:
+        """Whether Parsl recorded this because another task failed (a dependency, or a joined task)."""
+        return self.type in PROPAGATED_ERRORS
 
 
 @dataclasses.dataclass(frozen=True)
 class RootFailure:
-    """For a dep_fail task: the failed task at the root of its chain, and how that task failed."""
+    """For a task failed by another's failure: the failed task at the root of its chain, and how it failed."""
 
     task_id: int
     app: str
@@ -113,13 +118,15 @@ def _parse(text: str, nesting: int) -> FailureText:
         return FailureText("", text.strip())
     name, inner = call.groups()
     name = name.rsplit(".", 1)[-1]
-    if name in DEPENDENCY_ERRORS:
-        tasks = _TASK_NAME.findall(inner)
-        return FailureText(name, f"a dependency failed: {', '.join(tasks)}" if tasks else "a dependency failed")
+    if name in PROPAGATED_ERRORS:
+        named = (_TASK_NAME.match(text) for text in _strings(inner, _CAUSE_DEPTH)[0])
+        causes = tuple(int(match.group(1)) for match in named if match)
+        listed = ", ".join(f"task {task}" for task in causes)
+        return FailureText(name, f"{PROPAGATED_ERRORS[name]}: {listed}" if causes else PROPAGATED_ERRORS[name], causes)
     args = _literal_args(inner)
     if args is not None:
         return FailureText(name, _message(name, args))
-    strings, last = _top_level(inner)
+    strings, last = _strings(inner, 0)
     if strings:
         return FailureText(name, strings[-1])
     nested = _CALL.match(last)
@@ -150,8 +157,11 @@ def _message(name: str, args: tuple[object, ...]) -> str:
     return ", ".join(map(str, args))
 
 
-def _top_level(inner: str) -> tuple[list[str], str]:
-    """The string literals among the call's own arguments (not inside a nested repr), and its last argument."""
+def _strings(inner: str, depth_wanted: int) -> tuple[list[str], str]:
+    """The string literals ``depth_wanted`` brackets deep in the call's arguments, and its last argument.
+
+    At depth 0 they are the call's own arguments, not strings inside a nested repr.
+    """
     strings: list[str] = []
     starts = [0, *itertools.accumulate(map(len, io.StringIO(inner).readlines()))]
     last = 0
@@ -163,7 +173,7 @@ def _top_level(inner: str) -> tuple[list[str], str]:
                 if depth == 0 and token.string == ",":
                     row, column = token.end
                     last = starts[row - 1] + column
-            elif token.type == tokenize.STRING and depth == 0:
+            elif token.type == tokenize.STRING and depth == depth_wanted:
                 value = ast.literal_eval(token.string)
                 if isinstance(value, str):
                     strings.append(value)

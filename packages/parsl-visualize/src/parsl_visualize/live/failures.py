@@ -2,9 +2,10 @@
 
 A try row carries its failure (Parsl's ``task_fail_history``: the try's ``repr(exception)``).
 Tries whose failures share a type and a message up to numbers and ids form one group, so
-500 ``KeyError: 'sample_17'`` read as one line with a count. Failures Parsl records for
-tasks that never ran because a dependency failed are kept apart: the page names the
-failure at the root of their chain instead.
+500 ``KeyError: 'sample_17'`` read as one line with a count. Failures Parsl records for a
+task because another task failed are kept apart: a task that never ran because a
+dependency failed (dep_fail), and a join app whose joined task failed (failed, with a
+``JoinError``). The page names the failure at the root of their chain instead.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import datetime
+import itertools
 import math
 from typing import TYPE_CHECKING
 
@@ -26,11 +28,11 @@ __all__ = (
     "FailureIndex",
     "FailureReport",
     "GroupCounts",
-    "dependency_roots",
     "failure_report",
     "group_example",
     "newest_failure",
     "positions_of_group",
+    "propagated_roots",
 )
 
 _EPOCH = datetime.datetime(1970, 1, 1)  # noqa: DTZ001 - times are naive, in the database's zone
@@ -41,12 +43,12 @@ class GroupCounts:
     """What one group of alike failures hit so far (kept exact as try rows are replaced).
 
     Attributes:
-        dependency: whether the group's failures are Parsl's record of a failed dependency.
+        propagated: whether the group's failures are Parsl's record of another task's failure.
         positions: failed tries per task position.
         hosts: failed tries per host ("" where the try had none).
     """
 
-    dependency: bool
+    propagated: bool
     positions: collections.Counter[int] = dataclasses.field(default_factory=collections.Counter)
     hosts: collections.Counter[str] = dataclasses.field(default_factory=collections.Counter)
 
@@ -77,7 +79,7 @@ class FailureIndex:
         self.of_try[key] = (failure, where, ended)
         counts = self.groups.get(failure.group)
         if counts is None:
-            counts = self.groups[failure.group] = GroupCounts(failure.is_dependency)
+            counts = self.groups[failure.group] = GroupCounts(failure.is_propagated)
         counts.positions[position] += 1
         counts.hosts[where] += 1
 
@@ -110,7 +112,8 @@ class FailureGroup:
         type, message, summary: of the first failure of the group that was read.
         pattern: the message's first line with numbers and ids folded to ``#``.
         tries, tasks: failed tries in the group, and the tasks they belong to.
-        dependents: tasks that did not run (dep_fail) because of a task that failed this way.
+        dependents: tasks failed by a task that failed this way: dep_fail tasks that did not run,
+            and join apps that joined it (directly or through others).
         apps, hosts: where the failures happened.
         first, last: when the first and the latest of its tries ended.
     """
@@ -136,8 +139,9 @@ class FailureReport:
     Attributes:
         groups: the largest groups, most tries first.
         more_groups: groups left out of ``groups``.
-        failed_tries: tries that failed (dependency failures aside).
+        failed_tries: tries that failed (propagated failures aside).
         dependency_failed: tasks that did not run because a dependency failed (dep_fail).
+        join_failed: join apps that failed because a task they joined failed.
         unexplained: failed tasks with no failure recorded (yet) on any try.
     """
 
@@ -145,6 +149,7 @@ class FailureReport:
     more_groups: int
     failed_tries: int
     dependency_failed: int
+    join_failed: int
     unexplained: int
 
 
@@ -157,34 +162,56 @@ def newest_failure(tasks: TaskStore, position: int) -> FailureText | None:
     return tasks.failures.newest(position, [try_id for try_id, _times in tasks.tries(position)])
 
 
-def dependency_roots(tasks: TaskStore) -> dict[int, int | None]:
-    """Each dep_fail task (position) -> the failed task at the root of its chain (None: not found)."""
+def propagated_roots(tasks: TaskStore) -> dict[int, int | None]:
+    """Each task failed by another's failure (position) -> the failed task at the root of its chain.
+
+    Those tasks are the dep_fail ones and the failed join apps (their failure a ``JoinError``);
+    None: no root was found (not in the run, or not recorded yet).
+    """
     failed, dep_fail = tasks.state_code("failed"), tasks.state_code("dep_fail")
+    causes = {}
+    for position in tasks.positions_in_state(failed):
+        failure = newest_failure(tasks, position)
+        if failure is not None and failure.is_propagated:
+            causes[position] = failure.causes
     roots: dict[int, int | None] = {}
-    for position in tasks.positions_in_state(dep_fail):
-        roots[position] = _root_of(tasks, position, roots, failed, dep_fail)
+    for position in itertools.chain(tasks.positions_in_state(dep_fail), causes):
+        if position not in roots:
+            roots[position] = _root_of(tasks, position, roots, causes, (failed, dep_fail))
     return roots
 
 
-def _root_of(tasks: TaskStore, position: int, known: dict[int, int | None], failed: int, dep_fail: int) -> int | None:
-    """The first task up the dependency chain that failed by itself (depth first, dependencies in order)."""
+def _root_of(
+    tasks: TaskStore,
+    position: int,
+    known: dict[int, int | None],
+    causes: dict[int, tuple[int, ...]],
+    codes: tuple[int, int],
+) -> int | None:
+    """The first task up the chain that failed by itself (depth first, in Parsl's order).
+
+    Up from a dep_fail task are its dependencies; up from a failed join app, the joined
+    tasks its failure names (``causes``). A task failed by itself is neither.
+    """
+    failed, dep_fail = codes
     seen = {position}
     stack = [position]
     while stack:
         at = stack.pop()
-        for parent_id in reversed(tasks.depends[at]):  # reversed: the first dependency is looked at first
-            parent = tasks.position.get(parent_id)
-            if parent is None or parent in seen:
+        if at != position:
+            if at in known:
+                if known[at] is not None:
+                    return known[at]
                 continue
-            seen.add(parent)
-            state = tasks.state[parent]
-            if state == failed:
-                return parent
-            if state == dep_fail:
-                if parent in known:
-                    if known[parent] is not None:
-                        return known[parent]
-                    continue
+            if tasks.state[at] != dep_fail and at not in causes:
+                if tasks.state[at] == failed:
+                    return at
+                continue
+        parents = tasks.depends[at] if tasks.state[at] == dep_fail else causes.get(at, ())
+        for parent_id in reversed(parents):  # reversed: the first one is popped first
+            parent = tasks.position.get(parent_id)
+            if parent is not None and parent not in seen:
+                seen.add(parent)
                 stack.append(parent)
     return None
 
@@ -227,7 +254,7 @@ def failure_report(tasks: TaskStore, roots: dict[int, int | None], limit: int) -
         if failure is not None:
             dependents[failure.group] += 1
     spans = _spans(tasks)
-    own = [(group, counts, spans[group]) for group, counts in index.groups.items() if not counts.dependency]
+    own = [(group, counts, spans[group]) for group, counts in index.groups.items() if not counts.propagated]
     own.sort(key=lambda item: (-item[1].tries, item[2].example_key))
     groups = []
     for group, counts, span in own[:limit]:
@@ -251,17 +278,19 @@ def failure_report(tasks: TaskStore, roots: dict[int, int | None], limit: int) -
         )
     failed = tasks.state_code("failed")
     unexplained = sum(1 for position in tasks.positions_in_state(failed) if newest_failure(tasks, position) is None)
+    dependency_failed = len(tasks.positions_in_state(tasks.state_code("dep_fail")))
     return FailureReport(
         groups=groups,
         more_groups=max(0, len(own) - limit),
         failed_tries=sum(counts.tries for _group, counts, _span in own),
-        dependency_failed=len(roots),
+        dependency_failed=dependency_failed,
+        join_failed=len(roots) - dependency_failed,
         unexplained=unexplained,
     )
 
 
 def positions_of_group(tasks: TaskStore, roots: dict[int, int | None], group: str) -> set[int]:
-    """Tasks with a try in the group, and dep_fail tasks whose root failure is in it."""
+    """Tasks with a try in the group, and tasks failed by another whose root failure is in it."""
     counts = tasks.failures.groups.get(group)
     chosen = set() if counts is None else set(counts.positions)
     for position, root in roots.items():

@@ -23,11 +23,11 @@ from parsl_visualize.failure_text import RootFailure
 from parsl_visualize.live.dag_counts import DagCounts
 from parsl_visualize.live.failures import (
     FailureReport,
-    dependency_roots,
     failure_report,
     group_example,
     newest_failure,
     positions_of_group,
+    propagated_roots,
 )
 from parsl_visualize.live.phases import PHASES, PhaseTotals, split_task
 from parsl_visualize.live.resources import ResourceUsage
@@ -109,8 +109,8 @@ class TaskFilter:
         app: app (function) name.
         host: tasks with a try on this host.
         search: a task id.
-        error: a failure group's id: tasks with a try that failed this way, and the dep_fail
-            tasks whose root failed this way.
+        error: a failure group's id: tasks with a try that failed this way, and the tasks
+            failed by another (dep_fail, failed join apps) whose root failed this way.
         sort: one of :data:`SORT_COLUMNS`.
     """
 
@@ -130,9 +130,9 @@ class TaskRow:
     """One line of the task list. Times are naive, in the database's zone.
 
     Attributes:
-        error: its latest failed try's failure (``Type: first line``); for a dep_fail task,
-            the failure of the task at the root of its chain.
-        root_task: for a dep_fail task, the failed task at the root of its chain.
+        error: its latest failed try's failure (``Type: first line``); for a dep_fail task or
+            a failed join app, the failure of the task at the root of its chain.
+        root_task: for a dep_fail task or a failed join app, the failed task at the root of its chain.
         host: where its latest try ran.
         waiting, queued, running, result: where its time went (see :mod:`parsl_visualize.live.phases`).
     """
@@ -715,10 +715,10 @@ class RunModel:
 
     # --- failures --------------------------------------------------------------------
 
-    def _dependency_roots(self) -> dict[int, int | None]:
-        """Each dep_fail task's root failed task (positions), worked out once per change of the run."""
+    def _roots_of_propagated(self) -> dict[int, int | None]:
+        """The root failed task of each task failed by another (positions), worked out once per change of the run."""
         if self._roots is None or self._roots[0] != self._changes:
-            self._roots = (self._changes, dependency_roots(self.tasks))
+            self._roots = (self._changes, propagated_roots(self.tasks))
         return self._roots[1]
 
     def failures(self, limit: int = 50) -> FailureReport:
@@ -726,7 +726,7 @@ class RunModel:
         with self.lock:
             key = (self._changes, limit)
             if self._report is None or self._report[0] != key:
-                self._report = (key, failure_report(self.tasks, self._dependency_roots(), limit))
+                self._report = (key, failure_report(self.tasks, self._roots_of_propagated(), limit))
             return self._report[1]
 
     def failure_example(self, group: str) -> FailureText | None:
@@ -735,11 +735,11 @@ class RunModel:
             return group_example(self.tasks, group)
 
     def root_failure(self, task_id: int) -> RootFailure | None:
-        """For a dep_fail task: the failed task at the root of its chain and its failure (None otherwise)."""
+        """For a dep_fail task or a failed join app: the failed task at the root of its chain and its failure."""
         with self.lock:
             tasks = self.tasks
             position = tasks.position.get(task_id)
-            root = None if position is None else self._dependency_roots().get(position)
+            root = None if position is None else self._roots_of_propagated().get(position)
             if root is None:
                 return None
             return RootFailure(tasks.task_id[root], tasks.apps[tasks.app[root]], newest_failure(tasks, root))
@@ -779,7 +779,7 @@ class RunModel:
             on_host = {p for p, _t, times in tasks.all_tries() if times.host == spec.host}
             selected = (p for p in selected if p in on_host)
         if spec.error:
-            failed_so = positions_of_group(tasks, self._dependency_roots(), spec.error)
+            failed_so = positions_of_group(tasks, self._roots_of_propagated(), spec.error)
             selected = (p for p in selected if p in failed_so)
         return selected if isinstance(selected, (range, array)) else list(selected)
 
@@ -829,7 +829,7 @@ class RunModel:
         start, end = tasks.invoked[position], tasks.returned[position]
         tries = tasks.tries(position)
         failure = newest_failure(tasks, position)
-        root = self._dependency_roots().get(position)
+        root = self._roots_of_propagated().get(position)
         if root is not None:
             failure = newest_failure(tasks, root)
         split = split_task(start, end, [times for _try_id, times in tries])

@@ -56,12 +56,17 @@ class ResourceSample:
 
 @dataclasses.dataclass(frozen=True)
 class TaskDetail:
-    """Everything the task page shows."""
+    """Everything the task page shows.
+
+    Attributes:
+        joins: for a join app, the tasks its newest try joined (Parsl's ``task_joins``).
+    """
 
     task_id: int
     app: str
     state: str
     depends: list[int]
+    joins: list[int]
     memoize: str
     hashsum: str | None
     inputs: str | None
@@ -85,7 +90,7 @@ def task_detail(
     """The task, its states, tries and resource samples; None when there is no such task.
 
     From the run's model: ``dependents``, the tasks that depend on it (a text search here), and
-    for a dep_fail task ``root_failure``, the failed task at the root of its chain.
+    for a dep_fail task or a failed join app ``root_failure``, the failed task at the root of its chain.
     """
     task = conn.execute(select(TASK).where(TASK.c.run_id == run_id, TASK.c.task_id == task_id)).first()
     if task is None:
@@ -101,23 +106,27 @@ def task_detail(
             .order_by(*path_order())  # along its path: its stamps come from two clocks
         )
     ]
-    tries = [
-        TryRow(*row, failure=parse_failure(row[-1]) if row[-1] else None)
-        for row in conn.execute(
-            select(
-                TRY.c.try_id,
-                TRY.c.task_executor,
-                TRY.c.hostname,
-                TRY.c.block_id,
-                TRY.c.task_try_time_launched,
-                TRY.c.task_try_time_running,
-                TRY.c.task_try_time_returned,
-                TRY.c.task_fail_history,
-            )
-            .where(TRY.c.run_id == run_id, TRY.c.task_id == task_id)
-            .order_by(TRY.c.try_id)
+    tries: list[TryRow] = []
+    joins: list[int] = []
+    for row in conn.execute(
+        select(
+            TRY.c.try_id,
+            TRY.c.task_executor,
+            TRY.c.hostname,
+            TRY.c.block_id,
+            TRY.c.task_try_time_launched,
+            TRY.c.task_try_time_running,
+            TRY.c.task_try_time_returned,
+            TRY.c.task_fail_history,
+            TRY.c.task_joins,
         )
-    ]
+        .where(TRY.c.run_id == run_id, TRY.c.task_id == task_id)
+        .order_by(TRY.c.try_id)
+    ):
+        try_id, executor, host, block, launched, running, returned, history, joined = row
+        failure = parse_failure(history) if history else None
+        tries.append(TryRow(try_id, executor, host, block, launched, running, returned, history, failure))
+        joins = list(parse_ids(joined)) if joined else joins
     r = RESOURCE.c
     samples = (
         []
@@ -145,6 +154,7 @@ def task_detail(
         app=t["task_func_name"],
         state=statuses[-1].state if statuses else "unknown",
         depends=list(parse_ids(t["task_depends"])),
+        joins=joins,
         memoize=t["task_memoize"],
         hashsum=t["task_hashsum"],
         inputs=t["task_inputs"],
