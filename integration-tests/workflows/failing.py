@@ -10,6 +10,8 @@ python failing.py --monitoring {parsl,ours} --run-dir DIR [--samples N] [--broke
 - ``assemble``: a join app joining three ``convert`` tasks, one raising a ``RuntimeError``
   (failed with a ``JoinError``), and a ``stage`` after it (dep_fail through the join);
 - ``wrap``: a join app joining an ``assemble`` that fails the same way (a join of a join);
+- ``run_tool``: a task whose command fails under ``subprocess.run(..., check=True)``;
+- ``die``: a task whose worker is killed (``SIGKILL``, as the out-of-memory killer does);
 - ``fine``: tasks that succeed.
 
 ``--broken-workers``: the block's ``worker_init`` runs a command that does not exist and
@@ -60,6 +62,23 @@ def stage(previous: object) -> object:
 @python_app
 def both(first: object, second: object) -> object:
     return first, second
+
+
+@python_app
+def run_tool() -> None:
+    import subprocess
+
+    subprocess.run(["sh", "-c", "exit 4"], check=True)  # noqa: S607 - the user's tool, found on PATH
+
+
+@python_app
+def die() -> None:
+    import os
+    import signal
+    import time
+
+    time.sleep(1.5)  # past the first resource sample, which names the try's host
+    os.kill(os.getpid(), signal.SIGKILL)
 
 
 @python_app
@@ -133,7 +152,7 @@ def main() -> None:
         root = lookup(args.samples + 1)
         first = stage(root)
         second = stage(first)
-        futures += [root, first, second, stage(second), both(parsed, root)]
+        futures += [root, first, second, stage(second), both(parsed, root), run_tool(), die()]
         futures += [fine(i) for i in range(3)]
         assembled = assemble(3)
         futures += [assembled, stage(assembled), wrap()]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -87,6 +90,27 @@ def test_a_failure_that_is_another_task_s_names_only_the_tasks_it_came_through_d
     plain = parse_failure("JoinError([(ValueError('x'), '<Future at 0x7f state=finished raised ValueError>')], 4)")
     assert (plain.message, plain.causes) == ("a joined task failed", ())
     assert not parse_failure("ValueError('task 3')").is_propagated
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        subprocess.CalledProcessError(1, ["false"]),
+        subprocess.CalledProcessError(2, "make all", b"output", b"errors"),
+        subprocess.CalledProcessError(-9, ["simulate", "--steps", "10"]),  # killed (the OOM killer's signal)
+        subprocess.CalledProcessError(-250, "x"),  # no such signal
+        subprocess.TimeoutExpired(["sleep", "9"], 5),
+        subprocess.TimeoutExpired("sleep 9", 0.5),
+        FileNotFoundError(2, "No such file or directory"),
+        PermissionError(13, "Permission denied"),
+        ConnectionResetError(104, "Connection reset by peer"),
+        OSError("disk quota exceeded"),
+    ],
+    ids=repr,
+)
+def test_exceptions_whose_message_is_not_their_arguments_read_as_python_prints_them(error: Exception) -> None:
+    failure = parse_failure(repr(error))  # what Parsl records
+    assert (failure.type, failure.message) == (type(error).__name__, str(error))
 
 
 def test_a_multi_line_message_keeps_its_lines() -> None:

@@ -18,6 +18,8 @@ import itertools
 import re
 import tokenize
 
+from parsl_visualize.failure_messages import python_message
+
 __all__ = ("PROPAGATED_ERRORS", "FailureText", "RootFailure", "parse_failure")
 
 MAX_PARSED = 64 * 1024
@@ -150,8 +152,9 @@ def _literal_args(inner: str) -> tuple[object, ...] | None:
 
 def _message(name: str, args: tuple[object, ...]) -> str:
     """The message Python would print for these arguments (``str(exception)``), for the common cases."""
-    if name == "BashExitFailure" and len(args) == 2:  # noqa: PLR2004 - Parsl's (app name, exit code)
-        return f"bash_app {args[0]} failed with unix exit code {args[1]}"
+    known = python_message(name, args)
+    if known is not None:
+        return known
     if len(args) == 1:
         return repr(args[0]) if name == "KeyError" else str(args[0])
     return ", ".join(map(str, args))
