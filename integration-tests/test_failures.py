@@ -139,3 +139,21 @@ def test_workers_that_never_start_are_named_on_the_summary_not_buried_in_an_exec
     page = _get(f"{viewer.url}/workflow/{run_id}/")
     panel = page[page.index('id="failures"') : page.index("App Summary")]
     assert "parsl-monitor-no-such-command: command not found" in panel
+
+
+def test_parsl_s_errors_read_as_parsl_prints_them() -> None:
+    # The classes themselves, from the installed Parsl: a worker pool lost (its node died, or
+    # its block's walltime ran out), a worker lost, a bash_app's exit code, an app's walltime.
+    from parsl.app.errors import AppTimeout, BashExitFailure
+    from parsl.executors.high_throughput.errors import ManagerLost, WorkerLost
+
+    from parsl_visualize.failure_text import parse_failure
+
+    for error in (
+        ManagerLost(b"0f3a9c2e51d4", "node7"),
+        WorkerLost(3, "node7"),
+        BashExitFailure("shout", 3),
+        AppTimeout("App walltime exceeded"),
+    ):
+        failure = parse_failure(repr(error))  # what Parsl records for the try
+        assert (failure.type, failure.message) == (type(error).__name__, str(error))
