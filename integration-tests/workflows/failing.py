@@ -12,6 +12,7 @@ python failing.py --monitoring {parsl,ours} --run-dir DIR [--samples N] [--broke
 - ``wrap``: a join app joining an ``assemble`` that fails the same way (a join of a join);
 - ``run_tool``: a task whose command fails under ``subprocess.run(..., check=True)``;
 - ``die``: a task whose worker is killed (``SIGKILL``, as the out-of-memory killer does);
+- ``fine`` given a generator: Parsl cannot pickle it (a ``SerializationError``);
 - ``fine``: tasks that succeed.
 
 ``--broken-workers``: the block's ``worker_init`` runs a command that does not exist and
@@ -152,7 +153,8 @@ def main() -> None:
         root = lookup(args.samples + 1)
         first = stage(root)
         second = stage(first)
-        futures += [root, first, second, stage(second), both(parsed, root), run_tool(), die()]
+        futures += [root, first, second, stage(second), both(parsed, root)]
+        futures += [run_tool(), die(), fine(i for i in range(3))]  # the last: a generator, which Parsl cannot pickle
         futures += [fine(i) for i in range(3)]
         assembled = assemble(3)
         futures += [assembled, stage(assembled), wrap()]

@@ -44,6 +44,15 @@ def _lost(what: str) -> Callable[[Args], str | None]:
     return message
 
 
+def _one(template: str) -> Callable[[Args], str | None]:
+    """Parsl's errors of one argument that their ``__str__`` puts in a sentence."""
+
+    def message(args: Args) -> str | None:
+        return template.format(args[0]) if len(args) == 1 else None
+
+    return message
+
+
 def _called_process(args: Args) -> str | None:
     """``subprocess.CalledProcessError(returncode, cmd, ...)``: ``run(..., check=True)`` failing."""
     if len(args) < 2 or not isinstance(args[0], int):  # noqa: PLR2004 - returncode and cmd at least
@@ -75,6 +84,13 @@ _BY_NAME: dict[str, Callable[[Args], str | None]] = {
     "BashExitFailure": _bash_exit,
     "ManagerLost": _lost("manager"),
     "WorkerLost": _lost("worker"),
+    # An argument or a result Parsl could not pickle (a generator, an open file...): the
+    # argument is the app's name.
+    "SerializationError": _one(
+        "Failed to serialize objects for an invocation of function {}. "
+        "Refer https://parsl.readthedocs.io/en/latest/faq.html#addressing-serializationerror"
+    ),
+    "DeserializationError": _one("Failed to deserialize objects. Reason: {}"),
     "CalledProcessError": _called_process,
     "TimeoutExpired": _timeout_expired,
 }
