@@ -83,6 +83,9 @@ def test_every_failed_task_names_its_failure_in_the_csv_as_the_program_saw_it(
             assert row["error"] == _expected_error(outcome), row
             if kind != "SerializationError":  # that one never left the program
                 assert row["host"], row  # it ran on a worker, and the worker's host is named
+            if kind == "MissingOutputs":  # the task page names the files not written
+                detail = json.loads(_get(f"{viewer.url}/api/workflow/{truth['run_id']}/task/{task_id}"))
+                assert detail["tries"][-1]["failure"]["message"] == message
 
 
 @pytest.mark.parametrize("writer", ["ours", "parsl"])

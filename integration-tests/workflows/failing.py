@@ -13,6 +13,7 @@ python failing.py --monitoring {parsl,ours} --run-dir DIR [--samples N] [--broke
 - ``run_tool``: a task whose command fails under ``subprocess.run(..., check=True)``;
 - ``die``: a task whose worker is killed (``SIGKILL``, as the out-of-memory killer does);
 - ``fine`` given a generator: Parsl cannot pickle it (a ``SerializationError``);
+- ``forget``: a bash_app that exits 0 without writing its declared output (``MissingOutputs``);
 - ``fine``: tasks that succeed.
 
 ``--broken-workers``: the block's ``worker_init`` runs a command that does not exist and
@@ -33,6 +34,7 @@ from typing import Any
 import parsl
 from parsl.app.app import bash_app, join_app, python_app
 from parsl.config import Config
+from parsl.data_provider.files import File
 from parsl.executors import HighThroughputExecutor
 from parsl.providers import LocalProvider
 
@@ -80,6 +82,11 @@ def die() -> None:
 
     time.sleep(1.5)  # past the first resource sample, which names the try's host
     os.kill(os.getpid(), signal.SIGKILL)
+
+
+@bash_app
+def forget(outputs: tuple[File, ...] = ()) -> str:
+    return "true"
 
 
 @python_app
@@ -134,6 +141,8 @@ def outcome(future: Any) -> tuple[str, str | None, str | None]:
     error = future.exception()
     if error is None:
         return "done", None, None
+    if type(error).__name__ == "MissingOutputs":  # its str() prints File reprs: say which files
+        return "failed", "MissingOutputs", "\n".join([error.reason, *(output.url for output in error.outputs)])
     return "failed", type(error).__name__, str(error)
 
 
@@ -155,6 +164,7 @@ def main() -> None:
         second = stage(first)
         futures += [root, first, second, stage(second), both(parsed, root)]
         futures += [run_tool(), die(), fine(i for i in range(3))]  # the last: a generator, which Parsl cannot pickle
+        futures.append(forget(outputs=[File(str(out / "never-written.txt"))]))
         futures += [fine(i) for i in range(3)]
         assembled = assemble(3)
         futures += [assembled, stage(assembled), wrap()]

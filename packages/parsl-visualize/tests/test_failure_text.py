@@ -113,6 +113,21 @@ def test_exceptions_whose_message_is_not_their_arguments_read_as_python_prints_t
     assert (failure.type, failure.message) == (type(error).__name__, str(error))
 
 
+def test_a_bash_app_s_missing_outputs_are_named_under_its_reason() -> None:
+    # Parsl's repr of MissingOutputs(reason, [File, ...]), as recorded for the try.
+    files = "".join(
+        f"<File at 0x7f64884856{i}0 url={path} scheme=file netloc= path={path} filename={path.rsplit('/', 1)[-1]}>, "
+        for i, path in enumerate(["/data/out/result.txt", "/data/out/with space.txt"])
+    )
+    failure = parse_failure(f"MissingOutputs('Missing outputs from app make', [{files[:-2]}])")
+    assert failure.message.splitlines() == [
+        "Missing outputs from app make",
+        "/data/out/result.txt",
+        "/data/out/with space.txt",
+    ]
+    assert failure.summary == "MissingOutputs: Missing outputs from app make"  # one group per app
+
+
 def test_a_multi_line_message_keeps_its_lines() -> None:
     failure = parse_failure(repr(ValueError("cannot parse 'x,y'\nline 2 is empty\nexpected: a number")))
     assert failure.message.splitlines() == ["cannot parse 'x,y'", "line 2 is empty", "expected: a number"]

@@ -12,15 +12,18 @@ caller then shows the arguments as they are.
 from __future__ import annotations
 
 import builtins
+import re
 import signal
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ("python_message",)
+__all__ = ("missing_outputs", "python_message")
 
 Args = tuple[object, ...]
+_FILE_URL = re.compile(r"<\w*File at 0x[0-9a-fA-F]+ url=(.*?) scheme=")
+"""A ``parsl.data_provider.files.File`` in a repr: ``<File at 0x7f... url=/out/a.txt scheme=file ...>``."""
 
 
 def _bash_exit(args: Args) -> str | None:
@@ -106,3 +109,12 @@ def python_message(name: str, args: Args) -> str | None:
     """``str()`` of exception class ``name`` built with ``args``, where that is not its arguments; else None."""
     build = _BY_NAME.get(name) or (_os_error if _is_os_error(name) else None)
     return None if build is None else build(args)
+
+
+def missing_outputs(reason: str, inner: str) -> str:
+    """Parsl's ``MissingOutputs(reason, [File, ...])``: the reason, then each missing file on a line.
+
+    Parsl's own ``str`` prints the files' reprs (addresses and all) before the reason. The
+    reason stays the first line, so a bash_app's missing outputs form one group per app.
+    """
+    return "\n".join([reason, *_FILE_URL.findall(inner)])

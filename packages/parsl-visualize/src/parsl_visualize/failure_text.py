@@ -18,7 +18,7 @@ import itertools
 import re
 import tokenize
 
-from parsl_visualize.failure_messages import python_message
+from parsl_visualize.failure_messages import missing_outputs, python_message
 
 __all__ = ("PROPAGATED_ERRORS", "FailureText", "RootFailure", "parse_failure")
 
@@ -129,8 +129,8 @@ def _parse(text: str, nesting: int) -> FailureText:
     if args is not None:
         return FailureText(name, _message(name, args))
     strings, last = _strings(inner, 0)
-    if strings:
-        return FailureText(name, strings[-1])
+    if strings:  # a bash_app's outputs not written: Parsl's (reason, [File, ...]), the files named
+        return FailureText(name, missing_outputs(strings[0], inner) if name == "MissingOutputs" else strings[-1])
     nested = _CALL.match(last)
     if nested is not None and nesting:  # an exception inside, as Parsl's BadStateException holds one
         cause = _parse(last, nesting - 1)
