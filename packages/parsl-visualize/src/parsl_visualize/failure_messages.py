@@ -6,7 +6,9 @@ not: ``CalledProcessError(1, ['false'])`` prints ``Command '['false']' returned 
 exit status 1.``, ``WorkerLost(0, 'node7')`` (a worker killed, often by the out-of-memory
 killer) prints ``Task failure due to loss of worker 0 on host node7``. Those are rebuilt
 here as their own ``__str__`` builds them. Arguments of unexpected types give None: the
-caller then shows the arguments as they are.
+caller then shows the arguments as they are. A bash_app's ``MissingOutputs`` is read
+differently from Parsl's ``str``, which prints whole ``File`` reprs: its files are listed
+under its reason.
 """
 
 from __future__ import annotations

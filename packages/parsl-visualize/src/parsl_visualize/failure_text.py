@@ -121,7 +121,7 @@ def _parse(text: str, nesting: int) -> FailureText:
     name, inner = call.groups()
     name = name.rsplit(".", 1)[-1]
     if name in PROPAGATED_ERRORS:
-        named = (_TASK_NAME.match(text) for text in _strings(inner, _CAUSE_DEPTH)[0])
+        named = (_TASK_NAME.match(label) for label in _strings(inner, _CAUSE_DEPTH)[0])
         causes = tuple(int(match.group(1)) for match in named if match)
         listed = ", ".join(f"task {task}" for task in causes)
         return FailureText(name, f"{PROPAGATED_ERRORS[name]}: {listed}" if causes else PROPAGATED_ERRORS[name], causes)
