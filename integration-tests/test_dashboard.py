@@ -210,15 +210,6 @@ def test_a_user_finds_why_tasks_failed_from_the_summary_without_opening_tasks_on
     page.wait_for_url(re.compile(rf".*/task/{root}$"))
     assert page.locator("h1").inner_text().startswith(f"Task {root}: lookup")
 
-    # A join app of a join app: it failed because the task its joined join app joined failed.
-    # Parsl's message names the chain: "Join failure for task W. ... via task A <- task X".
-    (outer,) = [t for t, o in outcomes.items() if o[1] == "JoinError" and len(re.findall(r"task \d+", o[2])) == 3]
-    page = watched.open(f"/workflow/{run_id}/task/{outer}")
-    why = page.locator("section.why")
-    assert why.locator("h2").inner_text() == "Why it failed"
-    assert f"Task {roots[outer]} (convert), which this task joined through others" in why.inner_text()
-    assert outcomes[roots[outer]][2] in why.locator(".failure").inner_text()
-
     (shout_id,) = [t for t, o in outcomes.items() if o[1] == "BashExitFailure"]
     page = watched.open(f"/workflow/{run_id}/task/{shout_id}")
     assert "--allow-files" in page.locator("#output-stderr").inner_text()  # off unless the user allows it
@@ -236,6 +227,34 @@ def test_a_user_finds_why_tasks_failed_from_the_summary_without_opening_tasks_on
     failure = page.locator(".failure").first
     assert failure.locator("pre").first.inner_text().splitlines() == outcomes[parse_id][2].splitlines()
     assert failure.locator("pre strong").inner_text() == outcomes[parse_id][2].splitlines()[-1]
+    assert watched.errors == [] and watched.foreign == []
+
+
+def test_a_failure_retried_away_and_a_failed_join_app_read_as_what_they_are(
+    chromium: Browser, failing_runs: MixedRuns, start_viewer: StartViewer
+) -> None:
+    run_dir, truth = failing_runs["ours"]
+    run_id = truth["run_id"]
+    outcomes = {int(task_id): outcome for task_id, outcome in truth["tasks"].items()}
+    viewer = start_viewer(str(run_dir / "monitoring.db"))
+    watched = Watched(chromium, viewer.url)
+
+    page = watched.open(f"/workflow/{run_id}/")
+    retried = page.locator("#failures tbody tr", has_text="TimeoutError")
+    recovered = [t for t, o in outcomes.items() if o[0] == "done" and truth["failed_tries"][str(t)]]
+    assert len(recovered) == 1  # failing.py's fetch: one of its two tasks succeeded on its retry
+    assert "(1 recovered)" in retried.inner_text()
+
+    # A join app of a join app: it failed because the task its joined join app joined failed.
+    # Parsl's message names the chain: "Join failure for task W. ... via task A <- task X".
+    chains = {t: re.findall(r"task (\d+)", o[2]) for t, o in outcomes.items() if o[1] == "JoinError"}
+    (outer,) = [t for t, chain in chains.items() if len(chain) == 3]  # itself, and two tasks up
+    root = int(chains[outer][-1])
+    page = watched.open(f"/workflow/{run_id}/task/{outer}")
+    why = page.locator("section.why")
+    assert why.locator("h2").inner_text() == "Why it failed"
+    assert f"Task {root} (convert), which this task joined through others" in why.inner_text()
+    assert outcomes[root][2] in why.locator(".failure").inner_text()
     assert watched.errors == [] and watched.foreign == []
 
 

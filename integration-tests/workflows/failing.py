@@ -14,13 +14,16 @@ python failing.py --monitoring {parsl,ours} --run-dir DIR [--samples N] [--broke
 - ``die``: a task whose worker is killed (``SIGKILL``, as the out-of-memory killer does);
 - ``fine`` given a generator: Parsl cannot pickle it (a ``SerializationError``);
 - ``forget``: a bash_app that exits 0 without writing its declared output (``MissingOutputs``);
+- ``fetch``: two tasks raising ``TimeoutError`` on their first try, the only failure retried
+  (once): part 0 succeeds on its retry, part 1 fails it too;
 - ``fine``: tasks that succeed.
 
 ``--broken-workers``: the block's ``worker_init`` runs a command that does not exist and
 exits, so no worker ever starts and every task fails once Parsl gives up on the block.
 
-Prints, as JSON, the run id and what each task ended as: ``{task_id: [state, exception type, message]}``,
-from the futures (the join apps' inner ones too): the truth the dashboard is compared with.
+Prints, as JSON, the run id, what each task ended as (``"tasks": {task_id: [state, exception type,
+message]}``) and how many of its tries failed (``"failed_tries": {task_id: n}``), from the futures
+(the join apps' inner ones too): the truth the dashboard is compared with.
 """
 
 from __future__ import annotations
@@ -119,6 +122,22 @@ def wrap() -> Any:
     return inner
 
 
+@python_app
+def fetch(part: int, scratch: str) -> int:
+    from pathlib import Path
+
+    tried = Path(scratch) / f"fetch-{part}-tried"
+    if part == 1 or not tried.exists():
+        tried.touch()
+        raise TimeoutError("the archive did not answer")
+    return part
+
+
+def retry_only_fetch(error: Exception, task_record: Any) -> int:
+    """Only ``fetch``'s timeouts are retried: any other failure costs more than the config's one retry."""
+    return 1 if task_record["func_name"] == "fetch" and isinstance(error, TimeoutError) else 2
+
+
 def make_config(monitoring: str, run_dir: str, broken: bool) -> Config:
     from parsl.monitoring.monitoring import MonitoringHub as ParslMonitoringHub
 
@@ -133,7 +152,14 @@ def make_config(monitoring: str, run_dir: str, broken: bool) -> Config:
         max_workers_per_node=2,
         provider=LocalProvider(init_blocks=1, min_blocks=0, max_blocks=1, worker_init=worker_init),  # type: ignore[no-untyped-call]
     )
-    return Config(executors=[executor], monitoring=hub, retries=0, strategy="none", run_dir=run_dir)
+    return Config(
+        executors=[executor],
+        monitoring=hub,
+        retries=1,
+        retry_handler=retry_only_fetch,
+        strategy="none",
+        run_dir=run_dir,
+    )
 
 
 def outcome(future: Any) -> tuple[str, str | None, str | None]:
@@ -166,13 +192,15 @@ def main() -> None:
         futures += [run_tool(), die(), fine(i for i in range(3))]  # the last: a generator, which Parsl cannot pickle
         futures.append(forget(outputs=[File(str(out / "never-written.txt"))]))
         futures += [fine(i) for i in range(3)]
+        futures += [fetch(part, str(out)) for part in range(2)]
         assembled = assemble(3)
         futures += [assembled, stage(assembled), wrap()]
         for future in futures:
             future.exception()
         futures += JOINED
         tasks = {f.tid: outcome(f) for f in futures}
-        json.dump({"run_id": dfk.run_id, "tasks": tasks}, sys.stdout)
+        failed_tries = {f.tid: f.task_record["fail_count"] for f in futures}
+        json.dump({"run_id": dfk.run_id, "tasks": tasks, "failed_tries": failed_tries}, sys.stdout)
 
 
 if __name__ == "__main__":

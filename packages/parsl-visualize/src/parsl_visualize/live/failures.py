@@ -112,6 +112,7 @@ class FailureGroup:
         type, message, summary: of the first failure of the group that was read.
         pattern: the message's first line with numbers and ids folded to ``#``.
         tries, tasks: failed tries in the group, and the tasks they belong to.
+        recovered: of those tasks, the ones that succeeded on a later try (Parsl's ``retries``).
         dependents: tasks failed by a task that failed this way: dep_fail tasks that did not run,
             and join apps that joined it (directly or through others).
         apps, hosts: where the failures happened.
@@ -125,6 +126,7 @@ class FailureGroup:
     pattern: str
     tries: int
     tasks: int
+    recovered: int
     dependents: int
     apps: list[str]
     hosts: list[str]
@@ -257,6 +259,7 @@ def failure_report(tasks: TaskStore, roots: dict[int, int | None], limit: int) -
     own = [(group, counts, spans[group]) for group, counts in index.groups.items() if not counts.propagated]
     own.sort(key=lambda item: (-item[1].tries, item[2].example_key))
     groups = []
+    done = tasks.state_code("exec_done")
     for group, counts, span in own[:limit]:
         example = span.example
         assert example is not None  # noqa: S101 - every group has a try
@@ -269,6 +272,7 @@ def failure_report(tasks: TaskStore, roots: dict[int, int | None], limit: int) -
                 pattern=example.pattern,
                 tries=counts.tries,
                 tasks=len(counts.positions),
+                recovered=sum(1 for p in counts.positions if tasks.state[p] == done),
                 dependents=dependents[group],
                 apps=sorted({tasks.apps[tasks.app[p]] for p in counts.positions}),
                 hosts=sorted(host for host in counts.hosts if host),
