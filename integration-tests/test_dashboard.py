@@ -177,14 +177,21 @@ def test_clicking_a_dag_node_an_app_and_a_task_id_navigates(
     assert watched.errors == [] and watched.foreign == []
 
 
+def _failing_run(
+    chromium: Browser, failing_runs: MixedRuns, start_viewer: StartViewer
+) -> tuple[Path, dict[str, Any], dict[int, list[Any]], Watched]:
+    """workflows/failing.py's run under our hub, served: its run dir, truth, outcomes by task, and a browser."""
+    run_dir, truth = failing_runs["ours"]
+    viewer = start_viewer(str(run_dir / "monitoring.db"))
+    outcomes = {int(task_id): outcome for task_id, outcome in truth["tasks"].items()}
+    return run_dir, truth, outcomes, Watched(chromium, viewer.url)
+
+
 def test_a_user_finds_why_tasks_failed_from_the_summary_without_opening_tasks_one_by_one(
     chromium: Browser, failing_runs: MixedRuns, start_viewer: StartViewer
 ) -> None:
-    run_dir, truth = failing_runs["ours"]
+    run_dir, truth, outcomes, watched = _failing_run(chromium, failing_runs, start_viewer)
     run_id = truth["run_id"]
-    outcomes = {int(task_id): outcome for task_id, outcome in truth["tasks"].items()}
-    viewer = start_viewer(str(run_dir / "monitoring.db"))
-    watched = Watched(chromium, viewer.url)
 
     page = watched.open(f"/workflow/{run_id}/")
     propagated = {"DependencyError", "JoinError"}  # failures Parsl records because another task failed
@@ -233,11 +240,8 @@ def test_a_user_finds_why_tasks_failed_from_the_summary_without_opening_tasks_on
 def test_a_failure_retried_away_and_a_failed_join_app_read_as_what_they_are(
     chromium: Browser, failing_runs: MixedRuns, start_viewer: StartViewer
 ) -> None:
-    run_dir, truth = failing_runs["ours"]
+    _run_dir, truth, outcomes, watched = _failing_run(chromium, failing_runs, start_viewer)
     run_id = truth["run_id"]
-    outcomes = {int(task_id): outcome for task_id, outcome in truth["tasks"].items()}
-    viewer = start_viewer(str(run_dir / "monitoring.db"))
-    watched = Watched(chromium, viewer.url)
 
     page = watched.open(f"/workflow/{run_id}/")
     retried = page.locator("#failures tbody tr", has_text="TimeoutError")
