@@ -174,3 +174,12 @@ def test_the_model_memory_benchmark_counts_every_task_and_sample(
     assert lines[0].startswith("start: ")
     assert lines[1].startswith(f"model of {tasks:,} tasks: ")
     assert lines[2].startswith(f"{samples:,} resource samples: ")
+
+
+def test_the_failures_benchmark_runs(tmp_path: Path, parsl_environment: dict[str, str]) -> None:
+    db = tmp_path / "big.db"
+    benchmark(parsl_environment, "synthetic_db", str(db), "--tasks", "10000")
+    out = benchmark(parsl_environment, "bench_failures", str(db), "--repeat", "1")
+    found = re.match(r"10,000 tasks, ([\d,]+) failed tries, ([\d,]+) tasks failed by others: roots [\d.]+ ms", out)
+    assert found, out
+    assert int(found[1].replace(",", "")) > 0 and int(found[2].replace(",", "")) > 0, out  # 2 % retried, dep_fails
