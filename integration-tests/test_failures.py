@@ -138,8 +138,8 @@ def test_alike_failures_are_one_group_that_links_to_exactly_its_tasks(
         query = urlencode({"error": group["group"], "per_page": 1000})
         listed = json.loads(_get(f"{viewer.url}/api/workflow/{run_id}/tasks?{query}"))
         failed_so = {t for t, o in outcomes.items() if o[1] == group["type"]}
-        failed_by_it = {t for t, root in roots.items() if root in failed_so}
-        assert {row["task_id"] for row in listed["rows"]} == failed_so | failed_by_it
+        listed_by_it = {t for t, root in roots.items() if root in failed_so}
+        assert {row["task_id"] for row in listed["rows"]} == failed_so | listed_by_it
 
 
 def test_workers_that_never_start_are_named_on_the_summary_not_buried_in_an_executor_repr(
@@ -173,7 +173,7 @@ def test_parsl_s_errors_read_as_parsl_prints_them() -> None:
 
     for error in (
         ManagerLost(b"0f3a9c2e51d4", "node7"),
-        WorkerLost(3, "node7"),
+        WorkerLost(3, "node7"),  # type: ignore[no-untyped-call]
         BashExitFailure("shout", 3),
         AppTimeout("App walltime exceeded"),
         SerializationError("simulate"),
