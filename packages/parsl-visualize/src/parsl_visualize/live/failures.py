@@ -171,15 +171,17 @@ def propagated_roots(tasks: TaskStore) -> dict[int, int | None]:
     None: no root was found (not in the run, or not recorded yet).
     """
     failed, dep_fail = tasks.state_code("failed"), tasks.state_code("dep_fail")
+    # Only tasks with a propagated failure on some try can be join apps failed this way: the
+    # groups hold them, so a run's many failed tasks are not each looked at.
+    joined = sorted({p for counts in tasks.failures.groups.values() if counts.propagated for p in counts.positions})
     causes = {}
-    for position in tasks.positions_in_state(failed):
-        failure = newest_failure(tasks, position)
+    for position in joined:
+        failure = newest_failure(tasks, position) if tasks.state[position] == failed else None
         if failure is not None and failure.is_propagated:
             causes[position] = failure.causes
     roots: dict[int, int | None] = {}
     for position in itertools.chain(tasks.positions_in_state(dep_fail), causes):
-        if position not in roots:
-            roots[position] = _root_of(tasks, position, roots, causes, (failed, dep_fail))
+        roots[position] = _root_of(tasks, position, roots, causes, (failed, dep_fail))
     return roots
 
 
